@@ -1,0 +1,88 @@
+/**
+ * The store: one Kysely instance over SQLite (embedded, default) or PostgreSQL, chosen by
+ * the database URL. The same queries run on both; `test/store` runs one contract suite on
+ * each. Migrations run on open unless told not to.
+ *
+ * URLs: `sqlite:./data/tollgate.db`, `sqlite::memory:`, `postgres://user@host:5432/db`.
+ * A `?schema=name` on a PostgreSQL URL puts every table in that schema (tests use one each).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type * from './schema.js';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+export type Dialect = 'sqlite' | 'postgres';
+
+// int8 and numeric come back from pg as strings; every such column here is a count or a
+// millisecond time, well inside 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  migrate?: boolean;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+export async function openStore(url: string, options: OpenOptions = {}): Promise<Store> {
+  const { db, dialect } = connect(url, options);
+  const store: Store = { db, dialect, url, close: () => db.destroy() };
+  if (options.migrate !== false) await migrate(store);
+  return store;
+}
+
+function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect } {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length) || ':memory:';
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    parsed.searchParams.delete('schema');
+    const pool = new pg.Pool({
+      connectionString: parsed.toString(),
+      max: options.poolSize ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  }
+  throw new Error(`database URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
+}
+
+export async function migrate(store: Store): Promise<void> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`);
+  }
+}
+
+/** Parses a JSON text column, with a fallback for NULL. */
+export function parseJson<T>(text: string | null | undefined, fallback: T): T {
+  if (text == null || text === '') return fallback;
+  return JSON.parse(text) as T;
+}
