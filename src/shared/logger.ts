@@ -8,7 +8,13 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
     name: options.name ?? 'tollgate',
     level: options.level ?? process.env.TOLLGATE_LOG_LEVEL ?? 'info',
     redact: {
-      paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', '*.password', '*.value'],
+      paths: [
+        'req.headers["x-api-key"]',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.password',
+        '*.value',
+      ],
       censor: '[redacted]',
     },
   });

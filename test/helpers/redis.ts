@@ -12,7 +12,9 @@ export async function redisAvailable(): Promise<boolean> {
     up = true;
   } catch (e) {
     if (IN_CI) throw new Error(`Redis is required under CI but unreachable at ${REDIS_URL}: ${String(e)}`);
-    console.warn(`[tollgate tests] Redis unreachable at ${REDIS_URL}: skipping its suites (allowed outside CI)`);
+    console.warn(
+      `[tollgate tests] Redis unreachable at ${REDIS_URL}: skipping its suites (allowed outside CI)`,
+    );
     up = false;
   } finally {
     r.disconnect();

@@ -71,7 +71,9 @@ export async function postgresAvailable(): Promise<boolean> {
     pgUp = true;
   } catch (e) {
     if (IN_CI) throw new Error(`PostgreSQL is required under CI but unreachable at ${PG_URL}: ${String(e)}`);
-    console.warn(`[tollgate tests] PostgreSQL unreachable at ${PG_URL}: skipping its suites (allowed outside CI)`);
+    console.warn(
+      `[tollgate tests] PostgreSQL unreachable at ${PG_URL}: skipping its suites (allowed outside CI)`,
+    );
     pgUp = false;
   }
   return pgUp;

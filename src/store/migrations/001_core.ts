@@ -74,11 +74,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('consumers_email').on('consumers').column('email').execute();
-  await db.schema
-    .createIndex('consumers_external')
-    .on('consumers')
-    .column('external_customer_id')
-    .execute();
+  await db.schema.createIndex('consumers_external').on('consumers').column('external_customer_id').execute();
 
   await db.schema
     .createTable('subscriptions')
