@@ -164,7 +164,18 @@ export interface UsageBatchTable {
   events: number;
 }
 
-export interface Database {
+import type { BillingTables } from './tables/billing.js';
+import type { LicencesTables } from './tables/licences.js';
+import type { MarketplaceTables } from './tables/marketplace.js';
+import type { MeteringTables } from './tables/metering.js';
+import type { PortalTables } from './tables/portal.js';
+
+export interface Database
+  extends MeteringTables,
+    BillingTables,
+    MarketplaceTables,
+    LicencesTables,
+    PortalTables {
   providers: ProviderTable;
   apis: ApiTable;
   routes: RouteTable;

@@ -4,7 +4,17 @@
  */
 import type { Migration } from 'kysely';
 import * as core from './001_core.js';
+import * as metering from './002_metering.js';
+import * as billing from './003_billing.js';
+import * as marketplace from './004_marketplace.js';
+import * as licences from './005_licences.js';
+import * as portal from './006_portal.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
+  '002_metering': metering,
+  '003_billing': billing,
+  '004_marketplace': marketplace,
+  '005_licences': licences,
+  '006_portal': portal,
 };

@@ -1,0 +1,6 @@
+import type { Kysely } from 'kysely';
+
+/** Tables of the licences module (see ../tables/licences.ts). */
+export async function up(_db: Kysely<unknown>): Promise<void> {}
+
+export async function down(_db: Kysely<unknown>): Promise<void> {}
