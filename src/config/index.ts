@@ -1,0 +1,95 @@
+/**
+ * The one schema of every setting. Sources, later wins: defaults < environment
+ * (`TOLLGATE_*`) < command-line flags. Validated once at start and frozen; a bad value
+ * stops the process with a message naming the setting and what it accepts.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+const ms = z.coerce.number().int().min(1).max(3_600_000);
+
+export const configSchema = z
+  .object({
+    role: z.enum(['all', 'gateway', 'console']).default('all'),
+    node: z.string().min(1).max(64).default('node-1'),
+    databaseUrl: z
+      .string()
+      .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://')
+      .default('sqlite:./data/tollgate.db'),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis://')
+      .optional(),
+    dataDir: z.string().min(1).default('./data'),
+    gatewayHost: z.string().default('0.0.0.0'),
+    gatewayPort: port.default(8080),
+    consoleHost: z.string().default('0.0.0.0'),
+    consolePort: port.default(8081),
+    /** Operator token to accept as admin (otherwise one is generated and printed once). */
+    adminToken: z.string().min(20).max(200).optional(),
+    /** Public URL of the console, used in links (portal mails, marketplace redirects). */
+    publicUrl: z.string().url().optional(),
+    metering: z.enum(['off', 'batched', 'strict']).default('batched'),
+    flushIntervalMs: ms.default(1000),
+    /** Full snapshot reload interval: the safety net behind change notifications. */
+    snapshotRefreshMs: ms.default(30_000),
+    upstreamConnectTimeoutMs: ms.default(5_000),
+    upstreamHeadersTimeoutMs: ms.default(30_000),
+    upstreamBodyTimeoutMs: ms.default(60_000),
+    upstreamConnections: z.coerce.number().int().min(1).max(10_000).default(128),
+    trustProxy: bool.default(false),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    licenceFile: z.string().optional(),
+    licencePublicKeys: z.string().optional(),
+    licenceGraceMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600 * 1000),
+    demo: bool.default(false),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable for each setting: `databaseUrl` → `TOLLGATE_DATABASE_URL`. */
+export function envName(key: string): string {
+  return `TOLLGATE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(
+  flags: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const parsed = configSchema.safeParse({ ...readEnv(env), ...flags });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join('.') || '(config)';
+      const from = key in flags ? `--${kebab(key)}` : envName(key);
+      return `  ${key} (${from}): ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

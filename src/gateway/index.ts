@@ -1,0 +1,4 @@
+export type { GatewayDeps, GatewayObserver, Outcome, ServingGuard } from './server.js';
+export { Gateway } from './server.js';
+export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
+export { loadSnapshot, SnapshotHolder } from './snapshot.js';

@@ -1,0 +1,227 @@
+/**
+ * Step 4 — the streaming proxy. One undici Pool per upstream origin; requests go out with
+ * `Pool.dispatch` and a handler that writes each chunk straight to the client socket,
+ * pausing the upstream when the client is slow (backpressure). This is the fastest relay
+ * undici offers (DESIGN.md, performance notes): no intermediate streams, no per-request
+ * AbortSignal.
+ *
+ * Headers: hop-by-hop fields are dropped in both directions (RFC 9110 §7.6.1: Connection
+ * and every field it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade,
+ * Trailer, Proxy-Authorization, Proxy-Authenticate). The caller's `x-api-key` never reaches
+ * the upstream; `x-tollgate-*` fields are Tollgate's own and are replaced, never trusted.
+ * `X-Forwarded-For/-Proto/-Host` and `x-request-id` are added.
+ *
+ * Failures: cannot connect → 502; no response head within the API's timeout → 504; the
+ * upstream dies mid-body → the client connection is cut (the status line is already sent).
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type Dispatcher, Pool } from 'undici';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'http2-settings',
+]);
+
+export interface UpstreamOptions {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  connections: number;
+}
+
+export class Upstreams {
+  private readonly pools = new Map<string, Pool>();
+  constructor(private readonly options: UpstreamOptions) {}
+
+  pool(origin: string): Pool {
+    let p = this.pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: this.options.connections,
+        connect: { timeout: this.options.connectTimeoutMs },
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.bodyTimeoutMs,
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+      });
+      this.pools.set(origin, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+  }
+}
+
+export interface ForwardIdentity {
+  requestId: string;
+  clientIp: string;
+  proto: string;
+  consumerId?: string;
+  subscriptionId?: string;
+}
+
+/** Builds the upstream request header list from the client's raw headers. */
+export function upstreamHeaders(req: IncomingMessage, id: ForwardIdentity, trustProxy: boolean): string[] {
+  const raw = req.rawHeaders;
+  const connectionNamed = connectionTokens(req.headers.connection);
+  const out: string[] = [];
+  let forwardedFor = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (
+      HOP_BY_HOP.has(lower) ||
+      lower === 'host' ||
+      lower === 'x-api-key' ||
+      lower === 'x-request-id' ||
+      lower.startsWith('x-tollgate-') ||
+      (connectionNamed !== null && connectionNamed.has(lower))
+    ) {
+      continue;
+    }
+    if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') {
+      if (trustProxy && lower === 'x-forwarded-for') forwardedFor = raw[i + 1]!;
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${id.clientIp}` : id.clientIp);
+  out.push('x-forwarded-proto', id.proto);
+  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push('x-request-id', id.requestId);
+  if (id.consumerId) out.push('x-tollgate-consumer', id.consumerId);
+  if (id.subscriptionId) out.push('x-tollgate-subscription', id.subscriptionId);
+  return out;
+}
+
+function connectionTokens(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  const set = new Set<string>();
+  for (const t of value.split(',')) {
+    const v = t.trim().toLowerCase();
+    if (v && v !== 'close' && v !== 'keep-alive') set.add(v);
+  }
+  return set.size ? set : null;
+}
+
+/** Response headers for the client: upstream's minus hop-by-hop, plus our request id. */
+export function clientHeaders(headers: IncomingHttpHeaders, requestId: string): IncomingHttpHeaders {
+  const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    out[name] = headers[name];
+  }
+  out['x-request-id'] = requestId;
+  return out;
+}
+
+export interface RelayHooks {
+  /** Upstream answered; may return a promise the relay awaits before sending the head (strict metering). */
+  onHead(status: number, headers: IncomingHttpHeaders): undefined | Promise<unknown>;
+  /** Upstream failed before a head: `timeout` (504) or `error` (502). */
+  onFail(kind: 'timeout' | 'error', err: Error): void;
+  onDone(bytes: number): void;
+}
+
+export class RelayHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private headSent = false;
+  private pending: Buffer[] | null = null;
+  private bytes = 0;
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+    private readonly hooks: RelayHooks,
+  ) {
+    res.on('close', () => {
+      if (!this.ended && this.controller && !this.controller.aborted) {
+        this.controller.abort(new Error('client closed the connection'));
+      }
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.res.destroyed) controller.abort(new Error('client closed the connection'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (statusCode < 200) return; // 1xx: informational, not relayed
+    const wait = this.hooks.onHead(statusCode, headers);
+    const send = () => {
+      if (this.res.destroyed) return;
+      this.res.writeHead(statusCode, statusMessage || undefined, clientHeaders(headers, this.requestId));
+      this.headSent = true;
+      const queued = this.pending;
+      this.pending = null;
+      if (queued) for (const c of queued) this.write(controller, c);
+      if (this.ended) this.res.end();
+    };
+    if (wait === undefined) {
+      send();
+      return;
+    }
+    controller.pause();
+    this.pending = [];
+    wait.then(
+      () => {
+        send();
+        controller.resume();
+      },
+      (err: Error) => controller.abort(err),
+    );
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (!this.headSent) {
+      (this.pending ??= []).push(chunk);
+      return;
+    }
+    this.write(controller, chunk);
+  }
+
+  private write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    if (this.headSent) this.res.end();
+    this.hooks.onDone(this.bytes);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.ended = true;
+    if (this.headSent) {
+      this.res.destroy(err);
+      return;
+    }
+    this.pending = null;
+    const code = (err as { code?: string }).code;
+    const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+    this.hooks.onFail(timeout ? 'timeout' : 'error', err);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The data plane: a bare node:http server running the request pipeline of DESIGN.md,
+ * top to bottom:
+ *
+ *   match route → authenticate key → admit (throttle + quota) → proxy → meter → respond
+ *
+ * Cheap static checks come first and anything that spends (the quota) last, so a refused
+ * call never burns paid quota. Quota spent on a call that turns out not billable (upstream
+ * 5xx, 502, 504) is given back, so the quota a user sees and the usage billed agree.
+ * Nothing here touches the database: the snapshot is in memory, limits are in memory or
+ * Redis, and metering aggregates in memory (or group-commits to its log in strict mode).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LimitsBackend } from '../limits/index.js';
+import type { Meter, RejectionEvent } from '../metering/index.js';
+import type { Clock, Logger } from '../shared/index.js';
+import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
+import { BODY, limitHeaders, sendJson } from './responses.js';
+import type { SnapshotHolder } from './snapshot.js';
+import { admit } from './steps/admit.js';
+import { authenticate } from './steps/authenticate.js';
+import { matchRequest } from './steps/match.js';
+
+export type Outcome = '2xx' | '3xx' | '4xx' | '5xx' | '403' | '404' | '429' | '502' | '503' | '504';
+
+/** Hooks for metrics; called once per request with what happened. */
+export interface GatewayObserver {
+  request(apiId: string, routeId: string, outcome: Outcome, seconds: number): void;
+  limitsUnavailable(failOpen: boolean): void;
+}
+
+/** The licence check of a wholesale deployment (src/licences); absent for a normal install. */
+export interface ServingGuard {
+  check(now: number): { serving: true } | { serving: false; status: number; body: { message: string } };
+}
+
+export interface GatewayDeps {
+  snapshots: SnapshotHolder;
+  limits: LimitsBackend;
+  meter: Meter | null;
+  clock: Clock;
+  log: Logger;
+  upstream: UpstreamOptions;
+  trustProxy?: boolean;
+  observer?: GatewayObserver;
+  guard?: ServingGuard;
+}
+
+export class Gateway {
+  readonly server: Server;
+  private readonly upstreams: Upstreams;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.upstreams = new Upstreams(deps.upstream);
+    this.server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        deps.log.error({ err }, 'gateway fault');
+        sendJson(res, 500, '{"message":"Internal server error"}', '-');
+      });
+    });
+  }
+
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes pools. */
+  async close(graceMs = 10_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+    await this.upstreams.close();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { snapshots, limits, meter, clock, observer } = this.deps;
+    const started = performance.now();
+    const now = clock.now();
+    const requestId = randomUUID();
+    const snapshot = snapshots.current;
+
+    if (this.deps.guard) {
+      const g = this.deps.guard.check(now);
+      if (!g.serving) return sendJson(res, g.status, JSON.stringify(g.body), requestId);
+    }
+
+    const method = req.method ?? 'GET';
+    const match = matchRequest(snapshot, req.headers.host, method, req.url ?? '/');
+    if (!match) {
+      meter?.recordRejection(rejection(null, null, null, 'NO_ROUTE', now));
+      return sendJson(res, 404, BODY.notFound, requestId);
+    }
+    const { api, route } = match;
+    const done = (outcome: Outcome) =>
+      observer?.request(api.id, route.id, outcome, (performance.now() - started) / 1000);
+
+    let key = null;
+    let quota: { key: string; windowStart: number } | null = null;
+    if (!route.public) {
+      const auth = authenticate(snapshot, req.headers['x-api-key'], api.id, now);
+      if (!auth.ok) {
+        meter?.recordRejection(rejection(api.id, route.id, null, 'FORBIDDEN', now));
+        done('403');
+        return sendJson(res, 403, BODY.forbidden, requestId);
+      }
+      key = auth.key;
+      const a = await admit(limits, snapshot, key, route, now);
+      if (!a.ok) {
+        if (a.code === 'LIMITS_UNAVAILABLE') {
+          observer?.limitsUnavailable(a.failOpen);
+          if (!a.failOpen) {
+            meter?.recordRejection(rejection(api.id, route.id, key, 'LIMITS_UNAVAILABLE', now));
+            done('503');
+            return sendJson(res, 503, BODY.unavailable, requestId, { 'retry-after': '1' });
+          }
+        } else {
+          const isQuota = a.code === 'QUOTA_EXCEEDED';
+          meter?.recordRejection(rejection(api.id, route.id, key, a.code, now));
+          done('429');
+          return sendJson(
+            res,
+            429,
+            isQuota ? BODY.quota : BODY.throttled,
+            requestId,
+            limitHeaders({
+              retryAfterMs: a.retryAfterMs,
+              policy: isQuota ? 'quota' : 'throttle',
+              quota: a.limit,
+              windowSeconds: a.windowSeconds,
+              remaining: a.remaining,
+              resetSeconds: a.retryAfterMs / 1000,
+            }),
+          );
+        }
+      } else {
+        quota = a.quota;
+      }
+    }
+
+    const socket = req.socket;
+    const headers = upstreamHeaders(
+      req,
+      {
+        requestId,
+        clientIp: socket.remoteAddress ?? '',
+        proto: (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+        consumerId: key?.consumerId,
+        subscriptionId: key?.subscriptionId,
+      },
+      this.deps.trustProxy ?? false,
+    );
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const giveBack = () => {
+      if (quota) void limits.refund(quota.key, quota.windowStart);
+    };
+
+    const handler = new RelayHandler(res, requestId, {
+      onHead: (status, upstream) => {
+        done(status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx');
+        if (!key) return undefined;
+        const billable = key.plan.billable(status);
+        if (!billable) giveBack();
+        if (!meter) return undefined;
+        const reported = route.units === 0 ? Number(upstream['x-tollgate-units']) : route.units;
+        const declared = Number(upstream['content-length']);
+        const r = meter.record({
+          subscriptionId: key.subscriptionId,
+          keyId: key.keyId,
+          apiId: api.id,
+          routeId: route.id,
+          dimension: route.dimension,
+          units: Number.isFinite(reported) && reported > 0 ? Math.floor(reported) : 0,
+          status,
+          bytes: Number.isFinite(declared) ? declared : 0,
+          latencyMs: performance.now() - started,
+          at: now,
+          billable,
+        });
+        return r === undefined ? undefined : r;
+      },
+      onFail: (kind, err) => {
+        giveBack();
+        const status = kind === 'timeout' ? 504 : 502;
+        this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream failed');
+        meter?.recordRejection(
+          rejection(api.id, route.id, key, kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', now),
+        );
+        done(kind === 'timeout' ? '504' : '502');
+        sendJson(res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, requestId);
+      },
+      onDone: () => {},
+    });
+
+    this.upstreams.pool(api.origin).dispatch(
+      {
+        origin: api.origin,
+        path: match.upstreamPath,
+        method: method as 'GET',
+        headers,
+        body: hasBody ? req : null,
+        headersTimeout: api.timeoutMs,
+      },
+      handler,
+    );
+  }
+}
+
+function rejection(
+  apiId: string | null,
+  routeId: string | null,
+  key: { subscriptionId: string; keyId: string } | null,
+  code: RejectionEvent['code'],
+  at: number,
+): RejectionEvent {
+  return { apiId, routeId, subscriptionId: key?.subscriptionId ?? null, keyId: key?.keyId ?? null, code, at };
+}

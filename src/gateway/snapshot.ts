@@ -1,0 +1,252 @@
+/**
+ * The gateway's in-memory view of the control plane: APIs and their routes, plans, and
+ * keys by hash. The hot path reads only this; it never touches the database. A snapshot is
+ * immutable once built; `SnapshotHolder` swaps in a new one when the control plane says
+ * something changed (in-process callback, or Redis pub/sub across processes) and on a
+ * periodic full reload as the safety net. Reloads are coalesced: at most one runs, and one
+ * more is queued if a change arrives meanwhile, so a burst of admin writes costs two loads.
+ */
+import type { Logger } from '../shared/index.js';
+import { parseJson, type Store } from '../store/index.js';
+import { compilePath, type PathTemplate, specificity } from './paths.js';
+
+export interface Throttle {
+  rate: number;
+  burst: number;
+}
+
+export interface CompiledRoute {
+  id: string;
+  method: string;
+  template: PathTemplate;
+  dimension: string;
+  /** Units per call; 0 means the upstream reports them in `x-tollgate-units`. */
+  units: number;
+  public: boolean;
+  /** Route-wide throttle shared by every caller (API Gateway's stage/method throttle). */
+  throttle: Throttle | null;
+}
+
+export interface CompiledApi {
+  id: string;
+  providerId: string;
+  name: string;
+  /** `http://host:port` of the upstream. */
+  origin: string;
+  /** Path of the upstream URL, prepended to the forwarded path ('' for `/`). */
+  basePath: string;
+  pathPrefix: string;
+  host: string | null;
+  stripPrefix: boolean;
+  timeoutMs: number;
+  routes: CompiledRoute[];
+}
+
+export interface QuotaSpec {
+  limit: number;
+  period: 'DAY' | 'WEEK' | 'MONTH';
+  offset: number;
+  timeZone: string;
+}
+
+export interface CompiledPlan {
+  id: string;
+  providerId: string;
+  apiIds: Set<string>;
+  throttle: Throttle | null;
+  quota: QuotaSpec | null;
+  routeThrottles: Map<string, Throttle>;
+  overQuota: 'block' | 'overage';
+  billable: (status: number) => boolean;
+  failureMode: 'open' | 'closed';
+  /** Cache of the current quota window, filled by the admit step. */
+  window: { start: number; end: number; limitBase: number } | null;
+}
+
+export interface KeyEntry {
+  keyId: string;
+  subscriptionId: string;
+  consumerId: string;
+  enabled: boolean;
+  expiresAt: number | null;
+  /** The subscription is in a state that may call (trialing, active, cancel_pending). */
+  active: boolean;
+  subscriptionStart: number;
+  plan: CompiledPlan;
+}
+
+export interface Snapshot {
+  builtAt: number;
+  /** Host-bound APIs first, then by prefix length, longest first. */
+  apis: CompiledApi[];
+  keys: Map<string, KeyEntry>;
+  /** Sum of quota adjustments by `${subscriptionId}:${windowStart}`. */
+  adjustments: Map<string, number>;
+  plans: Map<string, CompiledPlan>;
+}
+
+const CALLABLE = new Set(['trialing', 'active', 'cancel_pending']);
+
+export async function loadSnapshot(store: Store, now: number): Promise<Snapshot> {
+  const db = store.db;
+  const [apiRows, routeRows, planRows, keyRows, adjRows] = await Promise.all([
+    db.selectFrom('apis').selectAll().execute(),
+    db.selectFrom('routes').selectAll().orderBy('position').execute(),
+    db.selectFrom('plans').selectAll().execute(),
+    db
+      .selectFrom('api_keys')
+      .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
+      .select([
+        'api_keys.id as key_id',
+        'api_keys.hash',
+        'api_keys.enabled',
+        'api_keys.expires_at',
+        'subscriptions.id as subscription_id',
+        'subscriptions.consumer_id',
+        'subscriptions.plan_id',
+        'subscriptions.status',
+        'subscriptions.started_at',
+      ])
+      .execute(),
+    db
+      .selectFrom('quota_adjustments')
+      .select(['subscription_id', 'window_start', (eb) => eb.fn.sum<number>('delta').as('delta')])
+      .groupBy(['subscription_id', 'window_start'])
+      .execute(),
+  ]);
+
+  const routesByApi = new Map<string, CompiledRoute[]>();
+  for (const r of routeRows) {
+    const list = routesByApi.get(r.api_id) ?? [];
+    list.push({
+      id: r.id,
+      method: r.method.toUpperCase(),
+      template: compilePath(r.path),
+      dimension: r.dimension,
+      units: r.units,
+      public: r.public === 1,
+      throttle: r.throttle_rate != null ? { rate: r.throttle_rate, burst: r.throttle_burst ?? 1 } : null,
+    });
+    routesByApi.set(r.api_id, list);
+  }
+
+  const apis: CompiledApi[] = apiRows.map((a) => {
+    const u = new URL(a.upstream_url);
+    const routes = routesByApi.get(a.id) ?? [];
+    routes.sort((x, y) => specificity(y.template) - specificity(x.template));
+    return {
+      id: a.id,
+      providerId: a.provider_id,
+      name: a.name,
+      origin: u.origin,
+      basePath: u.pathname === '/' ? '' : u.pathname.replace(/\/$/, ''),
+      pathPrefix: a.path_prefix ? a.path_prefix.replace(/\/$/, '') : '',
+      host: a.host ? a.host.toLowerCase() : null,
+      stripPrefix: a.strip_prefix === 1,
+      timeoutMs: a.timeout_ms,
+      routes,
+    };
+  });
+  apis.sort(
+    (x, y) => Number(y.host !== null) - Number(x.host !== null) || y.pathPrefix.length - x.pathPrefix.length,
+  );
+
+  const plans = new Map<string, CompiledPlan>();
+  for (const p of planRows) {
+    const routeThrottles = new Map<string, Throttle>();
+    const raw = parseJson<Record<string, { rateLimit: number; burstLimit: number }>>(p.route_throttles, {});
+    for (const [routeId, t] of Object.entries(raw))
+      routeThrottles.set(routeId, { rate: t.rateLimit, burst: t.burstLimit });
+    plans.set(p.id, {
+      id: p.id,
+      providerId: p.provider_id,
+      apiIds: new Set(parseJson<string[]>(p.api_ids, [])),
+      throttle: p.throttle_rate != null ? { rate: p.throttle_rate, burst: p.throttle_burst ?? 1 } : null,
+      quota:
+        p.quota_limit != null && p.quota_period
+          ? {
+              limit: p.quota_limit,
+              period: p.quota_period as QuotaSpec['period'],
+              offset: p.quota_offset,
+              timeZone: p.quota_time_zone,
+            }
+          : null,
+      routeThrottles,
+      overQuota: p.over_quota === 'overage' ? 'overage' : 'block',
+      billable: p.billable === '2xx' ? (s) => s >= 200 && s < 300 : (s) => s < 500,
+      failureMode: p.failure_mode === 'closed' ? 'closed' : 'open',
+      window: null,
+    });
+  }
+
+  const keys = new Map<string, KeyEntry>();
+  for (const k of keyRows) {
+    const plan = plans.get(k.plan_id);
+    if (!plan) continue;
+    keys.set(k.hash, {
+      keyId: k.key_id,
+      subscriptionId: k.subscription_id,
+      consumerId: k.consumer_id,
+      enabled: k.enabled === 1,
+      expiresAt: k.expires_at,
+      active: CALLABLE.has(k.status),
+      subscriptionStart: k.started_at,
+      plan,
+    });
+  }
+
+  const adjustments = new Map<string, number>();
+  for (const a of adjRows) adjustments.set(`${a.subscription_id}:${a.window_start}`, Number(a.delta));
+
+  return { builtAt: now, apis, keys, adjustments, plans };
+}
+
+export class SnapshotHolder {
+  current: Snapshot;
+  private loading: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    initial: Snapshot,
+    private readonly load: () => Promise<Snapshot>,
+    private readonly log: Logger,
+  ) {
+    this.current = initial;
+  }
+
+  static async create(store: Store, now: () => number, log: Logger): Promise<SnapshotHolder> {
+    const load = () => loadSnapshot(store, now());
+    return new SnapshotHolder(await load(), load, log);
+  }
+
+  /** Reload soon; resolves when a snapshot that includes every change before the call is live. */
+  refresh(): Promise<void> {
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = (async () => {
+      try {
+        do {
+          this.again = false;
+          this.current = await this.load();
+        } while (this.again);
+      } catch (err) {
+        this.log.error({ err }, 'snapshot reload failed; keeping the previous one');
+      } finally {
+        this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  startPeriodic(everyMs: number): void {
+    this.timer = setInterval(() => void this.refresh(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

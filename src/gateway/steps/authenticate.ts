@@ -1,0 +1,29 @@
+/**
+ * Step 2 — who is calling? The key comes from `x-api-key` (API Gateway's HEADER key
+ * source), is hashed once (SHA-256) and looked up in the snapshot. Every failure — missing,
+ * unknown, disabled, expired, subscription not callable, plan not granting this API — is
+ * the same `403 {"message":"Forbidden"}`, as API Gateway answers: no oracle for attackers.
+ */
+import { hashKey } from '../../keys/index.js';
+import type { KeyEntry, Snapshot } from '../snapshot.js';
+
+export type AuthOutcome =
+  | { ok: true; key: KeyEntry }
+  | { ok: false; reason: 'missing' | 'unknown' | 'disabled' | 'expired' | 'inactive' | 'not_in_plan' };
+
+export function authenticate(
+  snapshot: Snapshot,
+  header: string | string[] | undefined,
+  apiId: string,
+  now: number,
+): AuthOutcome {
+  if (typeof header !== 'string' || header.length === 0 || header.length > 256)
+    return { ok: false, reason: 'missing' };
+  const key = snapshot.keys.get(hashKey(header));
+  if (!key) return { ok: false, reason: 'unknown' };
+  if (!key.enabled) return { ok: false, reason: 'disabled' };
+  if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, reason: 'expired' };
+  if (!key.active) return { ok: false, reason: 'inactive' };
+  if (!key.plan.apiIds.has(apiId)) return { ok: false, reason: 'not_in_plan' };
+  return { ok: true, key };
+}
