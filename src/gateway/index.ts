@@ -1,3 +1,4 @@
+export { seedQuotas } from './quota-seed.js';
 export type { GatewayDeps, GatewayObserver, Outcome, ServingGuard } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';

@@ -72,7 +72,13 @@ describe('gateway: who may call', () => {
   });
 
   it('honours a rolled key until its grace period ends', async () => {
-    const sub = (await h.store.db.selectFrom('subscriptions').select('id').where('status', '=', 'active').executeTakeFirstOrThrow()).id;
+    const sub = (
+      await h.store.db
+        .selectFrom('subscriptions')
+        .select('id')
+        .where('status', '=', 'active')
+        .executeTakeFirstOrThrow()
+    ).id;
     const rolled = await seedKey(h.store, sub, { expiresAt: h.clock.now() + 60_000 });
     await h.snapshots.refresh();
     expect((await h.call('/echo/a', { key: rolled.value })).status).toBe(200);

@@ -27,13 +27,12 @@ describe('gateway: usage plans', () => {
     });
     h = await startHarness();
     prv = await seedProvider(h.store);
-    ({
-      apiId,
-      routeIds: [slowRoute],
-    } = await seedApi(h.store, prv, up.url, {
+    const seeded = await seedApi(h.store, prv, up.url, {
       pathPrefix: '/api',
       routes: [{ method: 'GET', path: '/slow' }, { path: '/{proxy+}' }],
-    }));
+    });
+    apiId = seeded.apiId;
+    slowRoute = seeded.routeIds[0]!;
   });
   afterAll(async () => {
     await h.close();
@@ -42,7 +41,9 @@ describe('gateway: usage plans', () => {
 
   async function subscribe(plan: Parameters<typeof seedPlan>[3], startedAt?: number) {
     const planId = await seedPlan(h.store, prv, [apiId], plan);
-    const { subscriptionId } = await seedSubscription(h.store, planId, { startedAt: startedAt ?? h.clock.now() - 86_400_000 * 40 });
+    const { subscriptionId } = await seedSubscription(h.store, planId, {
+      startedAt: startedAt ?? h.clock.now() - 86_400_000 * 40,
+    });
     const { value } = await seedKey(h.store, subscriptionId);
     await h.snapshots.refresh();
     return value;
@@ -65,7 +66,7 @@ describe('gateway: usage plans', () => {
   it('applies a per-route override instead of the plan throttle', async () => {
     const key = await subscribe({
       throttle: { rate: 100, burst: 100 },
-      routeThrottles: { [slowRoute!]: { rateLimit: 1, burstLimit: 1 } },
+      routeThrottles: { [slowRoute]: { rateLimit: 1, burstLimit: 1 } },
     });
     expect(await statuses(h, '/api/slow', key, 2)).toEqual([200, 429]);
     expect(await statuses(h, '/api/other', key, 3)).toEqual([200, 200, 200]);

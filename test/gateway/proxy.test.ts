@@ -20,7 +20,11 @@ describe('gateway: the streaming proxy', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname.endsWith('/big')) {
         // Streamed in 64 KiB chunks with chunked encoding (no content-length).
-        res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'x-secret-hop', 'x-secret-hop': '1' });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          connection: 'x-secret-hop',
+          'x-secret-hop': '1',
+        });
         let sent = 0;
         const chunk = Buffer.alloc(64 * 1024, 7);
         const pump = () => {
@@ -37,8 +41,14 @@ describe('gateway: the streaming proxy', () => {
         setTimeout(() => res.end('late'), 3_000).unref();
         return;
       }
-      res.writeHead(201, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-custom': 'kept' });
-      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString() }));
+      res.writeHead(201, {
+        'content-type': 'application/json',
+        'set-cookie': ['a=1', 'b=2'],
+        'x-custom': 'kept',
+      });
+      res.end(
+        JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString() }),
+      );
     });
     h = await startHarness({ headersTimeoutMs: 5_000 });
     const prv = await seedProvider(h.store);
@@ -72,7 +82,12 @@ describe('gateway: the streaming proxy', () => {
     expect(res.headers.get('x-custom')).toBe('kept');
     expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const seen = (await res.json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+    const seen = (await res.json()) as {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      body: string;
+    };
     expect(seen.method).toBe('POST');
     expect(seen.url).toBe('/base/things/1?x=1&y=%20');
     expect(seen.body).toBe('{"hello":"world"}');
