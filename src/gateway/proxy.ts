@@ -86,7 +86,7 @@ export function upstreamHeaders(req: IncomingMessage, id: ForwardIdentity, trust
       lower === 'x-api-key' ||
       lower === 'x-request-id' ||
       lower.startsWith('x-tollgate-') ||
-      (connectionNamed !== null && connectionNamed.has(lower))
+      connectionNamed?.has(lower)
     ) {
       continue;
     }
@@ -120,7 +120,7 @@ export function clientHeaders(headers: IncomingHttpHeaders, requestId: string): 
   const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = headers[name];
   }
   out['x-request-id'] = requestId;
@@ -194,7 +194,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytes += chunk.length;
     if (!this.headSent) {
-      (this.pending ??= []).push(chunk);
+      if (this.pending === null) this.pending = [];
+      this.pending.push(chunk);
       return;
     }
     this.write(controller, chunk);
