@@ -53,7 +53,7 @@ for i = 1, n do
     local ra
     if not (rate > 0) or burst + ${EPS} < 1 then ra = ${MAX_RETRY}
     else
-      ra = math.ceil(((1 - tk) * 1000) / rate)
+      ra = math.ceil(((1 - ${EPS} - tk) * 1000) / rate)
       if ra > ${MAX_RETRY} then ra = ${MAX_RETRY} end
     end
     if ra > retry then retry = ra end

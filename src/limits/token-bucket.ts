@@ -32,7 +32,7 @@ export function canSpend(tokens: number): boolean {
 export function retryAfterMs(tokens: number, rate: number, burst: number): number {
   if (canSpend(tokens)) return 0;
   if (!(rate > 0) || burst + TOKEN_EPSILON < 1) return MAX_RETRY_MS;
-  const ms = Math.ceil(((1 - tokens) * 1000) / rate);
+  const ms = Math.ceil(((1 - TOKEN_EPSILON - tokens) * 1000) / rate);
   return Math.min(ms, MAX_RETRY_MS);
 }
 
