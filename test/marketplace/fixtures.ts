@@ -96,6 +96,7 @@ export async function seedProduct(
       product_code: productCode,
       registration_url:
         extra.registrationUrl === undefined ? 'http://127.0.0.1:1/register' : extra.registrationUrl,
+      notification_url: null,
       status: 'published',
       published_at: now,
       created_at: now,

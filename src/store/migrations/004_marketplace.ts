@@ -17,6 +17,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('external_product_code', 'text')
     .addColumn('product_code', 'text', (c) => c.notNull().unique())
     .addColumn('registration_url', 'text')
+    .addColumn('notification_url', 'text')
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('published_at', 'bigint')
     .addColumn('created_at', 'bigint', (c) => c.notNull())

@@ -34,6 +34,8 @@ export interface MarketplaceProductTable {
   product_code: string;
   /** Marketplace side: set when the provider fulfils the product on its own system; buyers are sent here with a token. */
   registration_url: string | null;
+  /** Marketplace side: where lifecycle notifications (SNS-shaped, SigV4-signed) go for external fulfilment. */
+  notification_url: string | null;
   /** `draft` | `published` */
   status: string;
   published_at: number | null;
