@@ -1,0 +1,109 @@
+/**
+ * Gateway throughput against a bare Node proxy, same machine, same run. Each server runs in
+ * its own process; the upstream and the load generator in theirs. Reports req/s and p50/p99
+ * and ratios to the reference. Runnable alone: `node --import tsx bench/gateway.ts`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+export async function startChild(
+  script: string,
+  args: string[],
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here(script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [data] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, port: Number(data.toString().trim().split('\n')[0]) };
+}
+
+export async function load(port: number, path = '/bench'): Promise<LoadResult> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      here('./servers/load.ts'),
+      `http://127.0.0.1:${port}${path}`,
+      String(CONNS),
+      String(SECONDS),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await once(child, 'exit');
+  return JSON.parse(out) as LoadResult;
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+export async function measure(script: string, args: string[]): Promise<LoadResult> {
+  const { child, port } = await startChild(script, args);
+  try {
+    return await load(port);
+  } finally {
+    await stop(child);
+  }
+}
+
+const fmt = (r: LoadResult, ref: LoadResult) =>
+  `| ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.rps / ref.rps).toFixed(3)} | ${(r.p99 - ref.p99).toFixed(2)} | ${r.errors} |`;
+
+export async function benchGateway(): Promise<string> {
+  const up = await startChild('./servers/upstream.ts', []);
+  try {
+    const port = String(up.port);
+    const bare = await measure('./servers/bare-proxy.ts', [port]);
+    const rows: Array<[string, LoadResult]> = [['bare Node proxy (reference)', bare]];
+    rows.push(['gateway, metering off', await measure('./servers/gateway.ts', [port, 'off', 'memory'])]);
+    rows.push([
+      'gateway, metering batched',
+      await measure('./servers/gateway.ts', [port, 'batched', 'memory']),
+    ]);
+    rows.push([
+      'gateway, metering strict',
+      await measure('./servers/gateway.ts', [port, 'strict', 'memory']),
+    ]);
+    if (process.env.BENCH_REDIS !== '0') {
+      rows.push([
+        'gateway, batched, Redis limits',
+        await measure('./servers/gateway.ts', [port, 'batched', 'redis']),
+      ]);
+    }
+    const off = rows[1]![1];
+    return [
+      `### Gateway vs bare proxy (${CONNS} connections, ${SECONDS} s each, small JSON body)`,
+      '',
+      '| setup | req/s | p50 ms | p99 ms | × reference | p99 added ms | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows.map(([name, r]) => `| ${name} ${fmt(r, bare)}`),
+      '',
+      `Metering cost, as ratios to metering off: batched ${(rows[2]![1].rps / off.rps).toFixed(3)}, strict ${(rows[3]![1].rps / off.rps).toFixed(3)}.`,
+      rows[4] ? `Redis limits vs in-process: ${(rows[4][1].rps / rows[2]![1].rps).toFixed(3)}.` : '',
+    ].join('\n');
+  } finally {
+    await stop(up.child);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await benchGateway());
+}

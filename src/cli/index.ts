@@ -1,0 +1,141 @@
+/**
+ * The `tollgate` command. Flags mirror config keys in kebab case (`--gateway-port 8080` ↔
+ * `gatewayPort` ↔ `TOLLGATE_GATEWAY_PORT`); `tollgate help` lists the commands.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, configSchema, kebab, loadConfig } from '../config/index.js';
+import { startTollgate } from '../main/index.js';
+import { openStore } from '../store/index.js';
+
+const HELP = `tollgate — sell your API
+
+  tollgate serve [--demo] [--role all|gateway|console] [--database-url URL] [--redis-url URL]
+                 [--gateway-port 8080] [--console-port 8081] [--metering off|batched|strict]
+                 [--licence FILE]
+  tollgate migrate [--database-url URL]
+  tollgate apis capture|nouns [--port N] [--allow-hosts a,b]
+  tollgate help
+
+Every flag can also be set as an environment variable: --gateway-port ↔ TOLLGATE_GATEWAY_PORT.`;
+
+const FLAG_KEYS = Object.keys(configSchema.shape);
+
+function parseFlags(args: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const key of FLAG_KEYS)
+    options[kebab(key)] = { type: key === 'demo' || key === 'trustProxy' ? 'boolean' : 'string' };
+  options.licence = { type: 'string' };
+  options.port = { type: 'string' };
+  options['allow-hosts'] = { type: 'string' };
+  options.file = { type: 'string' };
+  options.f = { type: 'string' };
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  const flags: Record<string, unknown> = {};
+  for (const key of FLAG_KEYS) {
+    const v = values[kebab(key)];
+    if (v !== undefined) flags[key] = v;
+  }
+  if (values.licence !== undefined) flags.licenceFile = values.licence;
+  return { flags, positionals: [...positionals, ...(values.port ? [`port=${values.port}`] : [])] };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest);
+      case 'migrate': {
+        const { flags } = parseFlags(rest);
+        const config = loadConfig(flags);
+        const store = await openStore(config.databaseUrl);
+        await store.close();
+        console.log(`migrated ${config.databaseUrl}`);
+        return;
+      }
+      case 'apis':
+        return await apisCommand(rest);
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return;
+      default:
+        console.error(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+        process.exitCode = 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`tollgate: ${(err as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+async function serveCommand(args: string[]): Promise<void> {
+  const { flags } = parseFlags(args);
+  const config = loadConfig(flags);
+  const t = await startTollgate(config);
+  if (t.bootstrapToken) {
+    console.log(`\nOperator admin token (shown once, keep it safe):\n  ${t.bootstrapToken}\n`);
+  }
+  if (config.demo) {
+    const { startDemo } = await import('../main/demo.js');
+    const demo = await startDemo(t);
+    console.log(demo.instructions);
+    onShutdown(async () => {
+      await t.close();
+      await demo.close();
+    });
+  } else {
+    onShutdown(() => t.close());
+  }
+}
+
+async function apisCommand(args: string[]): Promise<void> {
+  const { positionals } = parseFlags(args);
+  const which = positionals[0];
+  const port = Number(positionals.find((p) => p.startsWith('port='))?.slice(5) ?? 0);
+  const apis = await import('../apis/index.js');
+  const started =
+    which === 'capture'
+      ? await apis.startCaptureApi({ port, host: '0.0.0.0' })
+      : which === 'nouns'
+        ? await apis.startNounsApi({ port, host: '0.0.0.0' })
+        : null;
+  if (!started) {
+    console.error('usage: tollgate apis capture|nouns [--port N]');
+    process.exitCode = 2;
+    return;
+  }
+  console.log(`${which} API listening on ${started.url}`);
+  onShutdown(() => started.close());
+}
+
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.error(`${signal}: draining and flushing…`);
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+// Run directly (`node --import tsx src/cli/index.ts serve`) as well as through bin/tollgate.js.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * The composition root: every service is built once, here, from the frozen config, and
+ * handed its dependencies. `startTollgate` returns a running system; `close()` shuts it down
+ * in the safe order: stop taking requests, let in-flight ones finish, flush metering, then
+ * close the store.
+ *
+ * Roles: `all` (one process: gateway + console), `gateway` (data plane only, for scale-out
+ * behind a load balancer, with Redis for limits and change fan-out), `console` (admin API,
+ * portal, marketplace endpoints).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
+import { createCatalog } from '../catalog/index.js';
+import type { Config } from '../config/index.js';
+import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
+import { type LimitsBackend, MemoryLimits, RedisLimits } from '../limits/index.js';
+import { createMeter, createMetrics, type Meter } from '../metering/index.js';
+import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { type ChangeBus, redisChangeBus } from './changes.js';
+import { buildConsole } from './console.js';
+import { metricsObserver } from './observer.js';
+
+export interface Tollgate {
+  config: Config;
+  store: Store;
+  log: Logger;
+  catalog: ReturnType<typeof createCatalog>;
+  meter: Meter | null;
+  snapshots: SnapshotHolder;
+  gatewayUrl: string | null;
+  consoleUrl: string | null;
+  /** Set when this start created the first operator token: shown once. */
+  bootstrapToken: string | null;
+  close(): Promise<void>;
+}
+
+export async function startTollgate(
+  config: Config,
+  opts: { clock?: Clock; log?: Logger } = {},
+): Promise<Tollgate> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const store = await openStore(config.databaseUrl);
+  const metrics = createMetrics();
+
+  let snapshots: SnapshotHolder | null = null;
+  let bus: ChangeBus | null = null;
+  const catalog = createCatalog({
+    store,
+    clock,
+    log,
+    onChange: (change) => {
+      void snapshots?.refresh();
+      bus?.publish(`${change.entity}:${change.id}`);
+    },
+  });
+
+  const runsGateway = config.role !== 'console';
+  const runsConsole = config.role !== 'gateway';
+
+  let redis: Redis | null = null;
+  let limits: LimitsBackend;
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 1,
+      commandTimeout: 500,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', (err) => log.warn({ err: err.message }, 'redis (limits) error'));
+    limits = new RedisLimits({ redis, prefix: 'tollgate:' });
+  } else {
+    limits = new MemoryLimits();
+  }
+
+  const meter =
+    config.metering === 'off'
+      ? null
+      : await createMeter({
+          store,
+          clock,
+          log,
+          durability: config.metering,
+          dataDir: config.dataDir,
+          node: config.node,
+          flushIntervalMs: config.flushIntervalMs,
+        });
+  if (meter) metrics.attachMeter(meter);
+
+  snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
+  snapshots.startPeriodic(config.snapshotRefreshMs);
+  const holder = snapshots;
+  if (config.redisUrl) bus = redisChangeBus(config.redisUrl, config.node, () => void holder.refresh(), log);
+  if (!config.redisUrl && runsGateway) {
+    const n = await seedQuotas(store, snapshots.current, limits, clock.now());
+    if (n) log.info({ subscriptions: n }, 'quota counters seeded from stored usage');
+  }
+
+  let gateway: Gateway | null = null;
+  let gatewayUrl: string | null = null;
+  if (runsGateway) {
+    gateway = new Gateway({
+      snapshots,
+      limits,
+      meter,
+      clock,
+      log,
+      trustProxy: config.trustProxy,
+      upstream: {
+        connectTimeoutMs: config.upstreamConnectTimeoutMs,
+        headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+        bodyTimeoutMs: config.upstreamBodyTimeoutMs,
+        connections: config.upstreamConnections,
+      },
+      observer: metricsObserver(metrics),
+    });
+    const port = await gateway.listen(config.gatewayPort, config.gatewayHost);
+    gatewayUrl = `http://${displayHost(config.gatewayHost)}:${port}`;
+  }
+
+  let consoleServer: Server | null = null;
+  let consoleUrl: string | null = null;
+  let bootstrapToken: string | null = null;
+  if (runsConsole) {
+    const app = buildConsole({ config, store, clock, log, catalog, meter, metrics });
+    consoleServer = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: config.consolePort, hostname: config.consoleHost }, () =>
+        resolve(s as Server),
+      ) as Server;
+    });
+    const port = (consoleServer.address() as AddressInfo).port;
+    consoleUrl = `http://${displayHost(config.consoleHost)}:${port}`;
+    bootstrapToken = (await catalog.bootstrapOperatorToken({ configured: config.adminToken })).value ?? null;
+  }
+
+  log.info(
+    { gateway: gatewayUrl, console: consoleUrl, role: config.role, metering: config.metering },
+    'tollgate started',
+  );
+
+  return {
+    config,
+    store,
+    log,
+    catalog,
+    meter,
+    snapshots,
+    gatewayUrl,
+    consoleUrl,
+    bootstrapToken,
+    async close() {
+      await gateway?.close();
+      if (consoleServer) {
+        const s = consoleServer;
+        await new Promise<void>((r) => {
+          s.close(() => r());
+          s.closeAllConnections();
+        });
+      }
+      holder.stop();
+      await meter?.close();
+      await bus?.close();
+      await limits.close();
+      redis?.disconnect();
+      await store.close();
+    },
+  };
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
