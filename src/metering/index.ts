@@ -1,0 +1,55 @@
+/**
+ * Metering: usage events → hourly aggregates → the store, exactly once (strict) or within a
+ * documented loss window (batched); reports, quota views, usage alerts and Prometheus
+ * metrics over the same numbers. See docs/metering.md.
+ */
+
+export { HOUR_MS, hourOf } from './aggregate.js';
+export type { FlushFaults } from './batch.js';
+export { createMeter, type MeterOptions } from './meter.js';
+export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
+export {
+  type AdjustQuotaInput,
+  adjustQuota,
+  defaultQuotaWindow,
+  type GetUsageResult,
+  getUsage,
+  type QuotaAdjustment,
+  type QuotaDeps,
+  type QuotaStatus,
+  type QuotaWindowFn,
+  quotaStatus,
+  setRemaining,
+  usedRequests,
+} from './quota.js';
+export {
+  type RejectionGroup,
+  type RejectionQuery,
+  type RejectionReportRow,
+  rejectionReport,
+  toCsv,
+  toJson,
+  type UsageGroup,
+  type UsageQuery,
+  type UsageReportRow,
+  usageReport,
+} from './reports.js';
+export type {
+  Durability,
+  FlushedRow,
+  Meter,
+  MeteringMetrics,
+  RejectionCode,
+  RejectionEvent,
+  UsageEvent,
+} from './types.js';
+export {
+  bucketStart,
+  type Granularity,
+  isTimeZone,
+  localDate,
+  nextBucket,
+  type QuotaPeriod,
+  quotaWindow,
+  type Window,
+} from './windows.js';

@@ -1,0 +1,281 @@
+/**
+ * The strict-mode usage log: append-only segment files `usage-<node>-<firstSeq>.log` in the
+ * data directory, one line per billable event:
+ *
+ *     <crc32 hex of json>\t[seq,"sub","key","api","dim",hour,units]\n
+ *
+ * Group commit: append() queues the line and returns the promise of the current group; one
+ * write + one fdatasync carries every line queued in the same event-loop turn (and, while a
+ * write is in flight, every line queued meanwhile — the next group waits for the disk, so
+ * groups grow with load). Writes are serialised, so lines land in sequence order and a group
+ * resolves only after everything before it is durable.
+ *
+ * Reading tolerates a crash at any byte: only complete lines (ending in \n) whose checksum
+ * and shape are valid count; a torn or garbled line is skipped and reported. A segment is
+ * deleted once the store's checkpoint covers its last sequence; a new segment's directory
+ * entry is fsynced before anything in it is acknowledged.
+ */
+
+import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+export interface LogEntry {
+  seq: number;
+  subscriptionId: string;
+  keyId: string;
+  apiId: string;
+  dimension: string;
+  hour: number;
+  units: number;
+}
+
+export function formatEntry(
+  seq: number,
+  subscriptionId: string,
+  keyId: string,
+  apiId: string,
+  dimension: string,
+  hour: number,
+  units: number,
+): string {
+  const json = JSON.stringify([seq, subscriptionId, keyId, apiId, dimension, hour, units]);
+  return crc32(json).toString(16) + '\t' + json + '\n';
+}
+
+/** Parses one line (without its \n); null when torn, garbled or of the wrong shape. */
+export function parseEntry(line: string): LogEntry | null {
+  const tab = line.indexOf('\t');
+  if (tab <= 0) return null;
+  const json = line.slice(tab + 1);
+  if (crc32(json).toString(16) !== line.slice(0, tab)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v) || v.length !== 7) return null;
+  const [seq, subscriptionId, keyId, apiId, dimension, hour, units] = v as unknown[];
+  if (
+    !Number.isSafeInteger(seq) ||
+    typeof subscriptionId !== 'string' ||
+    typeof keyId !== 'string' ||
+    typeof apiId !== 'string' ||
+    typeof dimension !== 'string' ||
+    !Number.isSafeInteger(hour) ||
+    !Number.isSafeInteger(units)
+  ) {
+    return null;
+  }
+  return {
+    seq: seq as number,
+    subscriptionId,
+    keyId,
+    apiId,
+    dimension,
+    hour: hour as number,
+    units: units as number,
+  };
+}
+
+export interface SegmentRead {
+  path: string;
+  entries: LogEntry[];
+  /** Highest sequence in the segment (0 if none). */
+  lastSeq: number;
+  /** Lines skipped as torn or invalid (a torn tail after a crash is normal). */
+  skipped: number;
+}
+
+const segmentName = (node: string, firstSeq: number) =>
+  `usage-${node}-${String(firstSeq).padStart(16, '0')}.log`;
+
+/** Reads every segment of `node` in `dir`, oldest first. */
+export async function readSegments(dir: string, node: string): Promise<SegmentRead[]> {
+  await mkdir(dir, { recursive: true });
+  const prefix = `usage-${node}-`;
+  const names = (await readdir(dir))
+    .filter((n) => n.startsWith(prefix) && n.endsWith('.log') && /^\d{16}$/.test(n.slice(prefix.length, -4)))
+    .sort();
+  const out: SegmentRead[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const text = await readFile(path, 'utf8');
+    const entries: LogEntry[] = [];
+    let skipped = 0;
+    let lastSeq = 0;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      const entry = parseEntry(text.slice(start, nl));
+      start = nl + 1;
+      if (!entry) {
+        skipped++;
+        continue;
+      }
+      entries.push(entry);
+      if (entry.seq > lastSeq) lastSeq = entry.seq;
+    }
+    if (start < text.length) skipped++; // a tail without its newline: torn by a crash
+    out.push({ path, entries, lastSeq, skipped });
+  }
+  return out;
+}
+
+interface Group {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  lines: string[];
+  lastSeq: number;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Every caller awaits it; this only keeps a failure nobody awaited from crashing the process.
+  promise.catch(() => {});
+  return { promise, resolve, reject, lines: [], lastSeq: 0 };
+}
+
+interface Segment {
+  path: string;
+  lastSeq: number;
+}
+
+export class StrictLog {
+  private fh: FileHandle;
+  private active: Segment;
+  private activeBytes = 0;
+  private closed: Segment[];
+  private current: Group | null = null;
+  private writing: Promise<void> | null = null;
+  private queued = 0;
+  fsyncs = 0;
+  fsyncEvents = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly node: string,
+    private readonly maxSegmentBytes: number,
+    fh: FileHandle,
+    active: Segment,
+    closed: Segment[],
+  ) {
+    this.fh = fh;
+    this.active = active;
+    this.closed = closed;
+  }
+
+  /** Starts a fresh segment at `firstSeq`; `old` segments are kept until the checkpoint covers them. */
+  static async create(
+    dir: string,
+    node: string,
+    firstSeq: number,
+    old: SegmentRead[],
+    maxSegmentBytes = 16 * 1024 * 1024,
+  ): Promise<StrictLog> {
+    const path = join(dir, segmentName(node, firstSeq));
+    // 'w': a file already at this name can only hold a torn write from a crash (no valid entry
+    // can be >= firstSeq), and appending after a torn tail would corrupt the first new line.
+    const fh = await open(path, 'w');
+    await syncDir(dir);
+    const closed = old.filter((s) => s.path !== path).map((s) => ({ path: s.path, lastSeq: s.lastSeq }));
+    return new StrictLog(dir, node, maxSegmentBytes, fh, { path, lastSeq: firstSeq - 1 }, closed);
+  }
+
+  /** Events waiting for their write + fsync. */
+  get queueDepth(): number {
+    return this.queued;
+  }
+
+  append(seq: number, line: string): Promise<void> {
+    let g = this.current;
+    if (!g) {
+      g = this.current = newGroup();
+      if (!this.writing) setImmediate(this.kick);
+    }
+    g.lines.push(line);
+    g.lastSeq = seq;
+    this.queued++;
+    return g.promise;
+  }
+
+  private kick = (): void => {
+    const g = this.current;
+    if (this.writing || !g) return;
+    this.current = null;
+    this.writing = this.writeGroup(g).finally(() => {
+      this.writing = null;
+      if (this.current) this.kick();
+    });
+  };
+
+  private async writeGroup(g: Group): Promise<void> {
+    try {
+      if (this.activeBytes >= this.maxSegmentBytes) await this.rotate(g.lastSeq - g.lines.length + 1);
+      const buf = Buffer.from(g.lines.join(''), 'utf8');
+      let off = 0;
+      while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
+      await this.fh.datasync();
+      this.activeBytes += buf.length;
+      this.active.lastSeq = g.lastSeq;
+      this.fsyncs++;
+      this.fsyncEvents += g.lines.length;
+      g.resolve();
+    } catch (e) {
+      g.reject(e);
+    } finally {
+      this.queued -= g.lines.length;
+    }
+  }
+
+  private async rotate(firstSeq: number): Promise<void> {
+    await this.fh.close();
+    this.closed.push(this.active);
+    const path = join(this.dir, segmentName(this.node, firstSeq));
+    this.fh = await open(path, 'w');
+    await syncDir(this.dir);
+    this.active = { path, lastSeq: firstSeq - 1 };
+    this.activeBytes = 0;
+  }
+
+  /** Deletes closed segments whose every entry is at or below the store's checkpoint. */
+  async release(checkpoint: number): Promise<void> {
+    const keep: Segment[] = [];
+    for (const s of this.closed) {
+      if (s.lastSeq <= checkpoint) await unlink(s.path).catch(() => {});
+      else keep.push(s);
+    }
+    this.closed = keep;
+  }
+
+  /** Waits for queued groups to be written. */
+  async drain(): Promise<void> {
+    while (this.writing || this.current) {
+      if (!this.writing) this.kick();
+      await this.writing;
+    }
+  }
+
+  /** Drains, closes the file, and deletes everything the checkpoint covers (the active segment too). */
+  async close(checkpoint: number): Promise<void> {
+    await this.drain();
+    await this.fh.close();
+    this.closed.push(this.active);
+    await this.release(checkpoint);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}

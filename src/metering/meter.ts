@@ -1,0 +1,353 @@
+/**
+ * The meter: usage events → in-memory hourly aggregates → idempotent batches in the store.
+ *
+ * Flow. record() adds a billable event to the current aggregates (and in strict mode appends
+ * it to the group-committed log, see log.ts, returning the group's fsync promise). Every
+ * flushIntervalMs (timer re-armed after each flush, so flushes never overlap) the aggregates
+ * are sealed into a batch with id `${node}:${epoch}:${n}` and written in one transaction
+ * (batch.ts). A failed flush keeps the sealed batch and retries it with the SAME id and rows
+ * before sealing anything new, so a batch whose COMMIT succeeded but whose caller saw an
+ * error is skipped on retry, and batches commit in sequence order.
+ *
+ * Strict mode and crashes. Each event gets a log sequence at record() time, in the same
+ * synchronous step that adds it to the aggregates, so a sealed batch holds exactly the
+ * sequences (previous checkpoint, maxSeq]. The transaction that adds a batch also advances
+ * the node's checkpoint to maxSeq. On start-up the entries above the checkpoint are replayed
+ * into the aggregates and flushed; segments at or below it are deleted. Hence, for a kill -9:
+ *   - after fsync, before flush: entries > checkpoint → replayed once;
+ *   - during flush (no COMMIT): checkpoint unchanged → replayed once;
+ *   - after COMMIT, before segment deletion: entries ≤ checkpoint → skipped;
+ *   - mid-write: the torn tail was never acknowledged (no fsync returned) → ignored.
+ * An event counted in a committed batch whose own fsync never finished is possible (it was
+ * in flight): metered ≤ acknowledged + in flight, never below acknowledged.
+ *
+ * Batched mode keeps the same batches without a log: a crash loses what was not flushed yet,
+ * at most flushIntervalMs + the duration of one flush (longer while the store is down).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../shared/clock.js';
+import { invalid } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Store } from '../store/index.js';
+import { hourOf, RejectionAggregates, UsageAggregates } from './aggregate.js';
+import { type Batch, type FlushFaults, startNode, writeBatch } from './batch.js';
+import { formatEntry, readSegments, StrictLog } from './log.js';
+import type { TollgateMetrics } from './metrics.js';
+import type { Durability, FlushedRow, Meter, MeteringMetrics, RejectionEvent, UsageEvent } from './types.js';
+
+export interface MeterOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  durability: Durability;
+  /** Directory of the strict-mode log (unused otherwise). */
+  dataDir: string;
+  /** This process's metering identity: unique per running process and per data directory. */
+  node: string;
+  /** Default 1000. */
+  flushIntervalMs?: number;
+  /** Called after each batch is in the store (summed over keys and APIs). Errors are logged, not thrown. */
+  onFlushed?: (rows: FlushedRow[]) => void | Promise<void>;
+  /** Prometheus handles: flush durations are observed, gauges read this meter. */
+  metrics?: TollgateMetrics;
+  /** Strict-log segment size before rotation (default 16 MiB). */
+  maxSegmentBytes?: number;
+  /** Test-only fault injection around the flush transaction. */
+  faults?: FlushFaults;
+}
+
+const NODE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function createMeter(opts: MeterOptions): Promise<Meter> {
+  if (!['off', 'batched', 'strict'].includes(opts.durability)) {
+    throw invalid('metering.durability', 'must be one of off, batched, strict');
+  }
+  if (!NODE_RE.test(opts.node)) throw invalid('metering.node', 'must be 1-64 of A-Z a-z 0-9 . _ -');
+  const interval = opts.flushIntervalMs ?? 1000;
+  if (!Number.isInteger(interval) || interval < 1 || interval > 3_600_000) {
+    throw invalid('metering.flushIntervalMs', 'must be an integer between 1 and 3600000');
+  }
+  if (opts.durability === 'off') return offMeter();
+  const meter = new AggregatingMeter(opts, interval);
+  await meter.start();
+  opts.metrics?.attachMeter(meter);
+  return meter;
+}
+
+function offMeter(): Meter {
+  const metrics: MeteringMetrics = {
+    durability: 'off',
+    queueDepth: 0,
+    unflushedEvents: 0,
+    lastFlushMs: 0,
+    lastFlushAt: 0,
+    flushes: 0,
+    flushFailures: 0,
+    fsyncs: 0,
+    fsyncEvents: 0,
+    checkpoint: 0,
+  };
+  return {
+    record: () => undefined,
+    recordRejection: () => {},
+    flush: async () => {},
+    close: async () => {},
+    metrics,
+  };
+}
+
+class AggregatingMeter implements Meter {
+  private readonly usage = new UsageAggregates();
+  private readonly rejections = new RejectionAggregates();
+  private readonly strict: boolean;
+  private log: StrictLog | null = null;
+  private epoch = 0;
+  private batchNo = 0;
+  /** Sealed but not yet committed: retried as is. */
+  private inflight: Batch | null = null;
+  private nextSeq = 1;
+  private pendingMaxSeq = 0;
+  private checkpoint = 0;
+  private unflushed = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private stats = { lastFlushMs: 0, lastFlushAt: 0, flushes: 0, flushFailures: 0 };
+  readonly metrics: MeteringMetrics;
+
+  constructor(
+    private readonly opts: MeterOptions,
+    private readonly interval: number,
+  ) {
+    this.strict = opts.durability === 'strict';
+    const self = this;
+    this.metrics = {
+      durability: opts.durability,
+      get queueDepth() {
+        return self.log?.queueDepth ?? 0;
+      },
+      get unflushedEvents() {
+        return self.unflushed;
+      },
+      get lastFlushMs() {
+        return self.stats.lastFlushMs;
+      },
+      get lastFlushAt() {
+        return self.stats.lastFlushAt;
+      },
+      get flushes() {
+        return self.stats.flushes;
+      },
+      get flushFailures() {
+        return self.stats.flushFailures;
+      },
+      get fsyncs() {
+        return self.log?.fsyncs ?? 0;
+      },
+      get fsyncEvents() {
+        return self.log?.fsyncEvents ?? 0;
+      },
+      get checkpoint() {
+        return self.checkpoint;
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    const { store, clock, node } = this.opts;
+    const started = await startNode(store, node, clock.now());
+    this.epoch = started.epoch;
+    this.checkpoint = started.seq;
+    if (this.strict) {
+      const segments = await readSegments(this.opts.dataDir, node);
+      let maxSeen = this.checkpoint;
+      let replayed = 0;
+      let skipped = 0;
+      for (const seg of segments) {
+        skipped += seg.skipped;
+        for (const e of seg.entries) {
+          if (e.seq > maxSeen) maxSeen = e.seq;
+          if (e.seq <= this.checkpoint) continue;
+          this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, e.hour, e.units);
+          if (e.seq > this.pendingMaxSeq) this.pendingMaxSeq = e.seq;
+          replayed++;
+        }
+      }
+      this.unflushed = replayed;
+      this.nextSeq = maxSeen + 1;
+      this.log = await StrictLog.create(
+        this.opts.dataDir,
+        node,
+        this.nextSeq,
+        segments,
+        this.opts.maxSegmentBytes,
+      );
+      if (replayed > 0 || skipped > 0 || segments.length > 0) {
+        this.opts.log.info(
+          { node, checkpoint: this.checkpoint, replayed, skipped, segments: segments.length },
+          'metering: replaying strict usage log',
+        );
+      }
+      if (replayed > 0) {
+        await this.flush().catch((err) =>
+          this.opts.log.error({ err, node }, 'metering: flush of the replayed log failed; will retry'),
+        );
+      } else {
+        await this.log.release(this.checkpoint);
+      }
+    }
+    this.schedule();
+  }
+
+  record(e: UsageEvent): void | Promise<void> {
+    if (!e.billable) return;
+    if (this.closing) throw new Error('metering: record() after close()');
+    const units = e.units;
+    if (!Number.isSafeInteger(units) || units < 0)
+      throw new TypeError(`metering: units must be a non-negative integer, got ${units}`);
+    const hour = hourOf(e.at);
+    this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, units);
+    this.unflushed++;
+    if (this.log) {
+      const seq = this.nextSeq++;
+      this.pendingMaxSeq = seq;
+      return this.log.append(
+        seq,
+        formatEntry(seq, e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, units),
+      );
+    }
+  }
+
+  recordRejection(e: RejectionEvent): void {
+    if (this.closing) return;
+    this.rejections.add(e);
+  }
+
+  flush(): Promise<void> {
+    const run = this.chain.then(() => this.flushOnce());
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Retries the in-flight batch if any, then seals and writes what was recorded before the call. */
+  private async flushOnce(): Promise<void> {
+    if (this.inflight) await this.writeInflight();
+    if (this.usage.size === 0 && this.rejections.size === 0) return;
+    const { rows, events } = this.usage.seal();
+    this.inflight = {
+      id: `${this.opts.node}:${this.epoch}:${++this.batchNo}`,
+      node: this.opts.node,
+      usage: rows,
+      rejections: this.rejections.seal(),
+      events,
+      maxSeq: this.strict ? this.pendingMaxSeq : 0,
+    };
+    await this.writeInflight();
+  }
+
+  private async writeInflight(): Promise<void> {
+    const batch = this.inflight!;
+    const t0 = performance.now();
+    let outcome: 'committed' | 'duplicate';
+    try {
+      outcome = await writeBatch(this.opts.store, batch, this.opts.clock.now(), this.opts.faults);
+    } catch (err) {
+      this.stats.flushFailures++;
+      this.stats.lastFlushMs = performance.now() - t0;
+      throw err;
+    }
+    const ms = performance.now() - t0;
+    this.stats.lastFlushMs = ms;
+    this.stats.lastFlushAt = this.opts.clock.now();
+    this.stats.flushes++;
+    this.opts.metrics?.meteringFlushSeconds.observe(ms / 1000);
+    this.inflight = null;
+    this.unflushed -= batch.events;
+    if (batch.maxSeq > this.checkpoint) this.checkpoint = batch.maxSeq;
+    if (outcome === 'duplicate') {
+      this.opts.log.warn({ batch: batch.id }, 'metering: batch was already committed; skipped');
+    }
+    if (this.log) {
+      await this.log
+        .release(this.checkpoint)
+        .catch((err) => this.opts.log.warn({ err }, 'metering: could not delete flushed log segments'));
+    }
+    this.notify(batch);
+  }
+
+  private notify(batch: Batch): void {
+    const cb = this.opts.onFlushed;
+    if (!cb || batch.usage.length === 0) return;
+    const merged = new Map<string, FlushedRow>();
+    for (const r of batch.usage) {
+      const k = `${r.subscriptionId}\u0001${r.dimension}\u0001${r.hour}`;
+      const m = merged.get(k);
+      if (m) {
+        m.units += r.units;
+        m.requests += r.requests;
+      } else {
+        merged.set(k, {
+          subscriptionId: r.subscriptionId,
+          dimension: r.dimension,
+          hour: r.hour,
+          units: r.units,
+          requests: r.requests,
+        });
+      }
+    }
+    try {
+      const p = cb([...merged.values()]);
+      if (p) p.catch((err) => this.opts.log.error({ err }, 'metering: onFlushed failed'));
+    } catch (err) {
+      this.opts.log.error({ err }, 'metering: onFlushed failed');
+    }
+  }
+
+  private schedule(): void {
+    if (this.closing) return;
+    this.timer = setTimeout(async () => {
+      this.timer = null;
+      try {
+        await this.flush();
+      } catch (err) {
+        this.opts.log.error(
+          { err, unflushed: this.unflushed, batch: this.inflight?.id },
+          'metering: flush failed; will retry',
+        );
+      }
+      this.schedule();
+    }, this.interval);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return this.chain;
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.log?.drain();
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.flush();
+        if (!this.inflight && this.usage.size === 0 && this.rejections.size === 0) {
+          lastErr = undefined;
+          break;
+        }
+      } catch (err) {
+        lastErr = err;
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      }
+    }
+    await this.log?.close(this.checkpoint);
+    if (lastErr) {
+      this.opts.log.error(
+        { err: lastErr, unflushed: this.unflushed, strict: this.strict },
+        this.strict
+          ? 'metering: final flush failed; the strict log keeps the events for the next start'
+          : 'metering: final flush failed; unflushed usage is lost',
+      );
+      throw lastErr;
+    }
+  }
+}

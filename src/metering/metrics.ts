@@ -1,0 +1,139 @@
+/**
+ * Prometheus metrics of the data plane (prom-client), served by the console at `/metrics`.
+ * One registry per process (tests make their own). The gateway increments the request
+ * metrics through observeRequest(), which caches label children so the hot path does one Map
+ * lookup instead of prom-client's label hashing; the metering gauges read the attached meter
+ * when scraped.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Meter } from './types.js';
+
+/** The `outcome` label: status class, with the gateway's own denials singled out. */
+export type Outcome = '2xx' | '3xx' | '4xx' | '403' | '429' | '5xx';
+
+export function outcomeOf(status: number): Outcome {
+  if (status === 403) return '403';
+  if (status === 429) return '429';
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+export interface TollgateMetrics {
+  registry: Registry;
+  /** tollgate_requests_total{api,route,outcome} */
+  requests: Counter<'api' | 'route' | 'outcome'>;
+  /** tollgate_request_duration_seconds{api,route}: arrival to response end, as the gateway sees it. */
+  requestDuration: Histogram<'api' | 'route'>;
+  /** tollgate_upstream_errors_total{api,kind}: kind `error` (→ 502) or `timeout` (→ 504). */
+  upstreamErrors: Counter<'api' | 'kind'>;
+  /** tollgate_metering_queue_depth: strict-mode events waiting for fsync. */
+  meteringQueueDepth: Gauge;
+  /** tollgate_metering_flush_seconds: duration of successful flushes. */
+  meteringFlushSeconds: Histogram;
+  /** tollgate_metering_unflushed_events: billable events not yet in the store. */
+  meteringUnflushedEvents: Gauge;
+  /** tollgate_limits_unavailable_total{failure_mode}: limit-store outages met by requests (open/closed). */
+  limitsUnavailable: Counter<'failure_mode'>;
+  /** Counts one request and its duration. `api`/`route` may be '' (no route matched). */
+  observeRequest(api: string, route: string, status: number, seconds: number): void;
+  /** Gauges read this meter's metrics at scrape time. */
+  attachMeter(meter: Meter): void;
+  /** Text exposition for `/metrics`. */
+  scrape(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): TollgateMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
+  let meter: Meter | null = null;
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'tollgate_requests_total',
+    help: 'Requests handled by the gateway, by API, route and outcome (2xx, 3xx, 4xx, 403, 429, 5xx).',
+    labelNames: ['api', 'route', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'tollgate_request_duration_seconds',
+    help: 'Time from request arrival to the end of the response, by API and route.',
+    labelNames: ['api', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const upstreamErrors = new Counter({
+    name: 'tollgate_upstream_errors_total',
+    help: 'Upstream failures: kind=error (connection refused/reset, answered 502) or timeout (504).',
+    labelNames: ['api', 'kind'] as const,
+    registers,
+  });
+  const meteringQueueDepth = new Gauge({
+    name: 'tollgate_metering_queue_depth',
+    help: 'Strict durability: usage events waiting for their group write and fsync.',
+    registers,
+    collect() {
+      this.set(meter?.metrics.queueDepth ?? 0);
+    },
+  });
+  const meteringFlushSeconds = new Histogram({
+    name: 'tollgate_metering_flush_seconds',
+    help: 'Duration of metering flushes (one store transaction per batch).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const meteringUnflushedEvents = new Gauge({
+    name: 'tollgate_metering_unflushed_events',
+    help: 'Billable usage events recorded in memory but not yet committed to the store.',
+    registers,
+    collect() {
+      this.set(meter?.metrics.unflushedEvents ?? 0);
+    },
+  });
+  const limitsUnavailable = new Counter({
+    name: 'tollgate_limits_unavailable_total',
+    help: 'Requests that met an unreachable throttle/quota store, by the failure mode applied (open or closed).',
+    labelNames: ['failure_mode'] as const,
+    registers,
+  });
+
+  type CounterChild = ReturnType<typeof requests.labels>;
+  type HistogramChild = ReturnType<typeof requestDuration.labels>;
+  const counterChildren = new Map<string, CounterChild>();
+  const histogramChildren = new Map<string, HistogramChild>();
+
+  return {
+    registry,
+    requests,
+    requestDuration,
+    upstreamErrors,
+    meteringQueueDepth,
+    meteringFlushSeconds,
+    meteringUnflushedEvents,
+    limitsUnavailable,
+    observeRequest(api, route, status, seconds) {
+      const outcome = outcomeOf(status);
+      const base = api + '\u0001' + route;
+      const ck = base + '\u0001' + outcome;
+      let c = counterChildren.get(ck);
+      if (!c) {
+        c = requests.labels(api, route, outcome);
+        counterChildren.set(ck, c);
+      }
+      c.inc();
+      let h = histogramChildren.get(base);
+      if (!h) {
+        h = requestDuration.labels(api, route);
+        histogramChildren.set(base, h);
+      }
+      h.observe(seconds);
+    },
+    attachMeter(m) {
+      meter = m;
+    },
+    scrape: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
