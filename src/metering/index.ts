@@ -5,6 +5,13 @@
  */
 
 export { HOUR_MS, hourOf } from './aggregate.js';
+export {
+  createUsageAlerts,
+  type SpendStatus,
+  type UsageAlert,
+  type UsageAlerts,
+  type UsageAlertsOptions,
+} from './alerts.js';
 export type { FlushFaults } from './batch.js';
 export { createMeter, type MeterOptions } from './meter.js';
 export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
