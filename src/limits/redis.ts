@@ -11,7 +11,7 @@
  * (no offline queueing), a slow one after `timeoutMs`; ioredis reconnects by itself and admits
  * succeed again as soon as Redis is back. An admit that timed out may still commit if its
  * script reached Redis (at most one unit per timed-out request, on the provider's side).
- * refund/quotaUsed/setQuotaUsed are faults when Redis is down: they reject.
+ * refund/quotaUsed/setQuotaUsed are faults when Redis is down: they reject, within the same deadline.
  *
  * Redis Cluster: one admit's keys must hash to one slot; put a `{hash tag}` in rule keys.
  */
@@ -42,7 +42,7 @@ export interface RedisLimitsOptions {
   prefix?: string;
   /** Use Redis' clock (default true). */
   useServerTime?: boolean;
-  /** Deadline for one admit when the connection has no `commandTimeout` of its own (default 500 ms). */
+  /** Deadline for one call when the connection has no `commandTimeout` of its own (default 500 ms). */
   timeoutMs?: number;
   /** Quit the connection on close() (default false: the caller owns it). */
   ownsConnection?: boolean;
@@ -73,6 +73,23 @@ export class RedisLimits implements LimitsBackend {
     this.redis.defineCommand('tollgateLimitsRefund', { lua: REFUND_LUA, numberOfKeys: 1 });
     this.redis.defineCommand('tollgateLimitsSetUsed', { lua: SET_USED_LUA, numberOfKeys: 1 });
     this.r = this.redis as unknown as ScriptedRedis;
+  }
+
+  /** Resolves once the connection is ready (await it at start-up; admits before that may be LIMITS_UNAVAILABLE). */
+  async ready(timeoutMs = 5000): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'wait') void this.redis.connect().catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(new Error(`redis not ready within ${timeoutMs} ms (status ${this.redis.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
   }
 
   bucketKey(ruleKey: string): string {
@@ -113,11 +130,11 @@ export class RedisLimits implements LimitsBackend {
   }
 
   async refund(quotaKey: string, windowStart: number): Promise<void> {
-    await this.r.tollgateLimitsRefund(this.quotaKey(quotaKey, windowStart));
+    await this.deadline(this.r.tollgateLimitsRefund(this.quotaKey(quotaKey, windowStart)));
   }
 
   async quotaUsed(quotaKey: string, windowStart: number): Promise<number> {
-    const v = await this.redis.get(this.quotaKey(quotaKey, windowStart));
+    const v = await this.deadline(this.redis.get(this.quotaKey(quotaKey, windowStart)));
     return v === null ? 0 : Number(v);
   }
 

@@ -1,0 +1,122 @@
+/**
+ * Redis down is a fault, never a 429: admit answers LIMITS_UNAVAILABLE fast, and the same
+ * RedisLimits admits again by itself once Redis is back. The outage is made real by putting a
+ * TCP relay (loopback) between the client and the machine's Redis and closing it.
+ */
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Decision, RedisLimits } from '../../src/limits/index.js';
+import { redisAvailable } from '../helpers/redis.js';
+import { REDIS_URL } from '../helpers/stores.js';
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A loopback relay to Redis that can be cut and restored on the same port. */
+class Relay {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  async start(): Promise<void> {
+    const target = new URL(REDIS_URL);
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 6379), target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => this.sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+  async cut(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    for (const sock of this.sockets) sock.destroy();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+const quick = async (p: Promise<Decision> | Decision) => {
+  const t = performance.now();
+  const d = await p;
+  return { d, ms: performance.now() - t };
+};
+
+const withRedis = await redisAvailable();
+
+const req = { throttles: [{ key: 'c', rate: 100, burst: 100 }] };
+
+describe('RedisLimits when Redis is unreachable', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  it('answers LIMITS_UNAVAILABLE in well under a second, every time, and never throws', async () => {
+    const limits = RedisLimits.connect(`redis://127.0.0.1:${await closedPort()}`);
+    cleanup.push(() => limits.close());
+    for (let i = 0; i < 5; i++) {
+      const { d, ms } = await quick(limits.admit(req, Date.now()));
+      expect(d).toMatchObject({ ok: false, code: 'LIMITS_UNAVAILABLE' });
+      if (!d.ok && d.code === 'LIMITS_UNAVAILABLE') expect(d.error).toBeInstanceOf(Error);
+      expect(ms).toBeLessThan(1000);
+    }
+    await expect(limits.ready(300)).rejects.toThrow(/not ready/);
+  });
+
+  it('stays fast on a connection built with ioredis defaults (offline queue, 20 retries)', async () => {
+    const redis = new Redis(`redis://127.0.0.1:${await closedPort()}`);
+    redis.on('error', () => {});
+    cleanup.push(() => redis.disconnect());
+    const limits = new RedisLimits({ redis });
+    for (let i = 0; i < 3; i++) {
+      const { d, ms } = await quick(limits.admit(req, Date.now()));
+      expect(d).toMatchObject({ ok: false, code: 'LIMITS_UNAVAILABLE' });
+      expect(ms).toBeLessThan(1000);
+    }
+    await expect(limits.quotaUsed('q', 0)).rejects.toThrow();
+  });
+
+  it.runIf(withRedis)('recovers by itself when Redis comes back', async () => {
+    const relay = new Relay();
+    await relay.start();
+    const limits = RedisLimits.connect(`redis://127.0.0.1:${relay.port}`, {
+      prefix: `tgtest:outage:${Date.now().toString(36)}:`,
+    });
+    cleanup.push(
+      () => limits.close(),
+      () => relay.cut(),
+    );
+    const ready = async () => {
+      const until = Date.now() + 5000;
+      for (;;) {
+        const d = await limits.admit(req, Date.now());
+        if (d.ok || Date.now() > until) return d;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await limits.ready();
+    expect((await ready()).ok).toBe(true);
+
+    await relay.cut();
+    for (let i = 0; i < 3; i++) {
+      const { d, ms } = await quick(limits.admit(req, Date.now()));
+      expect(d).toMatchObject({ ok: false, code: 'LIMITS_UNAVAILABLE' });
+      expect(ms).toBeLessThan(1000);
+    }
+
+    await relay.start(); // same port
+    const t = Date.now();
+    expect(await ready()).toMatchObject({ ok: true });
+    expect(Date.now() - t).toBeLessThan(3000);
+  });
+});
