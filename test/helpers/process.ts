@@ -1,0 +1,66 @@
+/** Runs `tollgate serve` as a real child process (through tsx, no build needed) and finds its ports. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+
+export interface ServeProcess {
+  child: ChildProcess;
+  gatewayUrl: string | null;
+  consoleUrl: string | null;
+  output: () => string;
+  /** SIGTERM, and wait for a clean exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the crash. */
+  kill(): Promise<void>;
+}
+
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+    env: { ...process.env, TOLLGATE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const started = await new Promise<{ gateway: string | null; console: string | null }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tollgate did not start in 30 s:\n${out}`)), 30_000);
+    const onData = () => {
+      for (const line of out.split('\n')) {
+        if (!line.includes('"tollgate started"')) continue;
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        const j = JSON.parse(line) as { gateway: string | null; console: string | null };
+        resolve({ gateway: j.gateway, console: j.console });
+        return;
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tollgate exited with ${code} before starting:\n${out}`));
+    });
+  });
+  return {
+    child,
+    gatewayUrl: started.gateway,
+    consoleUrl: started.console,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
