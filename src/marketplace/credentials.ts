@@ -65,6 +65,8 @@ export interface CredentialService {
   list(
     providerId: string,
   ): Promise<{ accessKeyId: string; name: string; createdAt: number; revokedAt: number | null }[]>;
+  /** The newest live provider-level credentials (used to sign notifications to that provider). */
+  latestFor(providerId: string): Promise<ResolvedCredentials | null>;
   /** The secret for verification; null when unknown or revoked. */
   resolve(accessKeyId: string): Promise<ResolvedCredentials | null>;
 }
@@ -75,7 +77,7 @@ export function createCredentials(deps: {
   secretKey: string | Buffer;
 }): CredentialService {
   const key = sealingKey(deps.secretKey);
-  return {
+  const svc: CredentialService = {
     async issue(providerId, name = 'default', agreementId) {
       const provider = await deps.db
         .selectFrom('providers')
@@ -124,6 +126,17 @@ export function createCredentials(deps: {
         revokedAt: r.revoked_at,
       }));
     },
+    async latestFor(providerId) {
+      const row = await deps.db
+        .selectFrom('marketplace_credentials')
+        .select('access_key_id')
+        .where('provider_id', '=', providerId)
+        .where('revoked_at', 'is', null)
+        .where('agreement_id', 'is', null)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      return row ? svc.resolve(row.access_key_id) : null;
+    },
     async resolve(id) {
       const row = await deps.db
         .selectFrom('marketplace_credentials')
@@ -139,4 +152,5 @@ export function createCredentials(deps: {
       };
     },
   };
+  return svc;
 }

@@ -59,7 +59,7 @@ export interface CatalogPort {
         trialEndsAt?: string | null;
       },
     ): Promise<SubscriptionLike>;
-    update(actor: Actor, id: string, input: { status?: string; planId?: string }): Promise<SubscriptionLike>;
+    update(actor: Actor, id: string, input: { status?: string }): Promise<SubscriptionLike>;
   };
   keys: {
     create(

@@ -1,0 +1,395 @@
+/**
+ * The buyer's subscription lifecycle over the catalog's consumer/subscription/key services.
+ *
+ *   subscribe ─▶ consumer linked ─▶ trialing | active ─▶ key provisioned (value shown once)
+ *   changePlan (plan must be on offer; billing prorates)
+ *   cancel ─▶ cancel_pending ─▶ flushUsage() + billing.finalize() ─▶ cancelled ─▶ keys disabled
+ *   suspend ⇄ resume
+ *
+ * Externally fulfilled products (marketplace side, `registrationUrl` set) create no key:
+ * the buyer gets an agreement and a registration token to take to the provider, and the
+ * provider hears `subscribe-success`; cancelling sends `unsubscribe-pending`, and after
+ * the grace period (AWS: about an hour) `completeCancellations()` moves the subscription
+ * to `cancelled` and sends `unsubscribe-success`.
+ *
+ * Every transition appends a row to `subscription_events` (append-only, written right
+ * after the catalog's transaction commits) and emits a signed provider webhook
+ * `subscription.<type>` through src/webhooks when wired. Key disabling goes through the
+ * catalog, whose onChange makes the gateway drop the keys from its snapshot.
+ */
+import { z } from 'zod';
+import { type Clock, invalid, type Logger, notFound, TollgateError } from '../shared/index.js';
+import type { Db } from '../store/index.js';
+import type { AgreementService } from './agreements.js';
+import type { CatalogueService, Product } from './catalogue.js';
+import { eventId } from './ids.js';
+import type { Notifier } from './notify.js';
+import {
+  type Actor,
+  type BillingPort,
+  type CatalogPort,
+  MARKETPLACE_ACTOR,
+  parseInput,
+  type SubscriptionLike,
+  type WebhooksPort,
+} from './ports.js';
+
+export const DEFAULT_CANCEL_GRACE_MS = 3600_000;
+
+export const subscribeInput = z.strictObject({
+  productId: z.string().min(1).max(64),
+  planId: z.string().min(1).max(64),
+  consumerId: z.string().min(1).max(64).optional(),
+  consumer: z
+    .strictObject({
+      name: z.string().trim().min(1).max(200),
+      email: z.email().max(320).nullable().optional(),
+    })
+    .optional(),
+  inviteCode: z.string().max(200).optional(),
+  keyName: z.string().trim().max(200).optional(),
+});
+
+export interface SubscribeResult {
+  subscription: SubscriptionLike;
+  product: Product;
+  /** Metered products on this Tollgate: the key, shown once. */
+  key?: { id: string; prefix: string; value: string };
+  /** Externally fulfilled products: where to send the buyer, with this token (form POST). */
+  registration?: { url: string; token: string; expiresAt: string };
+}
+
+export interface SubscriptionEvent {
+  id: string;
+  subscriptionId: string;
+  type: string;
+  fromStatus: string | null;
+  toStatus: string;
+  actor: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+export interface LifecycleDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  catalog: CatalogPort;
+  catalogue: CatalogueService;
+  agreements: AgreementService;
+  notifier: Notifier;
+  webhooks?: WebhooksPort;
+  billing?: BillingPort;
+  /** Flushes the gateway's in-memory usage to the store (the lead wires the meter). */
+  flushUsage?: () => Promise<void>;
+  /** Called after a write the catalog did not see (plan change), so the gateway reloads. */
+  onChange?: (change: { entity: string; id: string; action: string }) => void;
+  cancelGraceMs?: number;
+}
+
+export function createLifecycle(deps: LifecycleDeps) {
+  const { db, clock, catalog } = deps;
+  const grace = deps.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+
+  async function load(id: string, actor: Actor = MARKETPLACE_ACTOR) {
+    let q = db
+      .selectFrom('subscriptions')
+      .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+      .selectAll('subscriptions')
+      .select('plans.provider_id')
+      .where('subscriptions.id', '=', id);
+    if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('subscription', id);
+    return row;
+  }
+
+  async function record(
+    sub: { id: string; provider_id: string },
+    type: string,
+    from: string | null,
+    to: string,
+    actor: Actor,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
+    const at = clock.now();
+    await db
+      .insertInto('subscription_events')
+      .values({
+        id: eventId(at),
+        subscription_id: sub.id,
+        type,
+        from_status: from,
+        to_status: to,
+        actor: actor.id,
+        data: JSON.stringify(data),
+        at,
+      })
+      .execute();
+    try {
+      await deps.webhooks?.emit(sub.provider_id, `subscription.${type}`, {
+        subscriptionId: sub.id,
+        from,
+        to,
+        at: new Date(at).toISOString(),
+        ...data,
+      });
+    } catch (err) {
+      deps.log.error({ err, subscriptionId: sub.id, type }, 'subscription webhook could not be queued');
+    }
+  }
+
+  async function setStatus(
+    id: string,
+    to: string,
+    type: string,
+    actor: Actor,
+    data?: Record<string, unknown>,
+  ) {
+    const before = await load(id, actor);
+    if (before.status === to) return before;
+    await catalog.subscriptions.update(MARKETPLACE_ACTOR, id, { status: to });
+    await record(before, type, before.status, to, actor, data);
+    return { ...before, status: to };
+  }
+
+  async function disableKeys(subscriptionId: string): Promise<number> {
+    const keys = await db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('subscription_id', '=', subscriptionId)
+      .where('enabled', '=', 1)
+      .execute();
+    for (const k of keys) await catalog.keys.disable(MARKETPLACE_ACTOR, k.id);
+    return keys.length;
+  }
+
+  async function notifyProvider(
+    subscriptionId: string,
+    action: Parameters<Notifier['send']>[1],
+  ): Promise<void> {
+    const a = await deps.agreements.bySubscription(subscriptionId);
+    if (!a) return;
+    const product = await db
+      .selectFrom('marketplace_products')
+      .select(['notification_url', 'product_code'])
+      .where('id', '=', a.productId)
+      .executeTakeFirst();
+    if (!product?.notification_url) return;
+    await deps.notifier.send(
+      {
+        url: product.notification_url,
+        providerId: a.providerId,
+        productCode: product.product_code,
+        customerIdentifier: a.customerIdentifier,
+        customerAWSAccountId: a.customerAWSAccountId,
+        licenseArn: a.licenseArn,
+      },
+      action,
+    );
+  }
+
+  async function finish(id: string, actor: Actor): Promise<void> {
+    await deps.flushUsage?.();
+    await deps.billing?.finalize?.(id);
+    await setStatus(id, 'cancelled', 'cancelled', actor);
+    const disabled = await disableKeys(id);
+    if (disabled)
+      await record(await load(id), 'keys_disabled', 'cancelled', 'cancelled', actor, { keys: disabled });
+  }
+
+  return {
+    async subscribe(input: z.input<typeof subscribeInput>): Promise<SubscribeResult> {
+      const d = parseInput(subscribeInput, input);
+      const product = await deps.catalogue.view(d.productId, d.inviteCode);
+      if (!product.planIds.includes(d.planId))
+        throw invalid('planId', 'this plan is not on offer for the product');
+      let consumerId = d.consumerId;
+      if (!consumerId) {
+        if (!d.consumer) throw invalid('consumer', 'give consumerId or consumer { name, email }');
+        consumerId = (await catalog.consumers.create(MARKETPLACE_ACTOR, { providerId: null, ...d.consumer }))
+          .id;
+      }
+      const trialDays = (await deps.billing?.trialDays?.(d.planId)) ?? 0;
+      const now = clock.now();
+      const sub = await catalog.subscriptions.create(MARKETPLACE_ACTOR, {
+        consumerId,
+        planId: d.planId,
+        status: trialDays > 0 ? 'trialing' : 'active',
+        trialEndsAt: trialDays > 0 ? new Date(now + trialDays * 86_400_000).toISOString() : null,
+      });
+      const loaded = await load(sub.id);
+      await record(loaded, 'subscribed', null, sub.status, MARKETPLACE_ACTOR, {
+        productId: product.id,
+        planId: d.planId,
+        consumerId,
+      });
+      const result: SubscribeResult = { subscription: sub, product };
+      if (product.registrationUrl) {
+        const agreement = await deps.agreements.ensure(sub.id, product.id);
+        const t = await deps.agreements.issueToken(agreement.id);
+        result.registration = {
+          url: product.registrationUrl,
+          token: t.token,
+          expiresAt: new Date(t.expiresAt).toISOString(),
+        };
+        await notifyProvider(sub.id, 'subscribe-success');
+      } else if (product.fulfilment === 'metered') {
+        const key = await catalog.keys.create(MARKETPLACE_ACTOR, {
+          subscriptionId: sub.id,
+          name: d.keyName ?? product.title,
+        });
+        result.key = { id: key.id, prefix: key.prefix, value: key.value };
+        await record(loaded, 'key_provisioned', sub.status, sub.status, MARKETPLACE_ACTOR, { keyId: key.id });
+      }
+      return result;
+    },
+
+    /** A fresh registration token for an externally fulfilled subscription (the buyer lost the first). */
+    async registrationToken(subscriptionId: string) {
+      const a = await deps.agreements.bySubscription(subscriptionId);
+      if (!a) throw notFound('agreement for subscription', subscriptionId);
+      return deps.agreements.issueToken(a.id);
+    },
+
+    async changePlan(id: string, planId: string, actor: Actor = MARKETPLACE_ACTOR) {
+      const before = await load(id, actor);
+      if (!['trialing', 'active'].includes(before.status)) {
+        throw new TollgateError(
+          'INVALID_STATE',
+          `status: cannot change the plan of a ${before.status} subscription`,
+        );
+      }
+      if (before.plan_id === planId) return before;
+      const offers = await db
+        .selectFrom('marketplace_products')
+        .select('plan_ids')
+        .where('provider_id', '=', before.provider_id)
+        .where('status', '=', 'published')
+        .execute();
+      const ok = offers.some((o) => {
+        const p = JSON.parse(o.plan_ids) as string[];
+        return p.includes(before.plan_id) && p.includes(planId);
+      });
+      if (!ok) throw invalid('planId', 'this plan is not on offer alongside the current one');
+      await deps.billing?.changePlan?.(id, before.plan_id, planId);
+      await db
+        .updateTable('subscriptions')
+        .set({ plan_id: planId, updated_at: clock.now() })
+        .where('id', '=', id)
+        .execute();
+      deps.onChange?.({ entity: 'subscription', id, action: 'update' });
+      await record(before, 'plan_changed', before.status, before.status, actor, {
+        from: before.plan_id,
+        to: planId,
+      });
+      await notifyProvider(id, 'entitlement-updated');
+      return { ...before, plan_id: planId };
+    },
+
+    /** cancel_pending → (flush, final invoice) → cancelled → keys disabled; external: waits for the grace period. */
+    async cancel(id: string, actor: Actor = MARKETPLACE_ACTOR, reason = 'requested') {
+      const before = await load(id, actor);
+      if (before.status === 'cancelled') return before;
+      if (before.status !== 'cancel_pending')
+        await setStatus(id, 'cancel_pending', 'cancel_requested', actor, { reason });
+      const external = await deps.agreements.bySubscription(id);
+      if (external) {
+        await notifyProvider(id, 'unsubscribe-pending');
+        return load(id);
+      }
+      await finish(id, actor);
+      return load(id);
+    },
+
+    /** Marketplace side: completes cancellations whose grace period has passed. Returns how many. */
+    async completeCancellations(): Promise<number> {
+      const due = await db
+        .selectFrom('subscription_events as e')
+        .innerJoin('subscriptions as s', 's.id', 'e.subscription_id')
+        .innerJoin('marketplace_agreements as a', 'a.subscription_id', 's.id')
+        .select('s.id')
+        .distinct()
+        .where('s.status', '=', 'cancel_pending')
+        .where('e.type', '=', 'cancel_requested')
+        .where('e.at', '<=', clock.now() - grace)
+        .execute();
+      for (const { id } of due) await completeCancellation(id);
+      return due.length;
+    },
+
+    completeCancellation,
+
+    /** Provider side: activation once the external marketplace confirms (`subscribe-success`). */
+    async activate(id: string, actor: Actor = MARKETPLACE_ACTOR, data?: Record<string, unknown>) {
+      const s = await load(id, actor);
+      if (s.status === 'active' || s.status === 'trialing') return s;
+      if (s.status === 'cancelled')
+        throw new TollgateError('INVALID_STATE', 'status: the subscription is cancelled');
+      const out = await setStatus(id, 'active', 'activated', actor, data);
+      await enableKeys(id);
+      return out;
+    },
+
+    /** Provider side: the external marketplace says the buyer is gone — cancel now. */
+    finish: (id: string, actor: Actor = MARKETPLACE_ACTOR) => finish(id, actor),
+
+    async suspend(id: string, actor: Actor = MARKETPLACE_ACTOR, reason = 'suspended') {
+      return setStatus(id, 'suspended', 'suspended', actor, { reason });
+    },
+
+    async resume(id: string, actor: Actor = MARKETPLACE_ACTOR) {
+      const s = await load(id, actor);
+      if (s.status !== 'suspended')
+        throw new TollgateError('INVALID_STATE', `status: ${s.status}, not suspended`);
+      const inTrial = s.trial_ends_at !== null && s.trial_ends_at > clock.now();
+      return setStatus(id, inTrial ? 'trialing' : 'active', 'resumed', actor);
+    },
+
+    async history(id: string, actor: Actor = MARKETPLACE_ACTOR): Promise<SubscriptionEvent[]> {
+      await load(id, actor);
+      const rows = await db
+        .selectFrom('subscription_events')
+        .selectAll()
+        .where('subscription_id', '=', id)
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        subscriptionId: r.subscription_id,
+        type: r.type,
+        fromStatus: r.from_status,
+        toStatus: r.to_status,
+        actor: r.actor,
+        data: JSON.parse(r.data),
+        at: new Date(Number(r.at)).toISOString(),
+      }));
+    },
+
+    record,
+    disableKeys,
+  };
+
+  async function completeCancellation(id: string, actor: Actor = MARKETPLACE_ACTOR) {
+    const s = await load(id, actor);
+    if (s.status !== 'cancel_pending') {
+      throw new TollgateError('INVALID_STATE', `status: ${s.status}, not cancel_pending`);
+    }
+    await finish(id, actor);
+    await notifyProvider(id, 'unsubscribe-success');
+    return load(id);
+  }
+
+  async function enableKeys(subscriptionId: string): Promise<void> {
+    const keys = await db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('subscription_id', '=', subscriptionId)
+      .where('enabled', '=', 0)
+      .where('replaced_by', 'is', null)
+      .execute();
+    for (const k of keys) await catalog.keys.enable(MARKETPLACE_ACTOR, k.id);
+  }
+}
+
+export type Lifecycle = ReturnType<typeof createLifecycle>;
