@@ -176,6 +176,7 @@ for (const kind of await testStores()) {
         providerId: b.id,
         name: 'B api',
         upstreamUrl: 'http://b',
+        pathPrefix: '/b-own',
       });
       await rejects(catalog.apis.get(asA, apiB.id), 'NOT_FOUND');
       await rejects(catalog.apis.update(asA, apiB.id, { name: 'mine' }), 'NOT_FOUND');
