@@ -30,3 +30,10 @@ export const problemSchema = {
     },
   },
 } as const;
+
+/** A started sample API. */
+export interface RunningApi {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  close(): Promise<void>;
+}

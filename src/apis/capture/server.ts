@@ -12,7 +12,7 @@
  * pointed at a dead proxy (loopback included, `<-loopback>`): the route handler fulfils
  * every request from Node, so anything that escaped interception would fail, not leak.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
 import {
   ApiError,
@@ -24,6 +24,7 @@ import {
   readBody,
   sendJson,
 } from '../http.js';
+import type { RunningApi } from '../routes.js';
 import {
   type CaptureLimits,
   CaptureTimeoutError,
@@ -58,11 +59,6 @@ export interface CaptureApiOptions {
   /** CSS pixels of a full-page capture; taller pages are cut. Default 16384. */
   maxFullPageHeight?: number;
   onError?: (e: unknown) => void;
-}
-
-export interface RunningApi {
-  url: string;
-  close(): Promise<void>;
 }
 
 export const CHROMIUM_ARGS = [
@@ -113,11 +109,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
     setup: installGuard(agent, policy),
   });
 
-  const capture = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    options: CaptureOptions,
-  ): Promise<void> => {
+  const capture = async (res: ServerResponse, options: CaptureOptions): Promise<void> => {
     // Refuse a forbidden target before it takes a slot; hops and sub-resources are checked again.
     await checkUrl(policy, options.url).catch(rethrowRefusal);
     const gone = new AbortController();
@@ -151,13 +143,13 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
         sendJson(res, up ? 200 : 503, { status: up ? 'ok' : 'down', browser: up, pool: pool.stats() });
       },
       'GET /openapi.json': async (_req, res) => sendJson(res, 200, captureOpenApi),
-      'GET /capture': async (req, res, url) => capture(req, res, optionsFromQuery(url.searchParams)),
+      'GET /capture': async (req, res, url) => capture(res, optionsFromQuery(url.searchParams)),
       'POST /capture': async (req, res) => {
         if (mediaType(req) !== 'application/json') {
           throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json', 'content-type');
         }
         const options = parseOptions(parseJsonBody(await readBody(req, MAX_BODY)));
-        await capture(req, res, options);
+        await capture(res, options);
       },
     },
     opts.onError ?? (() => undefined),
