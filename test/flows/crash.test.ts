@@ -16,7 +16,10 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const FLUSH_MS = 500;
 
-async function prepare(dir: string, upstreamUrl: string): Promise<{ url: string; key: string; subscriptionId: string }> {
+async function prepare(
+  dir: string,
+  upstreamUrl: string,
+): Promise<{ url: string; key: string; subscriptionId: string }> {
   const url = `sqlite:${join(dir, 'tollgate.db')}`;
   const store = await openStore(url);
   const prv = await seedProvider(store);
@@ -46,7 +49,12 @@ interface LoadStats {
 }
 
 /** Concurrent closed-loop clients until `stopAt` requests have started; kills the server meanwhile. */
-async function loadAndKill(gateway: string, key: string, kill: () => Promise<void>, killAfterMs: number): Promise<LoadStats & { killedAt: number }> {
+async function loadAndKill(
+  gateway: string,
+  key: string,
+  kill: () => Promise<void>,
+  killAfterMs: number,
+): Promise<LoadStats & { killedAt: number }> {
   let inFlight = 0;
   let received = 0;
   const receivedTimes: number[] = [];
@@ -97,7 +105,22 @@ describe('metering survives kill -9', () => {
       const dir = mkdtempSync(join(tmpdir(), `tollgate-crash-${mode}-`));
       dirs.push(dir);
       const { url, key, subscriptionId } = await prepare(dir, up.url);
-      const args = ['--database-url', url, '--data-dir', dir, '--metering', mode, '--flush-interval-ms', String(FLUSH_MS), '--role', 'gateway', '--gateway-port', '0', '--gateway-host', '127.0.0.1'];
+      const args = [
+        '--database-url',
+        url,
+        '--data-dir',
+        dir,
+        '--metering',
+        mode,
+        '--flush-interval-ms',
+        String(FLUSH_MS),
+        '--role',
+        'gateway',
+        '--gateway-port',
+        '0',
+        '--gateway-host',
+        '127.0.0.1',
+      ];
       const first = await startServe(args);
       const stats = await loadAndKill(first.gatewayUrl!, key, () => first.kill(), 1_500);
       expect(stats.received).toBeGreaterThan(100);

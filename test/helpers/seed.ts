@@ -77,7 +77,12 @@ export async function seedApi(
   return { apiId, routeIds };
 }
 
-export async function seedPlan(store: Store, providerId: string, apiIds: string[], p: SeedPlan): Promise<string> {
+export async function seedPlan(
+  store: Store,
+  providerId: string,
+  apiIds: string[],
+  p: SeedPlan,
+): Promise<string> {
   const id = newId('pln');
   const now = Date.now();
   await store.db

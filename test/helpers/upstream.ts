@@ -14,7 +14,9 @@ export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: 
 export const echo: UpstreamHandler = (req, res, body) => {
   const status = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? 200);
   res.writeHead(status, { 'content-type': 'application/json', 'x-upstream': 'yes' });
-  res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') }));
+  res.end(
+    JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') }),
+  );
 };
 
 export async function startUpstream(handler: UpstreamHandler = echo): Promise<Upstream> {

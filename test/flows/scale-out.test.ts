@@ -1,0 +1,141 @@
+/**
+ * Scale-out (issue 9): three gateway processes and one console on the machine's PostgreSQL
+ * and Redis. Limits hold to the request across nodes, and an admin change reaches every
+ * gateway within a second.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminClient, adminClient, provision } from '../helpers/admin.js';
+import { type ServeProcess, startServe } from '../helpers/process.js';
+import { redisAvailable } from '../helpers/redis.js';
+import { PG_URL, postgresAvailable, REDIS_URL } from '../helpers/stores.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+const TOKEN = `tga_scaleout_${'x'.repeat(32)}`;
+const ready = (await postgresAvailable()) && (await redisAvailable());
+
+describe.runIf(ready)('three gateways on PostgreSQL + Redis', () => {
+  let up: Upstream;
+  let schema: string;
+  let consoleProc: ServeProcess;
+  const gateways: ServeProcess[] = [];
+  let admin: AdminClient;
+
+  beforeAll(async () => {
+    up = await startUpstream((_req, res) => res.writeHead(200).end('ok'));
+    schema = `t_scale_${Date.now().toString(36)}`;
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+    const db = `${PG_URL}?schema=${schema}`;
+    const common = ['--database-url', db, '--redis-url', REDIS_URL, '--log-level', 'info'];
+    consoleProc = await startServe(
+      [
+        ...common,
+        '--role',
+        'console',
+        '--console-port',
+        '0',
+        '--console-host',
+        '127.0.0.1',
+        '--node',
+        'console',
+      ],
+      {
+        TOLLGATE_ADMIN_TOKEN: TOKEN,
+      },
+    );
+    admin = adminClient(consoleProc.consoleUrl!, TOKEN);
+    const started = await Promise.all(
+      [1, 2, 3].map((n) =>
+        startServe([
+          ...common,
+          '--role',
+          'gateway',
+          '--gateway-port',
+          '0',
+          '--gateway-host',
+          '127.0.0.1',
+          '--node',
+          `gw-${n}`,
+        ]),
+      ),
+    );
+    gateways.push(...started);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([...gateways, consoleProc].filter(Boolean).map((p) => p.stop()));
+    await up?.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  });
+
+  it('admits exactly N against a quota of N, spread over three gateways', async () => {
+    const N = 40;
+    const { key } = await provision(admin, up.url, { quota: { limit: N, period: 'DAY' } }, '/q');
+    await new Promise((r) => setTimeout(r, 1_200)); // the change fan-out (asserted below) has reached every gateway
+    let i = 0;
+    const results: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        while (i < 3 * N) {
+          const g = gateways[i++ % 3]!;
+          const r = await fetch(`${g.gatewayUrl}/q/x`, { headers: { 'x-api-key': key } });
+          const body = await r.text();
+          results.push(r.status);
+          if (r.status === 429) expect(body).toBe('{"message":"Limit Exceeded"}');
+        }
+      }),
+    );
+    expect(results.filter((s) => s === 200).length).toBe(N);
+    expect(results.filter((s) => s === 429).length).toBe(results.length - N);
+  }, 30_000);
+
+  it('holds a throttle of R/s within ±5 % of R·t + burst over 10 s across the three', async () => {
+    const R = 20;
+    const BURST = 5;
+    const { key } = await provision(admin, up.url, { throttle: { rateLimit: R, burstLimit: BURST } }, '/t');
+    await new Promise((r) => setTimeout(r, 1_200));
+    let admitted = 0;
+    let i = 0;
+    const start = Date.now();
+    const end = start + 10_000;
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (Date.now() < end) {
+          const g = gateways[i++ % 3]!;
+          const r = await fetch(`${g.gatewayUrl}/t/x`, { headers: { 'x-api-key': key } });
+          await r.arrayBuffer();
+          if (r.status === 200) admitted++;
+        }
+      }),
+    );
+    const t = (Date.now() - start) / 1000;
+    const expected = R * t + BURST;
+    expect(Math.abs(admitted - expected) / expected).toBeLessThanOrEqual(0.05);
+  }, 30_000);
+
+  it('disabling a key through the admin API takes effect on all three within a second', async () => {
+    const { key, keyId } = await provision(admin, up.url, {}, '/d');
+    await new Promise((r) => setTimeout(r, 1_200));
+    for (const g of gateways)
+      expect((await fetch(`${g.gatewayUrl}/d/x`, { headers: { 'x-api-key': key } })).status).toBe(200);
+    const t0 = Date.now();
+    await admin.post(`/keys/${keyId}/disable`);
+    const lag = await Promise.all(
+      gateways.map(async (g) => {
+        while (Date.now() - t0 < 3_000) {
+          const r = await fetch(`${g.gatewayUrl}/d/x`, { headers: { 'x-api-key': key } });
+          if (r.status === 403) return Date.now() - t0;
+          await new Promise((res) => setTimeout(res, 25));
+        }
+        return Number.POSITIVE_INFINITY;
+      }),
+    );
+    for (const ms of lag) expect(ms).toBeLessThan(1_000);
+  }, 30_000);
+});
