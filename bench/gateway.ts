@@ -115,6 +115,41 @@ export async function benchGateway(): Promise<string> {
   }
 }
 
+/** One gateway process against three sharing Redis limits, the load split evenly across them. */
+export async function benchScaleOut(): Promise<string> {
+  const up = await startChild('./servers/upstream.ts', []);
+  const args = [String(up.port), 'off', 'redis'];
+  try {
+    const one = await measure('./servers/gateway.ts', args);
+    const three = await Promise.all([1, 2, 3].map(() => startChild('./servers/gateway.ts', args)));
+    let combined: LoadResult;
+    try {
+      const parts = await Promise.all(three.map((g) => load(g.port, '/bench', Math.ceil(CONNS / 3))));
+      combined = {
+        rps: parts.reduce((a, p) => a + p.rps, 0),
+        p50: Math.max(...parts.map((p) => p.p50)),
+        p99: Math.max(...parts.map((p) => p.p99)),
+        errors: parts.reduce((a, p) => a + p.errors, 0),
+      };
+    } finally {
+      await Promise.all(three.map((g) => stop(g.child)));
+    }
+    return [
+      `### One vs three gateway processes (Redis limits, metering off, ${CONNS} connections in all)`,
+      '',
+      '| setup | req/s | p50 ms | p99 ms | × one |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| 1 gateway | ${Math.round(one.rps)} | ${one.p50.toFixed(2)} | ${one.p99.toFixed(2)} | 1.000 |`,
+      `| 3 gateways | ${Math.round(combined.rps)} | ${combined.p50.toFixed(2)} | ${combined.p99.toFixed(2)} | ${(combined.rps / one.rps).toFixed(3)} |`,
+      '',
+      'On a 2-core machine the three processes, the upstream, Redis and the load generators share two cores, so this measures coordination overhead rather than added capacity.',
+    ].join('\n');
+  } finally {
+    await stop(up.child);
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(await benchGateway());
+  if (process.env.BENCH_REDIS !== '0') console.log(`\n${await benchScaleOut()}`);
 }

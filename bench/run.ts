@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 const only = process.env.BENCH_ONLY?.split(',');
 const suites: Array<[string, () => Promise<string>]> = [
   ['gateway', async () => (await import('./gateway.js')).benchGateway()],
+  ['scale', async () => (await import('./gateway.js')).benchScaleOut()],
   ['limits', async () => (await import('./limits.js')).benchLimits()],
   ['metering', async () => (await import('./metering.js')).benchMetering()],
   ['billing', async () => (await import('./billing.js')).benchBilling()],
