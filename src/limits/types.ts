@@ -3,6 +3,7 @@
 export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
 
 /** Token bucket: `rate` tokens/s refill, `burst` = capacity. Keys must be distinct within one request. */
+// Rules come from validated plans (control plane); admit does not re-validate them on the hot path.
 export interface ThrottleRule {
   key: string;
   rate: number;
@@ -51,6 +52,17 @@ export interface LimitsBackend {
   quotaUsed(quotaKey: string, windowStart: number): number | Promise<number>;
   /** Replaces the used count of a window (seeding from the store at start-up). */
   setQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, used: number): void | Promise<void>;
+  /**
+   * Raises the used count to at least `used`, never lowers it. Prefer it to setQuotaUsed for
+   * start-up seeding: on Redis other nodes' counts are newer than the store's. (Both backends
+   * implement it; optional so that test doubles need not.)
+   */
+  seedQuotaUsed?(
+    quotaKey: string,
+    windowStart: number,
+    windowEnd: number,
+    used: number,
+  ): void | Promise<void>;
   close(): Promise<void>;
 }
 
