@@ -4,7 +4,7 @@
  * them only if all pass, atomically on the Redis primary. Keys expire on their own (PEXPIRE).
  *
  * Time: with `useServerTime` (default) buckets and retry hints use Redis' TIME, one clock for
- * all nodes; `nowMs` only chooses nothing but the quota window the caller already computed.
+ * all nodes; the caller's `nowMs` is then ignored (it already chose the quota window).
  * Tests pass `useServerTime: false` to drive the script with an injected clock.
  *
  * Failure: admit never throws. A connection that is down answers LIMITS_UNAVAILABLE at once
