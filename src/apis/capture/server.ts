@@ -143,7 +143,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
         sendJson(res, up ? 200 : 503, { status: up ? 'ok' : 'down', browser: up, pool: pool.stats() });
       },
       'GET /openapi.json': async (_req, res) => sendJson(res, 200, captureOpenApi),
-      'GET /capture': async (req, res, url) => capture(res, optionsFromQuery(url.searchParams)),
+      'GET /capture': async (_req, res, url) => capture(res, optionsFromQuery(url.searchParams)),
       'POST /capture': async (req, res) => {
         if (mediaType(req) !== 'application/json') {
           throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json', 'content-type');
