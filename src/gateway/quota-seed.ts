@@ -35,7 +35,9 @@ export async function seedQuotas(
       .executeTakeFirst();
     const used = Number(row?.n ?? 0);
     if (used > 0) {
-      await limits.setQuotaUsed(rule.key, rule.windowStart, rule.windowEnd, used);
+      // Raise, never lower: another process may already have counted further.
+      if (limits.seedQuotaUsed) await limits.seedQuotaUsed(rule.key, rule.windowStart, rule.windowEnd, used);
+      else await limits.setQuotaUsed(rule.key, rule.windowStart, rule.windowEnd, used);
       seeded++;
     }
   }

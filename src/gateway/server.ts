@@ -23,11 +23,10 @@ import { admit } from './steps/admit.js';
 import { authenticate } from './steps/authenticate.js';
 import { matchRequest } from './steps/match.js';
 
-export type Outcome = '2xx' | '3xx' | '4xx' | '5xx' | '403' | '404' | '429' | '502' | '503' | '504';
-
 /** Hooks for metrics; called once per request with what happened. */
 export interface GatewayObserver {
-  request(apiId: string, routeId: string, outcome: Outcome, seconds: number): void;
+  /** `status` is what the client got (gateway answers included: 403, 429, 502, 504…). */
+  request(apiId: string, routeId: string, status: number, seconds: number): void;
   limitsUnavailable(failOpen: boolean): void;
 }
 
@@ -99,8 +98,8 @@ export class Gateway {
       return sendJson(res, 404, BODY.notFound, requestId);
     }
     const { api, route } = match;
-    const done = (outcome: Outcome) =>
-      observer?.request(api.id, route.id, outcome, (performance.now() - started) / 1000);
+    const done = (status: number) =>
+      observer?.request(api.id, route.id, status, (performance.now() - started) / 1000);
 
     let key = null;
     let quota: { key: string; windowStart: number } | null = null;
@@ -108,23 +107,24 @@ export class Gateway {
       const auth = authenticate(snapshot, req.headers['x-api-key'], api.id, now);
       if (!auth.ok) {
         meter?.recordRejection(rejection(api.id, route.id, null, 'FORBIDDEN', now));
-        done('403');
+        done(403);
         return sendJson(res, 403, BODY.forbidden, requestId);
       }
       key = auth.key;
-      const a = await admit(limits, snapshot, key, route, now);
+      const pending = admit(limits, snapshot, key, route, now);
+      const a = pending instanceof Promise ? await pending : pending;
       if (!a.ok) {
         if (a.code === 'LIMITS_UNAVAILABLE') {
           observer?.limitsUnavailable(a.failOpen);
           if (!a.failOpen) {
             meter?.recordRejection(rejection(api.id, route.id, key, 'LIMITS_UNAVAILABLE', now));
-            done('503');
+            done(503);
             return sendJson(res, 503, BODY.unavailable, requestId, { 'retry-after': '1' });
           }
         } else {
           const isQuota = a.code === 'QUOTA_EXCEEDED';
           meter?.recordRejection(rejection(api.id, route.id, key, a.code, now));
-          done('429');
+          done(429);
           return sendJson(
             res,
             429,
@@ -165,7 +165,7 @@ export class Gateway {
 
     const handler = new RelayHandler(res, requestId, {
       onHead: (status, upstream) => {
-        done(status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx');
+        done(status);
         if (!key) return undefined;
         const billable = key.plan.billable(status);
         if (!billable) giveBack();
@@ -194,7 +194,7 @@ export class Gateway {
         meter?.recordRejection(
           rejection(api.id, route.id, key, kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', now),
         );
-        done(kind === 'timeout' ? '504' : '502');
+        done(status);
         sendJson(res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, requestId);
       },
       onDone: () => {},

@@ -11,7 +11,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { Redis } from 'ioredis';
 import { createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
@@ -61,16 +60,14 @@ export async function startTollgate(
   const runsGateway = config.role !== 'console';
   const runsConsole = config.role !== 'gateway';
 
-  let redis: Redis | null = null;
   let limits: LimitsBackend;
   if (config.redisUrl) {
-    redis = new Redis(config.redisUrl, {
-      maxRetriesPerRequest: 1,
-      commandTimeout: 500,
-      enableOfflineQueue: false,
-    });
-    redis.on('error', (err) => log.warn({ err: err.message }, 'redis (limits) error'));
-    limits = new RedisLimits({ redis, prefix: 'tollgate:' });
+    const redisLimits = RedisLimits.connect(config.redisUrl, { prefix: 'tollgate:' });
+    // Start even if Redis is down (plans fail open or closed); say so loudly.
+    await redisLimits
+      .ready(5_000)
+      .catch((err: Error) => log.error({ err: err.message }, 'redis for limits not ready'));
+    limits = redisLimits;
   } else {
     limits = new MemoryLimits();
   }
@@ -163,7 +160,6 @@ export async function startTollgate(
       await meter?.close();
       await bus?.close();
       await limits.close();
-      redis?.disconnect();
       await store.close();
     },
   };

@@ -9,6 +9,7 @@
  * first-window offset and any admin adjustments for that window.
  */
 import {
+  type Decision,
   effectiveQuotaLimit,
   type LimitsBackend,
   type QuotaRule,
@@ -60,13 +61,13 @@ function currentWindow(plan: CompiledPlan, now: number): { start: number; end: n
   return w;
 }
 
-export async function admit(
+export function admit(
   limits: LimitsBackend,
   snapshot: Snapshot,
   key: KeyEntry,
   route: CompiledRoute,
   now: number,
-): Promise<AdmitOutcome> {
+): AdmitOutcome | Promise<AdmitOutcome> {
   const plan = key.plan;
   const throttles: ThrottleRule[] = [];
   const override = plan.routeThrottles.get(route.id);
@@ -83,7 +84,19 @@ export async function admit(
   const quota = quotaRuleFor(snapshot, key, now);
   if (throttles.length === 0 && !quota) return { ok: true, quota: null };
 
-  const d = await limits.admit(quota ? { throttles, quota } : { throttles }, now);
+  const d = limits.admit(quota ? { throttles, quota } : { throttles }, now);
+  // The in-process backend answers synchronously: no microtask on the hot path.
+  return d instanceof Promise
+    ? d.then((v) => outcome(v, plan, throttles, quota))
+    : outcome(d, plan, throttles, quota);
+}
+
+function outcome(
+  d: Decision,
+  plan: CompiledPlan,
+  throttles: ThrottleRule[],
+  quota: QuotaRule | undefined,
+): AdmitOutcome {
   if (d.ok) return { ok: true, quota: quota ? { key: quota.key, windowStart: quota.windowStart } : null };
   if (d.code === 'LIMITS_UNAVAILABLE')
     return { ok: false, code: d.code, failOpen: plan.failureMode === 'open' };
