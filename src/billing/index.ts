@@ -1,0 +1,281 @@
+/**
+ * Billing: the front door. Prices on plans, billing runs that turn metered usage into
+ * invoices, the invoice status machine, previews, HTML/PDF documents, and the
+ * `invoice.*` webhook events. Pure logic lives in money/pricing/periods/proration/rating;
+ * I/O in prices/invoices/run/render. See docs/billing.md.
+ */
+import { type Clock, invalid, type Logger, notFound, TollgateError } from '../shared/index.js';
+import type { Db, Store } from '../store/index.js';
+import {
+  type Emit,
+  getInvoice,
+  type Invoice,
+  type InvoiceSummary,
+  listInvoices,
+  type Page,
+  transition,
+} from './invoices.js';
+import { periodAt } from './periods.js';
+import { getPrice, type PriceRecord, priceHistory, setPrice } from './prices.js';
+import type { PriceInput } from './pricing.js';
+import { segmentsOf } from './proration.js';
+import { type LineDraft, ratePeriod } from './rating.js';
+import { invoiceHtml, PdfPrinter } from './render.js';
+import { type DeploymentSource, type RunResult, runBilling } from './run.js';
+import {
+  actorInput,
+  type ListInvoicesQuery,
+  type PlanChangeInput,
+  type PreviewInput,
+  parse,
+  planChangeInput,
+  previewInput,
+  type RunInput,
+  runInput,
+} from './schemas.js';
+
+export type { Invoice, InvoiceLine, InvoiceSummary, Page } from './invoices.js';
+export { formatMoney, isCurrency, MINOR_UNITS, minorUnits } from './money.js';
+export { addMonths, endedPeriods, type Interval, type Period, periodAt } from './periods.js';
+export type { PriceRecord } from './prices.js';
+export {
+  type Charge,
+  chargeSchema,
+  type DeploymentSpan,
+  type Price,
+  type PriceInput,
+  priceSchema,
+  tierSchema,
+} from './pricing.js';
+export type { LineDraft } from './rating.js';
+export { escapeHtml } from './render.js';
+export type { DeploymentSource, RunResult } from './run.js';
+export {
+  type InvoiceStatus,
+  invoiceStatus,
+  type ListInvoicesQuery,
+  listInvoicesQuery,
+  type PlanChangeInput,
+  type PreviewInput,
+  planChangeInput,
+  previewInput,
+  type RunInput,
+  runInput,
+  usageInput,
+} from './schemas.js';
+
+/** What billing needs from the webhook sender (src/webhooks satisfies it). */
+export interface WebhookEmitter {
+  emit(providerId: string, type: string, payload: unknown, tx?: Db): Promise<unknown>;
+}
+
+export interface Preview {
+  planId: string;
+  priceId: string;
+  currency: string;
+  lines: LineDraft[];
+  subtotal: string;
+  total: string;
+}
+
+export interface Billing {
+  /** Validates and stores a new price version for the plan (audited). */
+  setPrice(planId: string, price: PriceInput, actor: string): Promise<PriceRecord>;
+  /** The current price of a plan, or null when it has none. */
+  getPrice(planId: string): Promise<PriceRecord | null>;
+  /** Every version of the plan's price, oldest first. */
+  priceHistory(planId: string): Promise<PriceRecord[]>;
+  /**
+   * Records that a subscription moved to another plan at `at`, for proration. Call it in
+   * the same transaction that updates subscriptions.plan_id (pass `tx`).
+   */
+  recordPlanChange(input: PlanChangeInput, tx?: Db): Promise<void>;
+  /** Where per_deployment charges read their quantity timeline (wholesale licences). */
+  setDeploymentSource(source: DeploymentSource | undefined): void;
+  /** Closes every ended period (all subscriptions, or one); idempotent. */
+  run(input?: RunInput): Promise<RunResult>;
+  listInvoices(query?: ListInvoicesQuery): Promise<Page<InvoiceSummary>>;
+  getInvoice(id: string): Promise<Invoice>;
+  /** draft → open */
+  finalize(id: string, actor?: string): Promise<InvoiceSummary>;
+  /** open → paid */
+  markPaid(id: string, actor?: string): Promise<InvoiceSummary>;
+  /** draft | open → void */
+  void(id: string, actor?: string): Promise<InvoiceSummary>;
+  /** What this usage would cost for one whole period on the plan's current price (no writes). */
+  preview(
+    planId: string,
+    usage: Record<string, number>,
+    options?: Omit<PreviewInput, 'planId' | 'usage'>,
+  ): Promise<Preview>;
+  renderHtml(id: string): Promise<string>;
+  renderPdf(id: string): Promise<Buffer>;
+  /** Releases the PDF browser. */
+  close(): Promise<void>;
+}
+
+export interface BillingDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  webhooks?: WebhookEmitter;
+  deployments?: DeploymentSource;
+  chromiumPath?: string;
+}
+
+export function createBilling(deps: BillingDeps): Billing {
+  const { store, clock, log } = deps;
+  const db = store.db;
+  const emit: Emit = deps.webhooks
+    ? (providerId, type, payload, tx) => deps.webhooks!.emit(providerId, type, payload, tx)
+    : async () => undefined;
+  let deployments = deps.deployments;
+  const printer = new PdfPrinter(deps.chromiumPath);
+
+  async function parties(inv: Invoice) {
+    const provider = await db
+      .selectFrom('providers')
+      .select('name')
+      .where('id', '=', inv.providerId)
+      .executeTakeFirst();
+    const consumer = await db
+      .selectFrom('consumers')
+      .select(['name', 'email'])
+      .where('id', '=', inv.consumerId)
+      .executeTakeFirst();
+    return {
+      provider: { name: provider?.name ?? inv.providerId },
+      consumer: { name: consumer?.name ?? inv.consumerId, email: consumer?.email ?? null },
+    };
+  }
+
+  const move = (action: 'finalize' | 'pay' | 'void') => (id: string, actor?: string) =>
+    transition(
+      db,
+      clock.now(),
+      id,
+      action,
+      emit,
+      actor === undefined ? 'system' : parse(actorInput, actor, ['actor']),
+    );
+
+  return {
+    setPrice: (planId, price, actor) => setPrice(db, clock.now(), planId, price, actor),
+    getPrice: (planId) => getPrice(db, planId),
+    priceHistory: (planId) => priceHistory(db, planId),
+
+    async recordPlanChange(input, tx) {
+      const c = parse(planChangeInput, input);
+      const q = tx ?? db;
+      const sub = await q
+        .selectFrom('subscriptions')
+        .select(['plan_id', 'started_at'])
+        .where('id', '=', c.subscriptionId)
+        .executeTakeFirst();
+      if (!sub) throw notFound('subscription', c.subscriptionId);
+      if (c.at < Number(sub.started_at)) throw invalid('at', 'is before the subscription started');
+      const prior = await q
+        .selectFrom('plan_changes')
+        .select('to_plan_id')
+        .where('subscription_id', '=', c.subscriptionId)
+        .where('at', '<=', c.at)
+        .orderBy('at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const from = prior?.to_plan_id ?? sub.plan_id;
+      if (from === c.toPlanId) return;
+      const [a, b] = await Promise.all([getPrice(q, from), getPrice(q, c.toPlanId)]);
+      if (a && b && a.price.currency !== b.price.currency)
+        throw new TollgateError(
+          'INVALID_STATE',
+          `plan ${c.toPlanId} is priced in ${b.price.currency}, the subscription in ${a.price.currency}`,
+        );
+      await q
+        .insertInto('plan_changes')
+        .values({
+          subscription_id: c.subscriptionId,
+          at: c.at,
+          from_plan_id: from,
+          to_plan_id: c.toPlanId,
+          created_at: clock.now(),
+        })
+        .execute();
+    },
+
+    setDeploymentSource(source) {
+      deployments = source;
+    },
+
+    async run(input = {}) {
+      const r = parse(runInput, input);
+      return runBilling(
+        { db, clock, log, emit, deployments: () => deployments },
+        { subscriptionId: r.subscriptionId, until: r.until, finalize: r.finalize },
+      );
+    },
+
+    listInvoices: (query) => listInvoices(db, query),
+    getInvoice: (id) => getInvoice(db, id),
+    finalize: move('finalize'),
+    markPaid: move('pay'),
+    void: move('void'),
+
+    async preview(planId, usage, options = {}) {
+      const p = parse(previewInput, { ...options, planId, usage });
+      const rec = await getPrice(db, planId);
+      if (!rec) {
+        const plan = await db.selectFrom('plans').select('id').where('id', '=', planId).executeTakeFirst();
+        if (!plan) throw notFound('plan', planId);
+        throw new TollgateError('INVALID_STATE', `plan ${planId} has no price`);
+      }
+      const plan = await db.selectFrom('plans').select('name').where('id', '=', planId).executeTakeFirst();
+      // a whole nominal period starting now; index 0 only when the setup fee is wanted
+      const anchor = clock.now();
+      const period = { ...periodAt(anchor, rec.price.interval, 0) };
+      if (!p.includeSetupFee) period.index = 1;
+      const [seg] = segmentsOf(period, planId, []);
+      const spans = Object.fromEntries(
+        Object.entries(p.deployments).map(([dim, n]) => [
+          dim,
+          [{ from: period.start, to: period.end, quantity: n }],
+        ]),
+      );
+      const rated = ratePeriod({
+        period,
+        anchor,
+        currency: rec.price.currency,
+        trialEndsAt: null,
+        segments: [
+          {
+            ...seg!,
+            planName: plan?.name ?? planId,
+            price: rec.price,
+            priceId: rec.id,
+            usage: p.usage,
+            deployments: spans,
+          },
+        ],
+      });
+      return {
+        planId,
+        priceId: rec.id,
+        currency: rec.price.currency,
+        lines: rated.lines,
+        subtotal: rated.subtotal,
+        total: rated.subtotal,
+      };
+    },
+
+    async renderHtml(id) {
+      const inv = await getInvoice(db, id);
+      return invoiceHtml(inv, await parties(inv));
+    },
+
+    async renderPdf(id) {
+      const inv = await getInvoice(db, id);
+      return printer.print(invoiceHtml(inv, await parties(inv)));
+    },
+
+    close: () => printer.close(),
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * The billing run: closes every period that has ended, for every billable subscription or
+ * for one.
+ *
+ * Per subscription, the next period starts where its last invoice ended (or at its start);
+ * periods whose end ≤ `until` are rated and written, one transaction per invoice, in order.
+ * Running twice creates nothing new: the cursor skips invoiced periods and the unique
+ * (subscription_id, period_start) constraint stops a concurrent run (writeInvoice returns
+ * null). Cancelled subscriptions get a final partial period ending at `cancelled_at`.
+ * `pending` subscriptions and plans without a price are skipped and reported.
+ *
+ * Failure: an error on one subscription is logged and reported; the run goes on with the
+ * others, and that subscription is retried on the next run from its first missing period.
+ */
+import type { Clock, Logger } from '../shared/index.js';
+import type { Db } from '../store/index.js';
+import type { Emit } from './invoices.js';
+import { writeInvoice } from './invoices.js';
+import { DAY_MS, nextPeriod } from './periods.js';
+import { loadPrices, type PriceRecord, priceInForce } from './prices.js';
+import type { DeploymentSpan } from './pricing.js';
+import { type PlanChange, segmentsOf } from './proration.js';
+import { type RatingSegment, ratePeriod } from './rating.js';
+
+/** Where per-deployment charges get their quantity timeline (wholesale licences). */
+export type DeploymentSource = (q: {
+  subscriptionId: string;
+  dimension: string;
+  from: number;
+  to: number;
+}) => Promise<DeploymentSpan[]>;
+
+export interface RunDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  emit: Emit;
+  deployments?: () => DeploymentSource | undefined;
+}
+
+export interface RunOptions {
+  subscriptionId?: string;
+  until?: number;
+  finalize?: boolean;
+}
+
+export interface RunResult {
+  until: string;
+  subscriptions: number;
+  created: number;
+  invoiceIds: string[];
+  skipped: Array<{ subscriptionId: string; reason: string }>;
+  failed: Array<{ subscriptionId: string; error: string }>;
+  ms: number;
+}
+
+interface SubRow {
+  id: string;
+  consumer_id: string;
+  plan_id: string;
+  status: string;
+  started_at: number;
+  trial_ends_at: number | null;
+  cancelled_at: number | null;
+  provider_id: string;
+}
+
+export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const { db, clock, log } = deps;
+  const until = Math.min(options.until ?? clock.now(), clock.now());
+  let sq = db
+    .selectFrom('subscriptions')
+    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+    .select([
+      'subscriptions.id',
+      'subscriptions.consumer_id',
+      'subscriptions.plan_id',
+      'subscriptions.status',
+      'subscriptions.started_at',
+      'subscriptions.trial_ends_at',
+      'subscriptions.cancelled_at',
+      'plans.provider_id',
+    ])
+    .where('subscriptions.status', '!=', 'pending')
+    .where('subscriptions.started_at', '<', until)
+    .orderBy('subscriptions.id');
+  if (options.subscriptionId) sq = sq.where('subscriptions.id', '=', options.subscriptionId);
+  const subs = (await sq.execute()) as SubRow[];
+
+  const prices = await loadPrices(db);
+  const changes = await loadChanges(db, options.subscriptionId);
+  let lq = db
+    .selectFrom('invoices')
+    .select(['subscription_id', (eb) => eb.fn.max('period_end').as('last_end')])
+    .groupBy('subscription_id');
+  if (options.subscriptionId) lq = lq.where('subscription_id', '=', options.subscriptionId);
+  const lastEnd = new Map<string, number>();
+  for (const r of await lq.execute()) lastEnd.set(r.subscription_id, Number(r.last_end));
+
+  const planNames = new Map<string, string>();
+  const result: RunResult = {
+    until: new Date(until).toISOString(),
+    subscriptions: subs.length,
+    created: 0,
+    invoiceIds: [],
+    skipped: [],
+    failed: [],
+    ms: 0,
+  };
+  for (const sub of subs) {
+    try {
+      await billSubscription(deps, sub, {
+        until,
+        cursor: lastEnd.get(sub.id) ?? Number(sub.started_at),
+        prices,
+        changes: changes.get(sub.id) ?? [],
+        finalize: options.finalize ?? false,
+        result,
+        planNames,
+      });
+    } catch (e) {
+      log.error({ err: e, subscription: sub.id }, 'billing run failed for a subscription');
+      result.failed.push({ subscriptionId: sub.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  result.ms = Math.round(performance.now() - t0);
+  log.info(
+    { created: result.created, subscriptions: subs.length, failed: result.failed.length, ms: result.ms },
+    'billing run',
+  );
+  return result;
+}
+
+async function loadChanges(db: Db, subscriptionId?: string): Promise<Map<string, PlanChange[]>> {
+  let q = db.selectFrom('plan_changes').selectAll().orderBy('subscription_id').orderBy('at');
+  if (subscriptionId) q = q.where('subscription_id', '=', subscriptionId);
+  const out = new Map<string, PlanChange[]>();
+  for (const r of await q.execute()) {
+    const list = out.get(r.subscription_id) ?? [];
+    list.push({ at: Number(r.at), fromPlanId: r.from_plan_id, toPlanId: r.to_plan_id });
+    out.set(r.subscription_id, list);
+  }
+  return out;
+}
+
+/** The plan in force at `t`, from the recorded changes (sorted by time). */
+export function planAt(currentPlanId: string, changes: PlanChange[], t: number): string {
+  let plan = changes.length > 0 ? changes[0]!.fromPlanId : currentPlanId;
+  for (const c of changes) if (c.at <= t) plan = c.toPlanId;
+  return plan;
+}
+
+async function billSubscription(
+  deps: RunDeps,
+  sub: SubRow,
+  ctx: {
+    until: number;
+    cursor: number;
+    prices: Map<string, PriceRecord[]>;
+    changes: PlanChange[];
+    finalize: boolean;
+    result: RunResult;
+    planNames: Map<string, string>;
+  },
+): Promise<void> {
+  const anchor = Number(sub.started_at);
+  const cancelledAt = sub.cancelled_at === null ? null : Number(sub.cancelled_at);
+  let cursor = ctx.cursor;
+  for (;;) {
+    const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
+    const startPrice = priceInForce(ctx.prices.get(startPlan), cursor);
+    if (!startPrice) {
+      ctx.result.skipped.push({ subscriptionId: sub.id, reason: `plan ${startPlan} has no price` });
+      return;
+    }
+    const period = nextPeriod(anchor, startPrice.price.interval, cursor, cancelledAt);
+    if (!period || period.end > ctx.until) return;
+    const segments: RatingSegment[] = [];
+    for (const s of segmentsOf(period, startPlan, ctx.changes)) {
+      const rec = priceInForce(ctx.prices.get(s.planId), s.from);
+      if (!rec) throw new Error(`plan ${s.planId} has no price`);
+      const usage = await usageFor(deps.db, sub.id, s.usageFrom, s.usageTo);
+      const deployments: Record<string, DeploymentSpan[]> = {};
+      const source = deps.deployments?.();
+      for (const c of rec.price.charges)
+        if (c.model === 'per_deployment' && source)
+          deployments[c.dimension] = await source({
+            subscriptionId: sub.id,
+            dimension: c.dimension,
+            from: s.from,
+            to: s.to,
+          });
+      segments.push({ ...s, price: rec.price, priceId: rec.id, planName: s.planId, usage, deployments });
+    }
+    const trialEndsAt =
+      sub.trial_ends_at !== null
+        ? Number(sub.trial_ends_at)
+        : startPrice.price.trialDays > 0
+          ? anchor + startPrice.price.trialDays * DAY_MS
+          : null;
+    const rated = ratePeriod({
+      period,
+      anchor,
+      currency: startPrice.price.currency,
+      trialEndsAt,
+      segments: await named(deps.db, segments, ctx.planNames),
+    });
+    const inv = await writeInvoice(
+      deps.db,
+      deps.clock.now(),
+      {
+        providerId: sub.provider_id,
+        consumerId: sub.consumer_id,
+        subscriptionId: sub.id,
+        periodStart: period.start,
+        periodEnd: period.end,
+        currency: startPrice.price.currency,
+        subtotal: rated.subtotal,
+        lines: rated.lines,
+        status: ctx.finalize ? 'open' : 'draft',
+      },
+      deps.emit,
+    );
+    if (inv) {
+      ctx.result.created++;
+      ctx.result.invoiceIds.push(inv.id);
+    }
+    if (period.final) return;
+    cursor = period.end;
+  }
+}
+
+async function usageFor(
+  db: Db,
+  subscriptionId: string,
+  from: number,
+  to: number,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  if (to <= from) return out;
+  const rows = await db
+    .selectFrom('usage')
+    .select(['dimension', (eb) => eb.fn.sum<number>('units').as('units')])
+    .where('subscription_id', '=', subscriptionId)
+    .where('hour', '>=', from)
+    .where('hour', '<', to)
+    .groupBy('dimension')
+    .execute();
+  for (const r of rows) out[r.dimension] = Number(r.units);
+  return out;
+}
+
+/** Plan names for line descriptions (cached for the run). */
+async function named(
+  db: Db,
+  segments: RatingSegment[],
+  cache: Map<string, string>,
+): Promise<RatingSegment[]> {
+  const missing = [...new Set(segments.map((s) => s.planId))].filter((p) => !cache.has(p));
+  if (missing.length > 0)
+    for (const r of await db.selectFrom('plans').select(['id', 'name']).where('id', 'in', missing).execute())
+      cache.set(r.id, r.name);
+  return segments.map((s) => ({ ...s, planName: cache.get(s.planId) ?? s.planId }));
+}
