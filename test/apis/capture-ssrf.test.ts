@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startCaptureApi } from '../../src/apis/index.js';
 import { type Site, startSite } from './fixture.js';
+import { readJson } from './json.js';
 
 let api: RunningApi;
 let site: Site;
@@ -26,7 +27,7 @@ const capture = (url: string): Promise<Response> =>
 
 async function refused(url: string): Promise<string> {
   const res = await capture(url);
-  const problem = await res.json();
+  const problem = await readJson(res);
   expect(res.status, JSON.stringify(problem)).toBe(403);
   expect(problem.code).toBe('URL_FORBIDDEN');
   expect(problem.errors[0].field).toBe('url');

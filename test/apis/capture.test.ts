@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startCaptureApi } from '../../src/apis/index.js';
 import { type Site, startSite } from './fixture.js';
+import { readJson } from './json.js';
 import { decodePng, jpegSize } from './png.js';
 
 let api: RunningApi;
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 function get(params: Record<string, string | number | boolean>): Promise<Response> {
-  const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
   return fetch(`${api.url}/capture?${q}`);
 }
 
@@ -134,7 +135,7 @@ describe('capture: limits', () => {
     const res = await get({ url: `${site.origin}/hang`, timeout: 1500 });
     expect(res.status).toBe(504);
     expect(res.headers.get('x-tollgate-units')).toBe('0');
-    expect((await res.json()).code).toBe('CAPTURE_TIMEOUT');
+    expect((await readJson(res)).code).toBe('CAPTURE_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(6000);
   });
 
@@ -146,7 +147,7 @@ describe('capture: limits', () => {
   it('refuses a page larger than the page-size cap', async () => {
     const res = await get({ url: `${site.origin}/big` });
     expect(res.status).toBe(422);
-    expect((await res.json()).code).toBe('PAGE_TOO_LARGE');
+    expect((await readJson(res)).code).toBe('PAGE_TOO_LARGE');
   });
 
   it('answers 503 with Retry-After when the pool and its queue are full', async () => {
@@ -159,7 +160,7 @@ describe('capture: limits', () => {
     const third = await slow();
     expect(third.status).toBe(503);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await third.json()).code).toBe('BUSY');
+    expect((await readJson(third)).code).toBe('BUSY');
     const [a, b] = await Promise.all([first, second]);
     expect([a.status, b.status]).toEqual([200, 200]);
     // Capacity is back.
@@ -189,7 +190,7 @@ describe('capture: input validation', () => {
     const res = await post(body);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const problem = await res.json();
+    const problem = await readJson(res);
     expect(problem.errors[0].field).toBe(field);
     expect(problem.detail).toContain(field);
   });
@@ -197,15 +198,15 @@ describe('capture: input validation', () => {
   it('refuses a query-string clip that is not four numbers, and a non-JSON POST', async () => {
     const res = await get({ url: 'http://example.com/', clip: '1,2,3' });
     expect(res.status).toBe(400);
-    expect((await res.json()).errors[0].field).toBe('clip');
+    expect((await readJson(res)).errors[0].field).toBe('clip');
     const plain = await fetch(`${api.url}/capture`, { method: 'POST', body: 'url=x' });
     expect(plain.status).toBe(415);
   });
 
   it('serves health and its OpenAPI document', async () => {
-    const health = await (await fetch(`${api.url}/health`)).json();
+    const health = await readJson(await fetch(`${api.url}/health`));
     expect(health).toMatchObject({ status: 'ok', browser: true, pool: { size: 1, queueLimit: 1 } });
-    const doc = await (await fetch(`${api.url}/openapi.json`)).json();
+    const doc = await readJson(await fetch(`${api.url}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(['/capture', '/health', '/openapi.json']);
     expect((await fetch(`${api.url}/nope`)).status).toBe(404);

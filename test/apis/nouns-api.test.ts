@@ -1,6 +1,7 @@
 /** The proper-noun API over a real socket: JSON and plain text, metering header, refusals. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startNounsApi } from '../../src/apis/index.js';
+import { readJson } from './json.js';
 
 let api: RunningApi;
 
@@ -32,7 +33,7 @@ describe('nouns API', () => {
   it('returns proper nouns with offsets and meters characters (code points)', async () => {
     const res = await json('/nouns', { text: TEXT });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.characters).toBe([...TEXT].length);
     expect(res.headers.get('x-tollgate-units')).toBe(String([...TEXT].length));
     const byName = Object.fromEntries(body.nouns.map((n: { normalized: string }) => [n.normalized, n]));
@@ -51,14 +52,14 @@ describe('nouns API', () => {
       headers: { 'content-type': 'text/plain' },
       body: TEXT,
     });
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.nouns.map((n: { normalized: string }) => n.normalized).sort()).toEqual(['berlin', 'paris']);
   });
 
   it('searches for names in JSON and plain text', async () => {
     const res = await json('/nouns/search', { text: TEXT, names: ['angela merkel', 'Olaf Scholz'] });
     expect(res.headers.get('x-tollgate-units')).toBe(String([...TEXT].length));
-    const { results } = await res.json();
+    const { results } = await readJson(res);
     expect(results).toEqual([
       { name: 'angela merkel', found: true, count: 1, offsets: [{ start: 3, end: 16, type: 'person' }] },
       { name: 'Olaf Scholz', found: false, count: 0, offsets: [] },
@@ -67,13 +68,13 @@ describe('nouns API', () => {
       ['name', 'Paris'],
       ['name', 'Macron'],
     ]);
-    const viaPlain = await (
+    const viaPlain = await readJson(
       await fetch(`${api.url}/nouns/search?${q}`, {
         method: 'POST',
         headers: { 'content-type': 'text/plain' },
         body: TEXT,
-      })
-    ).json();
+      }),
+    );
     expect(viaPlain.results.map((r: { found: boolean }) => r.found)).toEqual([true, true]);
   });
 
@@ -91,7 +92,7 @@ describe('nouns API', () => {
     const res = await json(path, body);
     expect(res.status).toBe(400);
     expect(res.headers.get('x-tollgate-units')).toBe('0');
-    expect((await res.json()).errors[0].field).toBe(field);
+    expect((await readJson(res)).errors[0].field).toBe(field);
   });
 
   it('refuses text over the cap (counted in characters, not bytes), bad JSON and other media types', async () => {
@@ -99,14 +100,14 @@ describe('nouns API', () => {
     expect(ok.status).toBe(200);
     const tooLong = await plain('/nouns', '😀'.repeat(501));
     expect(tooLong.status).toBe(413);
-    expect((await tooLong.json()).errors[0].field).toBe('text');
+    expect((await readJson(tooLong)).errors[0].field).toBe('text');
     const bad = await fetch(`${api.url}/nouns`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"text":',
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).code).toBe('BAD_JSON');
+    expect((await readJson(bad)).code).toBe('BAD_JSON');
     const form = await fetch(`${api.url}/nouns`, {
       method: 'POST',
       body: new URLSearchParams({ text: 'x' }),
@@ -116,8 +117,8 @@ describe('nouns API', () => {
   });
 
   it('serves health and its OpenAPI document', async () => {
-    expect(await (await fetch(`${api.url}/health`)).json()).toEqual({ status: 'ok', maxChars: 500 });
-    const doc = await (await fetch(`${api.url}/openapi.json`)).json();
+    expect(await readJson(await fetch(`${api.url}/health`))).toEqual({ status: 'ok', maxChars: 500 });
+    const doc = await readJson(await fetch(`${api.url}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(['/nouns', '/nouns/search', '/health', '/openapi.json']);
     expect((await fetch(`${api.url}/nouns`)).status).toBe(405);
