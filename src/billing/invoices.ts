@@ -102,6 +102,13 @@ export function lineView(r: InvoiceLineTable): InvoiceLine {
   };
 }
 
+let lastIdMs = 0;
+/** Invoice ids sort in creation order within this process even when the clock stands still. */
+function invoiceId(now: number): string {
+  lastIdMs = Math.max(now, lastIdMs + 1);
+  return newId('inv', lastIdMs);
+}
+
 export interface NewInvoice {
   providerId: string;
   consumerId: string;
@@ -147,7 +154,7 @@ export async function writeInvoice(
         .executeTakeFirstOrThrow();
       const seq = Number(next_number) - 1;
       const row: InvoiceTable = {
-        id: newId('inv', now),
+        id: invoiceId(now),
         number: `INV-${String(seq).padStart(6, '0')}`,
         seq,
         provider_id: inv.providerId,
