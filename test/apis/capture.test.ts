@@ -113,6 +113,21 @@ describe('capture: images', () => {
     expect(img.pixel(50, 50)).toEqual([0, 255, 0, 255]);
   });
 
+  it('waits for network idle and an extra delay', async () => {
+    const started = Date.now();
+    const img = await png(
+      await get({
+        url: `${site.origin}/selector`,
+        width: 300,
+        height: 300,
+        waitUntil: 'networkidle',
+        delay: 400,
+      }),
+    );
+    expect(img.pixel(50, 50)).toEqual([0, 255, 0, 255]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
   it('follows a redirect within allowed hosts and reports the final URL', async () => {
     const res = await get({ url: `${site.origin}/redirect?to=/block`, width: 400, height: 300 });
     expect(res.headers.get('x-capture-url')).toBe(`${site.origin}/block`);

@@ -115,7 +115,9 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
     const gone = new AbortController();
     res.on('close', () => gone.abort(new Error('client went away')));
     try {
-      const result = await pool.run(options.deviceScaleFactor, gone.signal, (slot, ctx) =>
+      // Waiting for a slot is bounded by the capture's own timeout; the capture then gets its full timeout.
+      const queued = AbortSignal.any([gone.signal, AbortSignal.timeout(options.timeout)]);
+      const result = await pool.run(options.deviceScaleFactor, queued, (slot, ctx) =>
         runCapture(slot, ctx, options, limits, gone.signal),
       );
       const headers: Record<string, string> = {
@@ -182,6 +184,11 @@ function toApiError(e: unknown): unknown {
     return new ApiError(403, 'URL_FORBIDDEN', `${e.url} refused: ${e.message}`, 'url');
   if (e instanceof PoolBusyError) {
     return new ApiError(503, 'BUSY', e.message, undefined, { 'retry-after': String(e.retryAfterSeconds) });
+  }
+  if (e instanceof DOMException && e.name === 'TimeoutError') {
+    return new ApiError(503, 'BUSY', 'no capture slot became free within the timeout', undefined, {
+      'retry-after': '1',
+    });
   }
   if (e instanceof CaptureTimeoutError) return new ApiError(504, 'CAPTURE_TIMEOUT', e.message, 'timeout');
   if (e instanceof BudgetError) return new ApiError(422, 'PAGE_TOO_LARGE', e.message, 'url');
