@@ -21,7 +21,12 @@ describe.skipIf(!haveChromium)('invoice PDF', () => {
     await fx.provider(store);
     await fx.plan(store, 'pln_a', 'prv_acme', 'Starter');
     await fx.consumer(store, 'con_a', 'Buyer <b>bold</b>');
-    await fx.subscription(store, { id: 'sub_a', consumerId: 'con_a', planId: 'pln_a', startedAt: Date.UTC(2026, 0, 1) });
+    await fx.subscription(store, {
+      id: 'sub_a',
+      consumerId: 'con_a',
+      planId: 'pln_a',
+      startedAt: Date.UTC(2026, 0, 1),
+    });
     billing = createBilling({ store, clock, log: silentLogger });
     await billing.setPrice('pln_a', { currency: 'EUR', recurringFee: '49' }, 'test');
   });
