@@ -681,7 +681,7 @@ for (const kind of await testStores()) {
         duplex: 'half',
       } as RequestInit);
       expect(res.status).toBe(413);
-      expect((await res.json()).code).toBe('PAYLOAD_TOO_LARGE');
+      expect(((await res.json()) as { code: string }).code).toBe('PAYLOAD_TOO_LARGE');
     });
   });
 }

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Catalog, createCatalog } from '../../src/catalog/index.js';
 import {
   createControlApp,
-  type Env,
   json,
   jsonBody,
   OPENAPI_PATH,
@@ -20,6 +19,8 @@ import type { Store } from '../../src/store/index.js';
 import { sqliteStore } from '../helpers/stores.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+// biome-ignore lint/suspicious/noExplicitAny: a parsed JSON document, inspected loosely
+type Json = any;
 
 describe('admin API OpenAPI document', () => {
   let store: Store;
@@ -65,7 +66,7 @@ describe('admin API OpenAPI document', () => {
   it('is OpenAPI 3.1 with every served path and method, and every $ref resolves', async () => {
     const res = await app.request(OPENAPI_PATH);
     expect(res.status).toBe(200);
-    const doc = await res.json();
+    const doc: Json = await res.json();
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.title).toBeTruthy();
     expect(doc.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -116,16 +117,16 @@ describe('admin API OpenAPI document', () => {
       });
     const ok = await call('/admin/v1/widgets/w1/polish', { shine: 3 });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).by).toMatch(/^tok_/);
+    expect(((await ok.json()) as Json).by).toMatch(/^tok_/);
     expect((await call('/admin/v1/widgets/w1/polish', { shine: 3 }, null)).status).toBe(401);
     const bad = await call('/admin/v1/widgets/w1/polish', { shine: 11, extra: 1 });
     expect(bad.status).toBe(400);
-    const problem = await bad.json();
+    const problem: Json = await bad.json();
     expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(['extra', 'shine']);
     const gone = await call('/admin/v1/widgets/gone/polish', { shine: 1 });
     expect(gone.status).toBe(404);
     expect(gone.headers.get('content-type')).toBe('application/problem+json');
-    const doc = await (await app.request(OPENAPI_PATH)).json();
+    const doc: Json = await (await app.request(OPENAPI_PATH)).json();
     expect(doc.paths['/admin/v1/widgets/{id}/polish'].post).toBeDefined();
   });
 });
