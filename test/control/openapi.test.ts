@@ -7,13 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Catalog, createCatalog } from '../../src/catalog/index.js';
-import {
-  createControlApp,
-  json,
-  jsonBody,
-  OPENAPI_PATH,
-  problems,
-} from '../../src/control/index.js';
+import { createControlApp, json, jsonBody, OPENAPI_PATH, problems } from '../../src/control/index.js';
 import { ManualClock, silentLogger, TollgateError } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { sqliteStore } from '../helpers/stores.js';
