@@ -14,6 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
+import { createLogger } from '../../shared/index.js';
 import {
   ApiError,
   closeServer,
@@ -78,6 +79,7 @@ export const CHROMIUM_ARGS = [
 const MAX_BODY = 16 * 1024;
 
 export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<RunningApi> {
+  const log = createLogger({ name: 'apis.capture' });
   const policy = makeHostPolicy(opts.allowHosts ?? []);
   const agent = makeAgent(policy);
   const limits: CaptureLimits = {
@@ -125,7 +127,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
         'content-length': String(result.body.length),
         'cache-control': 'no-store',
         'x-tollgate-units': '1',
-        'x-capture-url': encodeURI(result.finalUrl),
+        'x-capture-url': result.finalUrl, // a serialised URL is ASCII
         'x-capture-status': String(result.status),
         'x-capture-blocked': String(result.blocked),
       };
@@ -154,7 +156,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
         await capture(res, options);
       },
     },
-    opts.onError ?? (() => undefined),
+    opts.onError ?? ((e) => log.error({ err: e }, 'capture fault')),
   );
   let url: string;
   try {

@@ -7,6 +7,7 @@
  * (`maxChars`, default 100,000 ≈ 0.3 s of CPU) to bound the pause any one call can cause.
  */
 import type { IncomingMessage } from 'node:http';
+import { createLogger } from '../../shared/index.js';
 import {
   ApiError,
   badField,
@@ -49,6 +50,7 @@ export function countCharacters(text: string): number {
 }
 
 export async function startNounsApi(opts: NounsApiOptions = {}): Promise<RunningApi> {
+  const log = createLogger({ name: 'apis.nouns' });
   const maxChars = opts.maxChars ?? 100_000;
   if (!Number.isInteger(maxChars) || maxChars < 1)
     throw new RangeError(`maxChars must be a positive integer`);
@@ -116,7 +118,7 @@ export async function startNounsApi(opts: NounsApiOptions = {}): Promise<Running
         sendJson(res, 200, { characters, results: searchNames(text, names) }, units(characters));
       },
     },
-    opts.onError ?? (() => undefined),
+    opts.onError ?? ((e) => log.error({ err: e }, 'nouns fault')),
   );
   const url = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   return { url, close: () => closeServer(server) };
