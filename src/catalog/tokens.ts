@@ -158,7 +158,7 @@ export function tokensService(ctx: Ctx): TokensService {
     },
 
     async bootstrapOperatorToken(options = {}) {
-      const { configured } = options;
+      const configured = options.configured || undefined;
       if (configured !== undefined) {
         if (configured.length < 20 || configured.length > MAX_PRESENTED || /\s/.test(configured)) {
           throw fail('VALIDATION_FAILED', 'must be 20–512 characters without spaces', 'adminToken');
