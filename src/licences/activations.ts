@@ -76,9 +76,6 @@ async function loadOrDeny(
   }
 }
 
-const isDenial = (v: unknown): v is ActivationResult & { ok: false } =>
-  typeof v === 'object' && v !== null && 'ok' in v && (v as { ok: boolean }).ok === false;
-
 export async function activate(
   deps: ActivationDeps,
   input: { token: string; instanceId: string },
@@ -90,7 +87,6 @@ export async function activate(
   const liveSince = now - deps.heartbeatTtlMs;
   const result = await deps.store.db.transaction().execute(async (tx): Promise<ActivationResult> => {
     const licence = await loadOrDeny(deps, tx, licenceId);
-    if (isDenial(licence)) return licence;
     if ('ok' in licence) return licence;
     if (licence.revokedAt !== null) {
       return deny(
@@ -170,7 +166,6 @@ export async function release(
   const now = deps.clock.now();
   return deps.store.db.transaction().execute(async (tx): Promise<ActivationResult> => {
     const licence = await loadOrDeny(deps, tx, licenceId);
-    if (isDenial(licence)) return licence;
     if ('ok' in licence) return licence;
     await tx
       .updateTable('licence_activations')

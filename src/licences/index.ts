@@ -25,7 +25,7 @@ export type {
 } from './service.js';
 export { createLicences } from './service.js';
 export type { OpenLicenceGuardOptions } from './startup.js';
-export { applyLicenceCeiling, openLicenceGuard, readLicenceFile, readPublicKeysFile } from './startup.js';
+export { licenceThrottle, openLicenceGuard, readLicenceFile, readPublicKeysFile } from './startup.js';
 export type { DeploymentChange } from './timeline.js';
 export { deploymentTimeline } from './timeline.js';
 export type { VerifyOptions } from './token.js';

@@ -59,16 +59,20 @@ export async function openLicenceGuard(o: OpenLicenceGuardOptions): Promise<Lice
 }
 
 /**
- * The licence's rate ceiling applied to a plan's throttle: the smaller rate and burst win,
- * and a plan without a throttle gets the licence's.
+ * The licence's rate ceiling as a throttle rule for the whole deployment: add it to every
+ * request's throttles next to the plan's own (limits admits all-or-nothing), so the sum of
+ * all keys' traffic never exceeds `limits.rateLimit`. Burst defaults to one second of rate.
+ * Shaped like limits' ThrottleRule without importing it.
  */
-export function applyLicenceCeiling(
-  plan: { rateLimit: number | null; burstLimit: number | null },
-  limits: LicenceLimits,
-): { rateLimit: number; burstLimit: number } {
-  const ceilingBurst = limits.burstLimit ?? Math.max(1, Math.ceil(limits.rateLimit));
+export function licenceThrottle(licence: { id: string; limits: LicenceLimits }): {
+  key: string;
+  rate: number;
+  burst: number;
+} {
+  const { rateLimit, burstLimit } = licence.limits;
   return {
-    rateLimit: plan.rateLimit === null ? limits.rateLimit : Math.min(plan.rateLimit, limits.rateLimit),
-    burstLimit: plan.burstLimit === null ? ceilingBurst : Math.min(plan.burstLimit, ceilingBurst),
+    key: `licence:${licence.id}`,
+    rate: rateLimit,
+    burst: burstLimit ?? Math.max(1, Math.ceil(rateLimit)),
   };
 }

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  applyLicenceCeiling,
   deploymentTimeline,
   generateSigningKey,
   LicenceGuard,
+  licenceThrottle,
   signLicence,
   startPeriodicCheck,
 } from '../../src/licences/index.js';
+import { MemoryLimits } from '../../src/limits/index.js';
 import { ManualClock } from '../../src/shared/index.js';
 import { capturingLogger, DAY, ERROR, keySet, T0, terms, WARN } from './helpers.js';
 
@@ -191,21 +192,22 @@ describe('startPeriodicCheck', () => {
 });
 
 describe('pure helpers', () => {
-  it('the licence rate ceiling caps a plan throttle, and fills in a missing one', () => {
-    expect(
-      applyLicenceCeiling({ rateLimit: 500, burstLimit: 1000 }, { rateLimit: 50, burstLimit: 100 }),
-    ).toEqual({
-      rateLimit: 50,
-      burstLimit: 100,
-    });
-    expect(applyLicenceCeiling({ rateLimit: 10, burstLimit: 20 }, { rateLimit: 50 })).toEqual({
-      rateLimit: 10,
-      burstLimit: 20,
-    });
-    expect(applyLicenceCeiling({ rateLimit: null, burstLimit: null }, { rateLimit: 2.5 })).toEqual({
-      rateLimit: 2.5,
-      burstLimit: 3,
-    });
+  it('the licence rate ceiling holds across all keys of the deployment (real in-process limits)', () => {
+    const limits = new MemoryLimits();
+    const ceiling = licenceThrottle({ id: 'lic_1', limits: { rateLimit: 5, burstLimit: 10 } });
+    expect(ceiling).toEqual({ key: 'licence:lic_1', rate: 5, burst: 10 });
+    // Two keys whose plans allow 100 req/s each; the licence allows 5/s (burst 10) in total.
+    const admit = (k: string, now: number) =>
+      limits.admit({ throttles: [{ key: `plan:${k}`, rate: 100, burst: 100 }, ceiling] }, now);
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) if (admit(i % 2 ? 'a' : 'b', T0).ok) admitted++;
+    expect(admitted).toBe(10);
+    const denied = admit('a', T0);
+    expect(denied).toMatchObject({ ok: false, code: 'THROTTLED' });
+    admitted = 0;
+    for (let i = 0; i < 40; i++) if (admit('a', T0 + 1000).ok) admitted++;
+    expect(admitted).toBe(5);
+    expect(licenceThrottle({ id: 'x', limits: { rateLimit: 2.5 } }).burst).toBe(3);
   });
 
   it('deployment timeline: segments per change, clipped to validity, window and revocation', () => {
