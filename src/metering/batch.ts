@@ -7,6 +7,8 @@
  * rejection aggregate is added with `INSERT … ON CONFLICT … DO UPDATE SET x = x + excluded.x`,
  * and in strict mode the node's checkpoint advances to the batch's highest log sequence — in
  * the same transaction, so "in the usage table" and "below the checkpoint" never disagree.
+ * That update is fenced by the node's epoch: once another process has started under the same
+ * node name, this one's batches roll back instead of racing the newcomer's replay.
  */
 import type { Store, Tx } from '../store/index.js';
 import type { RejectionRow, UsageRow } from './aggregate.js';
@@ -18,8 +20,19 @@ export interface Batch {
   rejections: RejectionRow[];
   /** Billable events in the batch. */
   events: number;
-  /** Highest strict-log sequence the batch contains (0 when not strict). */
-  maxSeq: number;
+  /** Strict mode: highest log sequence the batch contains, and the epoch that owns the node. */
+  strict: { maxSeq: number; epoch: number } | null;
+}
+
+/** Another process started with the same node name: this one must not advance the checkpoint. */
+export class NodeFencedError extends Error {
+  constructor(node: string, epoch: number) {
+    super(
+      `metering: node ${JSON.stringify(node)} was started again elsewhere (this process has epoch ${epoch}); ` +
+        'each process needs its own metering node name',
+    );
+    this.name = 'NodeFencedError';
+  }
 }
 
 /** Test hooks to simulate a failure inside the transaction or after COMMIT. */
@@ -46,13 +59,15 @@ export async function writeBatch(
     if (!claimed) return 'duplicate' as const;
     await upsertUsage(tx, batch.usage);
     await upsertRejections(tx, batch.rejections);
-    if (batch.maxSeq > 0) {
-      await tx
+    if (batch.strict) {
+      // Fenced by epoch: a newer start of this node may have replayed our log already.
+      const r = await tx
         .updateTable('meter_checkpoints')
-        .set({ seq: batch.maxSeq, updated_at: now })
+        .set({ seq: batch.strict.maxSeq, updated_at: now })
         .where('node', '=', batch.node)
-        .where('seq', '<', batch.maxSeq)
-        .execute();
+        .where('epoch', '=', batch.strict.epoch)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new NodeFencedError(batch.node, batch.strict.epoch);
     }
     await faults?.beforeCommit?.(batch.id);
     return 'committed' as const;

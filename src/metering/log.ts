@@ -16,7 +16,7 @@
  * entry is fsynced before anything in it is acknowledged.
  */
 
-import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -277,5 +277,58 @@ async function syncDir(dir: string): Promise<void> {
     await d.sync();
   } finally {
     await d.close();
+  }
+}
+
+/**
+ * One live process per (data directory, node): `usage-<node>.lock` holds the owner's pid.
+ * A lock whose pid is dead (or is this very process, as after a container restart where the
+ * app is pid 1 again) is stale and taken over; a live owner — say a predecessor still
+ * draining after SIGTERM — is waited for up to `waitMs`, then start-up fails naming the file.
+ */
+export async function lockDir(dir: string, node: string, waitMs: number): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `usage-${node}.lock`);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (!heldHere.has(path)) {
+      try {
+        await writeFile(path, String(process.pid), { flag: 'wx' });
+        heldHere.add(path);
+        return async () => {
+          heldHere.delete(path);
+          await unlink(path).catch(() => {});
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    const owner = heldHere.has(path)
+      ? process.pid
+      : Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+    const stale =
+      !Number.isInteger(owner) || owner <= 0 || (owner === process.pid ? !heldHere.has(path) : !alive(owner));
+    if (stale) {
+      await unlink(path).catch(() => {});
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `metering: ${path} is held by live process ${owner}; two processes cannot share a metering node and log directory`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Lock files held by meters of this process (two meters of one process may not share a node either). */
+const heldHere = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

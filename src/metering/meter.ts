@@ -31,7 +31,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Store } from '../store/index.js';
 import { hourOf, RejectionAggregates, UsageAggregates } from './aggregate.js';
 import { type Batch, type FlushFaults, startNode, writeBatch } from './batch.js';
-import { formatEntry, readSegments, StrictLog } from './log.js';
+import { formatEntry, lockDir, readSegments, StrictLog } from './log.js';
 import type { TollgateMetrics } from './metrics.js';
 import type { Durability, FlushedRow, Meter, MeteringMetrics, RejectionEvent, UsageEvent } from './types.js';
 
@@ -48,8 +48,13 @@ export interface MeterOptions {
   flushIntervalMs?: number;
   /** Called after each batch is in the store (summed over keys and APIs). Errors are logged, not thrown. */
   onFlushed?: (rows: FlushedRow[]) => void | Promise<void>;
-  /** Prometheus handles: flush durations are observed, gauges read this meter. */
+  /** Prometheus handles: attached at once (same as metrics.attachMeter(meter)). */
   metrics?: TollgateMetrics;
+  /**
+   * Strict mode: how long to wait for another live process holding this node's log directory
+   * (e.g. a predecessor still draining) before failing. Default 10 s.
+   */
+  lockWaitMs?: number;
   /** Strict-log segment size before rotation (default 16 MiB). */
   maxSegmentBytes?: number;
   /** Test-only fault injection around the flush transaction. */
@@ -101,6 +106,8 @@ class AggregatingMeter implements Meter {
   private readonly rejections = new RejectionAggregates();
   private readonly strict: boolean;
   private log: StrictLog | null = null;
+  private unlock: (() => Promise<void>) | null = null;
+  private readonly flushListeners: Array<(seconds: number, events: number) => void> = [];
   private epoch = 0;
   private batchNo = 0;
   /** Sealed but not yet committed: retried as is. */
@@ -154,10 +161,25 @@ class AggregatingMeter implements Meter {
   }
 
   async start(): Promise<void> {
+    const { node } = this.opts;
+    // Lock before bumping the epoch: a start that fails on the lock must not fence the owner.
+    if (this.strict) this.unlock = await lockDir(this.opts.dataDir, node, this.opts.lockWaitMs ?? 10_000);
+    try {
+      await this.open();
+    } catch (err) {
+      await this.log?.close(this.checkpoint).catch(() => {});
+      await this.unlock?.();
+      throw err;
+    }
+    this.schedule();
+  }
+
+  private async open(): Promise<void> {
     const { store, clock, node } = this.opts;
     const started = await startNode(store, node, clock.now());
     this.epoch = started.epoch;
     this.checkpoint = started.seq;
+    this.pendingMaxSeq = started.seq;
     if (this.strict) {
       const segments = await readSegments(this.opts.dataDir, node);
       let maxSeen = this.checkpoint;
@@ -196,7 +218,10 @@ class AggregatingMeter implements Meter {
         await this.log.release(this.checkpoint);
       }
     }
-    this.schedule();
+  }
+
+  onFlush(listener: (seconds: number, events: number) => void): void {
+    this.flushListeners.push(listener);
   }
 
   record(e: UsageEvent): void | Promise<void> {
@@ -240,7 +265,7 @@ class AggregatingMeter implements Meter {
       usage: rows,
       rejections: this.rejections.seal(),
       events,
-      maxSeq: this.strict ? this.pendingMaxSeq : 0,
+      strict: this.strict ? { maxSeq: this.pendingMaxSeq, epoch: this.epoch } : null,
     };
     await this.writeInflight();
   }
@@ -260,10 +285,10 @@ class AggregatingMeter implements Meter {
     this.stats.lastFlushMs = ms;
     this.stats.lastFlushAt = this.opts.clock.now();
     this.stats.flushes++;
-    this.opts.metrics?.meteringFlushSeconds.observe(ms / 1000);
+    for (const l of this.flushListeners) l(ms / 1000, batch.events);
     this.inflight = null;
     this.unflushed -= batch.events;
-    if (batch.maxSeq > this.checkpoint) this.checkpoint = batch.maxSeq;
+    if (batch.strict && batch.strict.maxSeq > this.checkpoint) this.checkpoint = batch.strict.maxSeq;
     if (outcome === 'duplicate') {
       this.opts.log.warn({ batch: batch.id }, 'metering: batch was already committed; skipped');
     }
@@ -340,6 +365,7 @@ class AggregatingMeter implements Meter {
       }
     }
     await this.log?.close(this.checkpoint);
+    await this.unlock?.();
     if (lastErr) {
       this.opts.log.error(
         { err: lastErr, unflushed: this.unflushed, strict: this.strict },

@@ -38,7 +38,7 @@ export interface TollgateMetrics {
   limitsUnavailable: Counter<'failure_mode'>;
   /** Counts one request and its duration. `api`/`route` may be '' (no route matched). */
   observeRequest(api: string, route: string, status: number, seconds: number): void;
-  /** Gauges read this meter's metrics at scrape time. */
+  /** Gauges read this meter's metrics at scrape time; its flush durations feed the histogram. Idempotent. */
   attachMeter(meter: Meter): void;
   /** Text exposition for `/metrics`. */
   scrape(): Promise<string>;
@@ -131,7 +131,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
       h.observe(seconds);
     },
     attachMeter(m) {
+      if (meter === m) return;
       meter = m;
+      m.onFlush?.((seconds) => {
+        if (meter === m) meteringFlushSeconds.observe(seconds);
+      });
     },
     scrape: () => registry.metrics(),
     contentType: registry.contentType,

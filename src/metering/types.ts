@@ -85,4 +85,6 @@ export interface Meter {
   /** Stop timers, flush everything, close the log. */
   close(): Promise<void>;
   readonly metrics: MeteringMetrics;
+  /** Subscribes to successful flushes (duration in seconds, events written); used by the Prometheus metrics. */
+  onFlush?(listener: (seconds: number, events: number) => void): void;
 }

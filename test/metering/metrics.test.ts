@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMetrics, type Meter, outcomeOf } from '../../src/metering/index.js';
+import { createMeter, createMetrics, type Meter, outcomeOf } from '../../src/metering/index.js';
+import { ManualClock, silentLogger } from '../../src/shared/index.js';
+import { sqliteStore } from '../helpers/stores.js';
 
 describe('prometheus metrics', () => {
   it('exposes the issue-named metrics and counts requests by API, route and outcome', async () => {
@@ -49,5 +54,48 @@ describe('prometheus metrics', () => {
       '5xx',
       '5xx',
     ]);
+  });
+
+  it('observes each flush of an attached meter once, however often it is attached', async () => {
+    const store = await sqliteStore.open();
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-metrics-'));
+    try {
+      const metrics = createMetrics();
+      const meter = await createMeter({
+        store,
+        clock: new ManualClock(),
+        log: silentLogger,
+        durability: 'strict',
+        dataDir: dir,
+        node: 'm1',
+        flushIntervalMs: 3_600_000,
+        metrics,
+      });
+      metrics.attachMeter(meter);
+      const pending = meter.record({
+        subscriptionId: 's',
+        keyId: 'k',
+        apiId: 'a',
+        routeId: 'r',
+        dimension: 'requests',
+        units: 1,
+        status: 200,
+        bytes: 0,
+        latencyMs: 1,
+        at: Date.UTC(2026, 0, 1),
+        billable: true,
+      });
+      expect(await metrics.scrape()).toMatch(/tollgate_metering_unflushed_events 1\n/);
+      await pending;
+      await meter.flush();
+      const text = await metrics.scrape();
+      expect(text).toContain('tollgate_metering_flush_seconds_count 1');
+      expect(text).toMatch(/tollgate_metering_unflushed_events 0\n/);
+      expect(text).toMatch(/tollgate_metering_queue_depth 0\n/);
+      await meter.close();
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,13 @@
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +210,40 @@ for (const kind of await testStores()) {
       expect(c.metrics.checkpoint).toBe(6);
       await c.close();
       expect(await metered(f.node)).toBe(6);
+    });
+
+    it("lets one live process own a node's log directory, and takes over a dead owner's lock", async () => {
+      const f = fresh();
+      const a = await meter(f);
+      await expect(meter({ ...f, lockWaitMs: 150 })).rejects.toThrow(/held by live process/);
+      // The refused start did not fence the owner: it still commits.
+      await a.record(ev(`${f.node}k`));
+      await a.flush();
+      await a.close();
+      expect(await metered(f.node)).toBe(1);
+      const lock = join(f.dataDir, `usage-${f.node}.lock`);
+      writeFileSync(lock, String(process.ppid)); // another live process
+      await expect(meter({ ...f, lockWaitMs: 150 })).rejects.toThrow(/held by live process/);
+      const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+      writeFileSync(lock, String(dead));
+      const b = await meter(f);
+      await b.close();
+      writeFileSync(lock, String(process.pid)); // left by a previous life of this pid (container restart)
+      const c = await meter(f);
+      await c.close();
+      expect(readdirSync(f.dataDir)).toEqual([]);
+    });
+
+    it('fences a process whose node name was started again elsewhere', async () => {
+      const f = fresh();
+      const a = await meter(f);
+      await a.record(ev(`${f.node}k`));
+      const b = await meter({ ...f, dataDir: `${f.dataDir}-other` });
+      await expect(a.flush()).rejects.toThrow(/started again elsewhere/);
+      expect(await metered(f.node)).toBe(0);
+      await b.close();
+      await expect(a.close()).rejects.toThrow(/started again elsewhere/);
+      expect(logs(f.dataDir)).toHaveLength(1); // the event stays on disk for an operator to recover
     });
   });
 }
