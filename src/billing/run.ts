@@ -65,76 +65,97 @@ interface SubRow {
   provider_id: string;
 }
 
+/** Subscriptions are read in pages of this many (keeps memory flat for any number). */
+const PAGE = 1000;
+
 export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promise<RunResult> {
   const t0 = performance.now();
   const { db, clock, log } = deps;
   const until = Math.min(options.until ?? clock.now(), clock.now());
-  let sq = db
-    .selectFrom('subscriptions')
-    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
-    .select([
-      'subscriptions.id',
-      'subscriptions.consumer_id',
-      'subscriptions.plan_id',
-      'subscriptions.status',
-      'subscriptions.started_at',
-      'subscriptions.trial_ends_at',
-      'subscriptions.cancelled_at',
-      'plans.provider_id',
-    ])
-    .where('subscriptions.status', '!=', 'pending')
-    .where('subscriptions.started_at', '<', until)
-    .orderBy('subscriptions.id');
-  if (options.subscriptionId) sq = sq.where('subscriptions.id', '=', options.subscriptionId);
-  const subs = (await sq.execute()) as SubRow[];
-
   const prices = await loadPrices(db);
-  const changes = await loadChanges(db, options.subscriptionId);
-  let lq = db
-    .selectFrom('invoices')
-    .select(['subscription_id', (eb) => eb.fn.max('period_end').as('last_end')])
-    .groupBy('subscription_id');
-  if (options.subscriptionId) lq = lq.where('subscription_id', '=', options.subscriptionId);
-  const lastEnd = new Map<string, number>();
-  for (const r of await lq.execute()) lastEnd.set(r.subscription_id, Number(r.last_end));
-
   const planNames = new Map<string, string>();
   const result: RunResult = {
     until: new Date(until).toISOString(),
-    subscriptions: subs.length,
+    subscriptions: 0,
     created: 0,
     invoiceIds: [],
     skipped: [],
     failed: [],
     ms: 0,
   };
-  for (const sub of subs) {
-    try {
-      await billSubscription(deps, sub, {
-        until,
-        cursor: lastEnd.get(sub.id) ?? Number(sub.started_at),
-        prices,
-        changes: changes.get(sub.id) ?? [],
-        finalize: options.finalize ?? false,
-        result,
-        planNames,
-      });
-    } catch (e) {
-      log.error({ err: e, subscription: sub.id }, 'billing run failed for a subscription');
-      result.failed.push({ subscriptionId: sub.id, error: e instanceof Error ? e.message : String(e) });
+  let after = '';
+  for (;;) {
+    let sq = db
+      .selectFrom('subscriptions')
+      .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+      .select([
+        'subscriptions.id',
+        'subscriptions.consumer_id',
+        'subscriptions.plan_id',
+        'subscriptions.status',
+        'subscriptions.started_at',
+        'subscriptions.trial_ends_at',
+        'subscriptions.cancelled_at',
+        'plans.provider_id',
+      ])
+      .where('subscriptions.status', '!=', 'pending')
+      .where('subscriptions.started_at', '<', until)
+      .where('subscriptions.id', '>', after)
+      .orderBy('subscriptions.id')
+      .limit(PAGE);
+    if (options.subscriptionId) sq = sq.where('subscriptions.id', '=', options.subscriptionId);
+    const subs = (await sq.execute()) as SubRow[];
+    if (subs.length === 0) break;
+    after = subs[subs.length - 1]!.id;
+    result.subscriptions += subs.length;
+    const ids = subs.map((s) => s.id);
+    const changes = await loadChanges(db, ids);
+    const lastEnd = new Map<string, number>();
+    const ends = await db
+      .selectFrom('invoices')
+      .select(['subscription_id', (eb) => eb.fn.max('period_end').as('last_end')])
+      .where('subscription_id', 'in', ids)
+      .groupBy('subscription_id')
+      .execute();
+    for (const r of ends) lastEnd.set(r.subscription_id, Number(r.last_end));
+    for (const sub of subs) {
+      try {
+        await billSubscription(deps, sub, {
+          until,
+          cursor: lastEnd.get(sub.id) ?? Number(sub.started_at),
+          prices,
+          changes: changes.get(sub.id) ?? [],
+          finalize: options.finalize ?? false,
+          result,
+          planNames,
+        });
+      } catch (e) {
+        log.error({ err: e, subscription: sub.id }, 'billing run failed for a subscription');
+        result.failed.push({ subscriptionId: sub.id, error: e instanceof Error ? e.message : String(e) });
+      }
     }
+    if (subs.length < PAGE) break;
   }
   result.ms = Math.round(performance.now() - t0);
   log.info(
-    { created: result.created, subscriptions: subs.length, failed: result.failed.length, ms: result.ms },
+    {
+      created: result.created,
+      subscriptions: result.subscriptions,
+      failed: result.failed.length,
+      ms: result.ms,
+    },
     'billing run',
   );
   return result;
 }
 
-async function loadChanges(db: Db, subscriptionId?: string): Promise<Map<string, PlanChange[]>> {
-  let q = db.selectFrom('plan_changes').selectAll().orderBy('subscription_id').orderBy('at');
-  if (subscriptionId) q = q.where('subscription_id', '=', subscriptionId);
+async function loadChanges(db: Db, subscriptionIds: string[]): Promise<Map<string, PlanChange[]>> {
+  const q = db
+    .selectFrom('plan_changes')
+    .selectAll()
+    .where('subscription_id', 'in', subscriptionIds)
+    .orderBy('subscription_id')
+    .orderBy('at');
   const out = new Map<string, PlanChange[]>();
   for (const r of await q.execute()) {
     const list = out.get(r.subscription_id) ?? [];

@@ -368,6 +368,35 @@ for (const kind of await testStores()) {
       ).toEqual([]);
     });
 
+    it('two runs at once create each invoice once, with gapless numbers', async () => {
+      clock.set(U(2026, 5, 1));
+      for (let i = 0; i < 5; i++)
+        await fx.subscription(store, {
+          id: `sub_par${i}`,
+          consumerId: 'con_a',
+          planId: 'pln_pro',
+          startedAt: U(2026, 5, 1),
+        });
+      const before = await store.db.selectFrom('invoices').select('id').execute();
+      clock.set(U(2026, 7, 2));
+      const [a, b] = await Promise.all([billing.run(), billing.run()]);
+      expect(a.failed).toEqual([]);
+      expect(b.failed).toEqual([]);
+      const after = await store.db
+        .selectFrom('invoices')
+        .select(['subscription_id', 'period_start'])
+        .execute();
+      const keys = after.map((r) => `${r.subscription_id}@${r.period_start}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(a.created + b.created).toBe(after.length - before.length);
+      const seqs = (
+        await store.db.selectFrom('invoices').select('seq').where('provider_id', '=', 'prv_acme').execute()
+      )
+        .map((r) => Number(r.seq))
+        .sort((x, y) => x - y);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    });
+
     it('renders HTML with every text escaped', async () => {
       const { items } = await billing.listInvoices({ consumerId: 'con_a', providerId: 'prv_acme', limit: 1 });
       const html = await billing.renderHtml(items[0]!.id);
