@@ -183,6 +183,19 @@ describe('capture: limits', () => {
   });
 });
 
+describe('capture: queueing', () => {
+  it('a queued capture waits at most its own timeout for a slot, then answers 503', async () => {
+    const busy = get({ url: `${site.origin}/slow?ms=2500`, width: 200, height: 200 });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const queued = await get({ url: `${site.origin}/block`, width: 200, height: 200, timeout: 1000 });
+    expect(queued.status).toBe(503);
+    expect(queued.headers.get('retry-after')).toBe('1');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect((await busy).status).toBe(200);
+  });
+});
+
 describe('capture: input validation', () => {
   it.each([
     [{}, 'url'],

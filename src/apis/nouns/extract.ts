@@ -72,21 +72,29 @@ export function extractNouns(text: string, types: readonly NounType[] = NOUN_TYP
 /** Typed, non-overlapping spans sorted by start. */
 export function findSpans(text: string): Span[] {
   const doc = nlp(text);
+  // Terms with offsets once for the whole document; views are read as pointers into it
+  // ([sentence, firstTerm, endTerm]) — view.json({offset}) recomputes offsets per view and
+  // is superlinear on long texts.
+  const sentences = doc.json({ offset: true }) as Array<{ terms: TermJson[] }>;
+  const termsAt = (pointer: unknown): TermJson[] => {
+    const [n, from, to] = pointer as [number, number, number];
+    return sentences[n]?.terms.slice(from, to) ?? [];
+  };
+  const pointers = (view: { fullPointer: unknown }): unknown[] => view.fullPointer as unknown[];
   const claimed = new Set<number>(); // term start offsets already in a span
   const spans: Span[] = [];
-  const views: Array<[NounType, { json(opts: object): unknown }]> = [
+  const views: Array<[NounType, { fullPointer: unknown }]> = [
     ['person', doc.people()],
     ['organisation', doc.organizations()],
     ['place', doc.places()],
   ];
   for (const [type, view] of views) {
-    for (const match of view.json({ offset: true }) as Array<{ terms: TermJson[] }>) {
-      for (const run of splitRuns(text, match.terms)) addSpan(text, run, type, claimed, spans);
+    for (const pointer of pointers(view)) {
+      for (const run of splitRuns(text, termsAt(pointer))) addSpan(text, run, type, claimed, spans);
     }
   }
-  const rest = doc.match('#ProperNoun+').json({ offset: true }) as Array<{ terms: TermJson[] }>;
-  for (const match of rest) {
-    const terms = match.terms.filter((t) => !t.tags.some((tag) => SKIP_TAGS.has(tag)));
+  for (const pointer of pointers(doc.match('#ProperNoun+'))) {
+    const terms = termsAt(pointer).filter((t) => !t.tags.some((tag) => SKIP_TAGS.has(tag)));
     for (const run of splitRuns(text, terms)) {
       // Only the part no typed span claimed.
       let current: TermJson[] = [];
