@@ -153,3 +153,54 @@ export async function listen(app: Hono): Promise<{ url: string; close: () => Pro
     });
   });
 }
+
+export async function seedExternalSubscription(
+  db: Db,
+  now: number,
+  planId: string,
+  ext: {
+    ProductCode: string;
+    CustomerIdentifier?: string;
+    CustomerAWSAccountId?: string;
+    LicenseArn?: string;
+  },
+  status = 'active',
+) {
+  const { consumerId, subscriptionId } = await seedSubscription(db, now, planId, status);
+  await db
+    .updateTable('consumers')
+    .set({
+      external_customer_id: ext.CustomerIdentifier ?? ext.CustomerAWSAccountId ?? null,
+      external: JSON.stringify(ext),
+    })
+    .where('id', '=', consumerId)
+    .execute();
+  return { consumerId, subscriptionId };
+}
+
+export async function addUsage(
+  db: Db,
+  subscriptionId: string,
+  dimension: string,
+  hour: number,
+  units: number,
+) {
+  await db
+    .insertInto('usage')
+    .values({
+      subscription_id: subscriptionId,
+      key_id: 'key_x',
+      api_id: 'api_x',
+      dimension,
+      hour,
+      units,
+      requests: units,
+    })
+    .onConflict((oc) =>
+      oc.columns(['subscription_id', 'key_id', 'api_id', 'dimension', 'hour']).doUpdateSet((eb) => ({
+        units: eb('usage.units', '+', eb.ref('excluded.units')),
+        requests: eb('usage.requests', '+', eb.ref('excluded.requests')),
+      })),
+    )
+    .execute();
+}
