@@ -174,6 +174,18 @@ export function createBilling(deps: BillingDeps): Billing {
         .executeTakeFirst();
       if (!sub) throw notFound('subscription', c.subscriptionId);
       if (c.at < Number(sub.started_at)) throw invalid('at', 'is before the subscription started');
+      const billed = await q
+        .selectFrom('invoices')
+        .select('number')
+        .where('subscription_id', '=', c.subscriptionId)
+        .where('period_end', '>', c.at)
+        .limit(1)
+        .executeTakeFirst();
+      if (billed)
+        throw new TollgateError(
+          'INVALID_STATE',
+          `the period containing ${new Date(c.at).toISOString()} is already invoiced (${billed.number})`,
+        );
       const prior = await q
         .selectFrom('plan_changes')
         .select('to_plan_id')

@@ -338,8 +338,23 @@ for (const kind of await testStores()) {
       clock.set(U(2027, 0, 1));
       expect((await billing.run({ subscriptionId: 'sub_chg' })).created).toBe(0);
       await expect(
-        billing.recordPlanChange({ subscriptionId: 'sub_chg', toPlanId: 'pln_jpy', at: U(2026, 4, 2) }),
-      ).rejects.toMatchObject({ code: 'INVALID_STATE' });
+        billing.recordPlanChange({ subscriptionId: 'sub_chg', toPlanId: 'pln_basic', at: U(2026, 4, 2) }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+        message: expect.stringContaining('already invoiced'),
+      });
+      await fx.subscription(store, {
+        id: 'sub_cur',
+        consumerId: 'con_a',
+        planId: 'pln_basic',
+        startedAt: U(2026, 4, 1),
+      });
+      await expect(
+        billing.recordPlanChange({ subscriptionId: 'sub_cur', toPlanId: 'pln_jpy', at: U(2026, 4, 2) }),
+      ).rejects.toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('JPY') });
+      await expect(
+        billing.recordPlanChange({ subscriptionId: 'sub_cur', toPlanId: 'pln_pro', at: U(2026, 3, 2) }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', issues: [{ field: 'at' }] });
     });
 
     it('skips subscriptions whose plan has no price, and pending ones', async () => {
