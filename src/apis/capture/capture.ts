@@ -137,10 +137,15 @@ export async function runCapture(
 ): Promise<CaptureResult> {
   const deadline = Date.now() + opts.timeout;
   const left = (): number => Math.max(1, deadline - Date.now());
+  // Aborts this capture's in-flight Node fetches; the page is closed only on the deadline or
+  // when the client goes away (closing rejects whatever Playwright call is pending).
   const abort = new AbortController();
-  const onOuterAbort = (): void => abort.abort(signal.reason);
-  signal.addEventListener('abort', onOuterAbort, { once: true });
   const page = await context.newPage();
+  const onOuterAbort = (): void => {
+    abort.abort(signal.reason);
+    page.close().catch(() => undefined);
+  };
+  signal.addEventListener('abort', onOuterAbort, { once: true });
   const job: Job = {
     page,
     budget: { bytesLeft: limits.maxPageBytes, requestsLeft: limits.maxRequests, signal: abort.signal },
@@ -161,7 +166,6 @@ export async function runCapture(
     abort.abort(new Error('deadline'));
     page.close().catch(() => undefined);
   }, opts.timeout);
-  abort.signal.addEventListener('abort', () => page.close().catch(() => undefined), { once: true });
   try {
     await page.setViewportSize({ width: opts.width, height: opts.height });
     await page.emulateMedia({ colorScheme: opts.darkMode ? 'dark' : 'light' });
