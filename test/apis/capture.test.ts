@@ -134,6 +134,13 @@ describe('capture: images', () => {
     expect((await png(res)).pixel(70, 55)).toEqual(RED);
   });
 
+  it('reuses contexts without leaking cookies or storage from one capture to the next', async () => {
+    for (let i = 0; i < 2; i++) {
+      const img = await png(await get({ url: `${site.origin}/state`, width: 200, height: 200 }));
+      expect(img.pixel(100, 100)).toEqual([0, 255, 0, 255]);
+    }
+  });
+
   it('writes a PDF', async () => {
     const res = await get({ url: `${site.origin}/block`, format: 'pdf' });
     expect(res.status).toBe(200);

@@ -66,6 +66,16 @@ export async function startSite(): Promise<Site> {
            <img src="/redirect?to=${encodeURIComponent(`http://localhost:${port}/pixel`)}">
            <script>fetch('http://10.0.0.1/').catch(() => {})</script></body>`,
         );
+      case '/state': {
+        // Green for a fresh visitor; red if any trace of an earlier capture survived.
+        const seen = (req.headers.cookie ?? '').includes('srv=1');
+        res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'srv=1; Path=/; Max-Age=3600' });
+        return res.end(`<!doctype html><body style="margin:0"><script>
+          const old = ${seen} || localStorage.getItem('seen') || sessionStorage.getItem('seen') || document.cookie.includes('js=1');
+          document.body.style.background = old ? '#ff0000' : '#00ff00';
+          localStorage.setItem('seen', '1'); sessionStorage.setItem('seen', '1'); document.cookie = 'js=1; Max-Age=3600';
+        </script></body>`);
+      }
       case '/big':
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(`<!doctype html><body>${'x'.repeat(200_000)}</body>`);
