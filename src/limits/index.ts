@@ -1,8 +1,11 @@
 /**
  * Limits: token-bucket throttles and calendar quotas, checked and spent all-or-nothing.
- * MemoryLimits (one process, synchronous) and RedisLimits (many nodes, exact) pass the same
- * contract tests. See docs/limits.md.
+ * MemoryLimits (one process, synchronous), RedisLimits (many nodes, exact) and LeasedLimits
+ * (RedisLimits plus local blocks for hot keys, bounded overshoot) pass the same contract
+ * tests; createLimits picks one from configuration. See docs/limits.md.
  */
+export { type CreateLimitsOptions, createLimits } from './create.js';
+export { LeasedLimits, type LeasedLimitsOptions, type LeaseStats } from './leased.js';
 export { MemoryLimits } from './memory.js';
 export { LIMITS_REDIS_OPTIONS, RedisLimits, type RedisLimitsOptions } from './redis.js';
 export {

@@ -48,6 +48,14 @@ export interface RedisLimitsOptions {
   ownsConnection?: boolean;
 }
 
+/** What LeasedLimits needs of a RedisLimits: its connection, its clock mode ('1' = Redis TIME) and deadline. */
+export interface RedisLink {
+  redis: Redis;
+  serverTime: string;
+  deadline<T>(p: Promise<T>): Promise<T>;
+  down(): Error | null;
+}
+
 export class RedisLimits implements LimitsBackend {
   private readonly redis: Redis;
   private readonly r: ScriptedRedis;
@@ -100,11 +108,27 @@ export class RedisLimits implements LimitsBackend {
     return `${this.prefix}q:${quotaKey}:${windowStart}`;
   }
 
-  async admit(req: AdmitRequest, nowMs: number): Promise<Decision> {
+  /** The connection, clock mode and deadline of this backend, for LeasedLimits (same module). */
+  link(): RedisLink {
+    return {
+      redis: this.redis,
+      serverTime: this.serverTime,
+      deadline: (p) => this.deadline(p),
+      down: () => this.down(),
+    };
+  }
+
+  /** Why the connection cannot take a command now, or null when it can (or soon will). */
+  private down(): Error | null {
     const status = this.redis.status;
-    if (status !== 'ready' && status !== 'wait' && status !== 'connecting' && status !== 'connect') {
-      return { ok: false, code: 'LIMITS_UNAVAILABLE', error: new Error(`redis connection is ${status}`) };
-    }
+    if (status === 'ready' || status === 'wait' || status === 'connecting' || status === 'connect')
+      return null;
+    return new Error(`redis connection is ${status}`);
+  }
+
+  async admit(req: AdmitRequest, nowMs: number): Promise<Decision> {
+    const down = this.down();
+    if (down) return { ok: false, code: 'LIMITS_UNAVAILABLE', error: down };
     const { throttles, quota } = req;
     const n = throttles.length;
     const args: string[] = [];

@@ -1,6 +1,8 @@
 /**
- * One contract, every backend: the same cases run on MemoryLimits and on RedisLimits (the
- * machine's Redis, a unique key prefix, time injected through `nowMs`).
+ * One contract, every backend: the same cases run on MemoryLimits, on RedisLimits (the
+ * machine's Redis, a unique key prefix, time injected through `nowMs`) and on LeasedLimits
+ * (fixed and adaptive lease sizes, see backends.ts). On a single node leasing changes no
+ * answer here; what it changes across nodes is in leased.test.ts and docs/limits.md.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {

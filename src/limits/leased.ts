@@ -1,0 +1,397 @@
+/**
+ * Local pre-admission for hot keys: a RedisLimits that leases small blocks of units.
+ *
+ * Algorithm. Requests are grouped by *shape*: the same throttle keys and quota key/window.
+ * When a shape's request must go to Redis, one LEASE script (lease-script.ts) takes
+ * k = min(want, ⌊tokens⌋ of every bucket, quota left) units from every rule at once
+ * (all-or-nothing, like admit), the request spends the first, and the k − 1 others are kept
+ * here as the shape's *block*. Later admits of that shape with the same rate/burst/limit/mode
+ * are answered from the block synchronously — no Redis round trip, no promise — until it is
+ * empty or `ttlMs` old; then the next admit goes to Redis again and gives back what is left
+ * of the old block in the same script. A sweeper gives back expired blocks (every ttlMs / 2),
+ * close() gives back all. `want` is `leaseFor(req)` or, by default, adaptive: the number of
+ * admits the shape saw in the last ttlMs (capped at `units`), so a cold key (≤ 1 admit per
+ * ttl) never leases and costs exactly what RedisLimits costs.
+ *
+ * Bounds (docs/limits.md proves them; test/limits/leased*.test.ts check them):
+ *  - Quota ('block'): zero overshoot. Units are INCRBY'd in the shared counter when leased, a
+ *    block is only granted within `limit − used`, and only never-served units are given back.
+ *  - Throttle: over any interval, admits ≤ burst + rate·t + the units held in blocks when the
+ *    interval starts ≤ (units − 1) × (blocks holding that bucket, one per node and shape).
+ *  - Cost of the bound: units held by one node are refused to the others for ≤ ttl (a quota
+ *    refusal then says `retryAfterMs` ≤ 2·ttl, the time by which they come back).
+ *
+ * Concurrency: one shape has at most one trip to Redis in flight; admits arriving meanwhile
+ * wait for it and are served from its block, or share its refusal (retry hint shortened by
+ * the time they waited), or make the next trip. Failure: a trip that cannot reach Redis
+ * answers LIMITS_UNAVAILABLE, but blocks already held keep serving (their units are spent);
+ * a block whose give-back fails stays counted as used (under-serves, never over-serves).
+ */
+import { type Clock, systemClock } from '../shared/clock.js';
+import { type LeaseReply, LeaseScripts, type Settle } from './lease-io.js';
+import type { RedisLimits } from './redis.js';
+import type { AdmitRequest, Decision, LimitsBackend, QuotaRule } from './types.js';
+
+export interface LeasedLimitsOptions {
+  /** The shared backend; LeasedLimits owns it (close() closes it). */
+  limits: RedisLimits;
+  /** Most units one lease takes (1 = never lease). */
+  units: number;
+  /** How long a block may be served from before its rest goes back (default 250 ms). */
+  ttlMs?: number;
+  /** Units to lease for this request (clamped to 1..units); default: adaptive to the shape's demand. */
+  leaseFor?: (req: AdmitRequest) => number;
+  /** Drives the sweeper (default the system clock; admits use the `nowMs` they are given). */
+  clock?: Clock;
+  /** Sweeper period (default ttlMs / 2); 0 = no timer (call sweep() yourself). */
+  sweepEveryMs?: number;
+  /** Shapes tracked at most; beyond, requests of new shapes go straight to Redis (default 100,000). */
+  maxShapes?: number;
+}
+
+/** Counters since construction. Redis calls per admit = (trips + gives) / admits. */
+export interface LeaseStats {
+  admits: number;
+  /** Answered from a local block (no Redis). */
+  local: number;
+  /** ADMIT or LEASE scripts sent. */
+  trips: number;
+  /** GIVE scripts sent (sweeper, close, setQuotaUsed). */
+  gives: number;
+  /** Units taken into local blocks (beyond the first of each lease). */
+  leasedUnits: number;
+  /** Unused units given back. */
+  givenUnits: number;
+  /** Unused units whose give-back failed: they stay counted as used. */
+  lostUnits: number;
+}
+
+interface Block {
+  id: string;
+  left: number;
+  /** Quota ordinal of the next unit handed out. */
+  next: number;
+  /** Whole tokens left in the tightest bucket after the lease (Infinity: no throttles). */
+  minWhole: number;
+  expiresAt: number;
+  rules: AdmitRequest;
+}
+
+interface Trip {
+  now: number;
+  rules: AdmitRequest;
+  done: Promise<Decision>;
+}
+
+interface Shape {
+  key: string;
+  block: Block | null;
+  pending: Trip | null;
+  /** Admits in the current demand period, and in the previous one. */
+  count: number;
+  prev: number;
+  periodStart: number;
+  lastSeen: number;
+}
+
+export class LeasedLimits implements LimitsBackend {
+  private readonly inner: RedisLimits;
+  private readonly scripts: LeaseScripts;
+  private readonly units: number;
+  private readonly ttlMs: number;
+  private readonly holdMs: number;
+  private readonly leaseFor: ((req: AdmitRequest) => number) | undefined;
+  private readonly clock: Clock;
+  private readonly maxShapes: number;
+  private readonly shapes = new Map<string, Shape>();
+  private readonly node = `${Math.random().toString(36).slice(2, 8)}:`;
+  private readonly counts: LeaseStats = {
+    admits: 0,
+    local: 0,
+    trips: 0,
+    gives: 0,
+    leasedUnits: 0,
+    givenUnits: 0,
+    lostUnits: 0,
+  };
+  private readonly timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private closed = false;
+
+  constructor(opts: LeasedLimitsOptions) {
+    this.inner = opts.limits;
+    this.scripts = new LeaseScripts(opts.limits);
+    this.units = opts.units;
+    this.ttlMs = opts.ttlMs ?? 250;
+    if (!(Number.isInteger(this.units) && this.units >= 1))
+      throw new RangeError('LeasedLimits: units must be an integer ≥ 1');
+    if (!(this.ttlMs > 0)) throw new RangeError('LeasedLimits: ttlMs must be > 0');
+    const sweepEvery = opts.sweepEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 2));
+    // A block's rest is back within ttl + one sweep period (+ a round trip): the refusal hint.
+    this.holdMs = this.ttlMs + Math.max(sweepEvery, Math.ceil(this.ttlMs / 2)) + 50;
+    this.leaseFor = opts.leaseFor;
+    this.clock = opts.clock ?? systemClock;
+    this.maxShapes = opts.maxShapes ?? 100_000;
+    if (sweepEvery > 0) {
+      this.timer = setInterval(() => void this.sweep().catch(() => {}), sweepEvery);
+      this.timer.unref();
+    }
+  }
+
+  stats(): LeaseStats {
+    return { ...this.counts };
+  }
+
+  admit(req: AdmitRequest, nowMs: number): Decision | Promise<Decision> {
+    this.counts.admits++;
+    if (this.closed || (req.throttles.length === 0 && req.quota === undefined)) return this.plain(req, nowMs);
+    const key = shapeKey(req);
+    let s = this.shapes.get(key);
+    if (s === undefined) {
+      if (this.shapes.size >= this.maxShapes) return this.plain(req, nowMs);
+      s = { key, block: null, pending: null, count: 0, prev: 0, periodStart: nowMs, lastSeen: nowMs };
+      this.shapes.set(key, s);
+    }
+    if (nowMs - s.periodStart >= this.ttlMs) {
+      s.prev = nowMs - s.periodStart < 2 * this.ttlMs ? s.count : 0;
+      s.count = 0;
+      s.periodStart = nowMs;
+    }
+    s.count++;
+    s.lastSeen = nowMs;
+    const b = s.block;
+    if (b !== null && usable(b, req, nowMs)) {
+      this.counts.local++;
+      return serve(b, req.quota);
+    }
+    return this.trip(s, req, nowMs);
+  }
+
+  refund(quotaKey: string, windowStart: number): Promise<void> {
+    return this.inner.refund(quotaKey, windowStart);
+  }
+
+  /** The shared count minus the units this node holds unserved (other nodes' blocks are included). */
+  async quotaUsed(quotaKey: string, windowStart: number): Promise<number> {
+    const used = await this.inner.quotaUsed(quotaKey, windowStart);
+    let held = 0;
+    for (const s of this.shapes.values()) {
+      const q = s.block?.rules.quota;
+      if (q !== undefined && q.key === quotaKey && q.windowStart === windowStart) held += s.block!.left;
+    }
+    return Math.max(0, used - held);
+  }
+
+  async setQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, used: number): Promise<void> {
+    await this.giveBackQuota(quotaKey, windowStart);
+    await this.inner.setQuotaUsed(quotaKey, windowStart, windowEnd, used);
+  }
+
+  async seedQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, used: number): Promise<void> {
+    await this.giveBackQuota(quotaKey, windowStart);
+    await this.inner.seedQuotaUsed(quotaKey, windowStart, windowEnd, used);
+  }
+
+  /** Gives back blocks older than ttl and forgets shapes idle for 2·ttl. */
+  async sweep(nowMs: number = this.clock.now()): Promise<void> {
+    const out: Settle[] = [];
+    for (const [k, s] of this.shapes) {
+      if (s.pending !== null) continue;
+      const b = s.block;
+      if (b !== null && nowMs >= b.expiresAt) {
+        s.block = null;
+        if (b.left > 0) out.push(settleOf(b));
+      }
+      if (s.block === null && nowMs - s.lastSeen >= 2 * this.ttlMs) this.shapes.delete(k);
+    }
+    await this.giveBack(out, nowMs, false);
+  }
+
+  /** Gives every held unit back, then closes the wrapped RedisLimits. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    const inFlight: Promise<Decision>[] = [];
+    for (const s of this.shapes.values()) if (s.pending) inFlight.push(s.pending.done);
+    await Promise.allSettled(inFlight);
+    const out: Settle[] = [];
+    for (const s of this.shapes.values())
+      if (s.block !== null && s.block.left > 0) out.push(settleOf(s.block));
+    this.shapes.clear();
+    await this.giveBack(out, this.clock.now(), false);
+    await this.inner.close();
+  }
+
+  private plain(req: AdmitRequest, nowMs: number): Promise<Decision> {
+    this.counts.trips++;
+    return this.inner.admit(req, nowMs);
+  }
+
+  private async trip(s: Shape, req: AdmitRequest, now: number): Promise<Decision> {
+    while (s.pending !== null) {
+      const t = s.pending;
+      const d = await t.done;
+      const b = s.block;
+      if (b !== null && usable(b, req, now)) {
+        this.counts.local++;
+        return serve(b, req.quota);
+      }
+      if (!d.ok && sameRules(t.rules, req)) {
+        if (d.code === 'LIMITS_UNAVAILABLE') return d;
+        const waited = Math.max(0, now - t.now);
+        if (waited < d.retryAfterMs) return { ...d, retryAfterMs: d.retryAfterMs - waited };
+      }
+    }
+    const old = s.block;
+    s.block = null;
+    const settle = old !== null && (old.left > 0 || old.rules.quota !== undefined) ? settleOf(old) : null;
+    const want = this.want(s, req);
+    if (want <= 1 && settle === null) return this.plain(req, now);
+    const trip: Trip = { now, rules: req, done: Promise.resolve(UNSET) };
+    s.pending = trip;
+    trip.done = this.lease(s, trip, want, settle);
+    return trip.done;
+  }
+
+  private want(s: Shape, req: AdmitRequest): number {
+    const w = this.leaseFor ? Math.floor(this.leaseFor(req)) : Math.max(s.count, s.prev);
+    return Number.isFinite(w) ? Math.min(this.units, Math.max(w, 1)) : 1;
+  }
+
+  private async lease(s: Shape, trip: Trip, want: number, settle: Settle | null): Promise<Decision> {
+    const { rules: req, now } = trip;
+    const id = `${this.node}${(this.seq++).toString(36)}`;
+    this.counts.trips++;
+    let r: LeaseReply;
+    try {
+      const down = this.scripts.down();
+      if (down) throw down;
+      r = await this.scripts.lease(req, now, want, id, this.holdMs, settle);
+    } catch (e) {
+      if (settle !== null) this.counts.lostUnits += settle.back;
+      if (s.pending === trip) s.pending = null;
+      return { ok: false, code: 'LIMITS_UNAVAILABLE', error: e instanceof Error ? e : new Error(String(e)) };
+    }
+    if (settle !== null) this.counts.givenUnits += settle.back;
+    if (s.pending === trip) s.pending = null;
+    const [status, a, used, x] = r;
+    const q = req.quota;
+    if (status !== 1) {
+      const code = status === 3 ? 'QUOTA_EXCEEDED' : 'THROTTLED';
+      return q === undefined
+        ? { ok: false, code, retryAfterMs: a }
+        : { ok: false, code, retryAfterMs: a, quotaUsed: used, quotaRemaining: x };
+    }
+    const k = x;
+    const minWhole = a < 0 ? Number.POSITIVE_INFINITY : a;
+    const first = q === undefined ? 0 : used - k + 1;
+    if (k > 1) {
+      const b: Block = {
+        id,
+        left: k - 1,
+        next: first + 1,
+        minWhole,
+        expiresAt: now + this.ttlMs,
+        rules: req,
+      };
+      this.counts.leasedUnits += k - 1;
+      if (this.closed || !this.adopt(s)) void this.giveBack([settleOf(b)], now, false);
+      else s.block = b;
+    }
+    const throttleRemaining = minWhole + (k - 1);
+    if (q === undefined) return { ok: true, throttleRemaining };
+    return first > q.limit
+      ? { ok: true, quotaUsed: first, quotaRemaining: 0, throttleRemaining, overage: true }
+      : { ok: true, quotaUsed: first, quotaRemaining: q.limit - first, throttleRemaining };
+  }
+
+  /** Whether `s` is (again) the tracked shape for its key, so a new block can hang on it. */
+  private adopt(s: Shape): boolean {
+    const cur = this.shapes.get(s.key);
+    if (cur === s) return true;
+    if (cur !== undefined || this.shapes.size >= this.maxShapes) return false;
+    this.shapes.set(s.key, s);
+    return true;
+  }
+
+  private async giveBackQuota(quotaKey: string, windowStart: number): Promise<void> {
+    const out: Settle[] = [];
+    for (const s of this.shapes.values()) {
+      const b = s.block;
+      const q = b?.rules.quota;
+      if (b && q !== undefined && q.key === quotaKey && q.windowStart === windowStart) {
+        s.block = null;
+        if (b.left > 0) out.push(settleOf(b));
+      }
+    }
+    await this.giveBack(out, this.clock.now(), true);
+  }
+
+  private async giveBack(out: Settle[], nowMs: number, rethrow: boolean): Promise<void> {
+    if (out.length === 0) return;
+    let units = 0;
+    for (const s of out) units += s.back;
+    this.counts.gives += out.length;
+    try {
+      const down = this.scripts.down();
+      if (down) throw down;
+      await this.scripts.give(out, nowMs);
+      this.counts.givenUnits += units;
+    } catch (e) {
+      this.counts.lostUnits += units;
+      if (rethrow) throw e;
+    }
+  }
+}
+
+const UNSET: Decision = { ok: false, code: 'LIMITS_UNAVAILABLE', error: new Error('lease trip not started') };
+
+/** Throttle keys, then the quota key and window: requests of one shape lease together. */
+function shapeKey(req: AdmitRequest): string {
+  let k = '';
+  const t = req.throttles;
+  for (let i = 0; i < t.length; i++) k += `${t[i]!.key}\u0001`;
+  const q = req.quota;
+  return q === undefined ? k : `${k}\u0002${q.key}\u0001${q.windowStart}`;
+}
+
+/** Same shape and the same rate/burst/limit/mode/window end: a block leased for `a` may serve `b`. */
+function sameRules(a: AdmitRequest, b: AdmitRequest): boolean {
+  if (a === b) return true;
+  const ta = a.throttles;
+  const tb = b.throttles;
+  if (ta.length !== tb.length) return false;
+  for (let i = 0; i < ta.length; i++) {
+    const x = ta[i]!;
+    const y = tb[i]!;
+    if (x.key !== y.key || x.rate !== y.rate || x.burst !== y.burst) return false;
+  }
+  const qa = a.quota;
+  const qb = b.quota;
+  if (qa === undefined || qb === undefined) return qa === qb;
+  return (
+    qa.key === qb.key &&
+    qa.windowStart === qb.windowStart &&
+    qa.windowEnd === qb.windowEnd &&
+    qa.limit === qb.limit &&
+    qa.mode === qb.mode
+  );
+}
+
+function usable(b: Block, req: AdmitRequest, nowMs: number): boolean {
+  return b.left > 0 && nowMs < b.expiresAt && sameRules(b.rules, req);
+}
+
+function serve(b: Block, q: QuotaRule | undefined): Decision {
+  b.left--;
+  const throttleRemaining = b.minWhole + b.left;
+  if (q === undefined) return { ok: true, throttleRemaining };
+  const used = b.next++;
+  return used > q.limit
+    ? { ok: true, quotaUsed: used, quotaRemaining: 0, throttleRemaining, overage: true }
+    : { ok: true, quotaUsed: used, quotaRemaining: q.limit - used, throttleRemaining };
+}
+
+function settleOf(b: Block): Settle {
+  return { id: b.id, back: b.left, rules: b.rules };
+}
