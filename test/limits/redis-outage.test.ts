@@ -3,47 +3,11 @@
  * RedisLimits admits again by itself once Redis is back. The outage is made real by putting a
  * TCP relay (loopback) between the client and the machine's Redis and closing it.
  */
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Decision, RedisLimits } from '../../src/limits/index.js';
 import { redisAvailable } from '../helpers/redis.js';
-import { REDIS_URL } from '../helpers/stores.js';
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** A loopback relay to Redis that can be cut and restored on the same port. */
-class Relay {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-  async start(): Promise<void> {
-    const target = new URL(REDIS_URL);
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 6379), target.hostname);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => this.sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  async cut(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const sock of this.sockets) sock.destroy();
-    if (s) await new Promise<void>((r) => s.close(() => r()));
-  }
-}
+import { closedPort, Relay } from './relay.js';
 
 const quick = async (p: Promise<Decision> | Decision) => {
   const t = performance.now();
