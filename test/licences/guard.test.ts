@@ -170,24 +170,25 @@ describe('startPeriodicCheck', () => {
 
   it('re-reads the licence file and re-checks on its interval (unref timer)', async () => {
     const clock = new ManualClock(T0 + 30 * DAY + GRACE - 1000);
-    const { guard } = await guardFor(await signLicence(terms(), provider, T0), clock);
+    const original = await signLicence(terms(), provider, T0);
+    const { guard, lines } = await guardFor(original, clock);
     await guard.startup();
     expect(guard.current().serving).toBe(true);
-    clock.advance(1000);
+    clock.advance(1000); // grace is over now
     const renewed = await signLicence(terms({ validUntil: T0 + 400 * DAY }), provider, clock.now());
     let reads = 0;
     ({ stop } = startPeriodicCheck(guard, {
       intervalMs: 20,
-      readLicence: async () => {
-        reads++;
-        return reads === 1 ? await signLicence(terms(), provider, T0) : renewed;
-      },
+      readLicence: async () => (++reads === 1 ? original : renewed),
     }));
-    await expect.poll(() => reads, { timeout: 2000, interval: 10 }).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => guard.current().serving, { timeout: 2000, interval: 10 }).toBe(true);
-    await expect.poll(() => reads, { timeout: 2000, interval: 10 }).toBeGreaterThanOrEqual(2);
-    const s = guard.current();
-    expect(s.serving && s.licence.validUntil).toBe(T0 + 400 * DAY);
+    const renewedInForce = () => {
+      const s = guard.current();
+      return s.serving && s.licence.validUntil === T0 + 400 * DAY;
+    };
+    await expect.poll(renewedInForce, { timeout: 5000, interval: 10 }).toBe(true);
+    // The first tick, still on the old file, stopped serving and said so.
+    expect(lines.some((l) => l.level === ERROR && l.msg.includes('grace period ended'))).toBe(true);
+    expect(reads).toBeGreaterThanOrEqual(2);
   });
 });
 
