@@ -81,7 +81,8 @@ export function parseEntry(line: string): LogEntry | null {
 
 export interface SegmentRead {
   path: string;
-  entries: LogEntry[];
+  /** Valid entries in the segment. */
+  count: number;
   /** Highest sequence in the segment (0 if none). */
   lastSeq: number;
   /** Lines skipped as torn or invalid (a torn tail after a crash is normal). */
@@ -91,8 +92,15 @@ export interface SegmentRead {
 const segmentName = (node: string, firstSeq: number) =>
   `usage-${node}-${String(firstSeq).padStart(16, '0')}.log`;
 
-/** Reads every segment of `node` in `dir`, oldest first. */
-export async function readSegments(dir: string, node: string): Promise<SegmentRead[]> {
+/**
+ * Reads every segment of `node` in `dir`, oldest first, handing each valid entry to `onEntry`
+ * (one segment in memory at a time, however long the backlog).
+ */
+export async function readSegments(
+  dir: string,
+  node: string,
+  onEntry: (e: LogEntry) => void,
+): Promise<SegmentRead[]> {
   await mkdir(dir, { recursive: true });
   const prefix = `usage-${node}-`;
   const names = (await readdir(dir))
@@ -102,7 +110,7 @@ export async function readSegments(dir: string, node: string): Promise<SegmentRe
   for (const name of names) {
     const path = join(dir, name);
     const text = await readFile(path, 'utf8');
-    const entries: LogEntry[] = [];
+    let count = 0;
     let skipped = 0;
     let lastSeq = 0;
     let start = 0;
@@ -113,11 +121,12 @@ export async function readSegments(dir: string, node: string): Promise<SegmentRe
         skipped++;
         continue;
       }
-      entries.push(entry);
+      onEntry(entry);
+      count++;
       if (entry.seq > lastSeq) lastSeq = entry.seq;
     }
     if (start < text.length) skipped++; // a tail without its newline: torn by a crash
-    out.push({ path, entries, lastSeq, skipped });
+    out.push({ path, count, lastSeq, skipped });
   }
   return out;
 }

@@ -181,20 +181,16 @@ class AggregatingMeter implements Meter {
     this.checkpoint = started.seq;
     this.pendingMaxSeq = started.seq;
     if (this.strict) {
-      const segments = await readSegments(this.opts.dataDir, node);
       let maxSeen = this.checkpoint;
       let replayed = 0;
-      let skipped = 0;
-      for (const seg of segments) {
-        skipped += seg.skipped;
-        for (const e of seg.entries) {
-          if (e.seq > maxSeen) maxSeen = e.seq;
-          if (e.seq <= this.checkpoint) continue;
-          this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, e.hour, e.units);
-          if (e.seq > this.pendingMaxSeq) this.pendingMaxSeq = e.seq;
-          replayed++;
-        }
-      }
+      const segments = await readSegments(this.opts.dataDir, node, (e) => {
+        if (e.seq > maxSeen) maxSeen = e.seq;
+        if (e.seq <= this.checkpoint) return;
+        this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, e.hour, e.units);
+        if (e.seq > this.pendingMaxSeq) this.pendingMaxSeq = e.seq;
+        replayed++;
+      });
+      const skipped = segments.reduce((n, s) => n + s.skipped, 0);
       this.unflushed = replayed;
       this.nextSeq = maxSeen + 1;
       this.log = await StrictLog.create(

@@ -10,8 +10,8 @@ import {
 } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testStores } from '../helpers/stores.js';
 import { seedPlan, seedSubscription } from './fixtures/seed.js';
+import { meteringStores } from './fixtures/stores.js';
 
 const Z = (s: string) => Date.parse(s);
 const ev = (at: number): UsageEvent => ({
@@ -28,7 +28,7 @@ const ev = (at: number): UsageEvent => ({
   billable: true,
 });
 
-for (const kind of await testStores()) {
+for (const kind of await meteringStores()) {
   describe(`usage alerts on ${kind.name}`, () => {
     let store: Store;
     let dir: string;

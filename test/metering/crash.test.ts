@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { testStores } from '../helpers/stores.js';
+import { meteringStores } from './fixtures/stores.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'fixtures', 'strict-writer.ts');
@@ -52,7 +52,7 @@ function acked(file: string): number[] {
 const exited = (c: ChildProcess) =>
   new Promise<void>((r) => (c.exitCode !== null || c.signalCode ? r() : c.once('exit', () => r())));
 
-for (const kind of await testStores()) {
+for (const kind of await meteringStores()) {
   describe(`strict metering survives kill -9 on ${kind.name}`, () => {
     let store: Store & { url: string };
     let dir: string;

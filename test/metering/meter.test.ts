@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMeter, type FlushedRow, type Meter, type UsageEvent } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testStores } from '../helpers/stores.js';
 import { usageRows } from './fixtures/seed.js';
+import { meteringStores } from './fixtures/stores.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
@@ -85,7 +85,7 @@ function expected(events: UsageEvent[]) {
   );
 }
 
-for (const kind of await testStores()) {
+for (const kind of await meteringStores()) {
   describe(`meter (batched) on ${kind.name}`, () => {
     let store: Store;
     let dir: string;

@@ -16,8 +16,8 @@ import {
 } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testStores } from '../helpers/stores.js';
 import { seedPlan, seedSubscription } from './fixtures/seed.js';
+import { meteringStores } from './fixtures/stores.js';
 
 const Z = (s: string) => Date.parse(s);
 const NY = 'America/New_York';
@@ -39,7 +39,7 @@ function ev(subscriptionId: string, keyId: string, at: string, over: Partial<Usa
   };
 }
 
-for (const kind of await testStores()) {
+for (const kind of await meteringStores()) {
   describe(`usage reports on ${kind.name}`, () => {
     let store: Store;
     let dir: string;

@@ -15,8 +15,8 @@ import { createMeter, type Meter, type MeterOptions, type UsageEvent } from '../
 import { formatEntry, parseEntry } from '../../src/metering/log.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testStores } from '../helpers/stores.js';
 import { usageRows } from './fixtures/seed.js';
+import { meteringStores } from './fixtures/stores.js';
 
 const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 const ev = (keyId: string, units = 1): UsageEvent => ({
@@ -56,7 +56,7 @@ describe('strict log lines', () => {
   });
 });
 
-for (const kind of await testStores()) {
+for (const kind of await meteringStores()) {
   describe(`meter (strict) on ${kind.name}`, () => {
     let store: Store;
     let root: string;
