@@ -5,9 +5,11 @@
  * two APIs may not share the same (host, prefix) pair, since the gateway could not tell
  * them apart. Overlapping prefixes (`/a` and `/a/b`) are fine: the longest one wins.
  */
+
+import { sql } from 'kysely';
 import type { z } from 'zod';
 import { invalid, newId, notFound } from '../shared/index.js';
-import type { ApiTable, Db, RouteTable, Tx } from '../store/index.js';
+import type { ApiTable, Db, Dialect, RouteTable, Tx } from '../store/index.js';
 import { type Actor, type Ctx, fail, ownerFor, type Page, scopeOf, toPage } from './context.js';
 import { apiCreate, apiUpdate, type PageQuery, pageQuery, type RouteInput } from './schemas.js';
 import { parse } from './validate.js';
@@ -38,12 +40,19 @@ async function routesOf(db: Db | Tx, apiIds: string[]): Promise<Map<string, Rout
   return out;
 }
 
+/** Arbitrary constant naming the advisory lock that guards (host, prefix) uniqueness. */
+const ROUTING_LOCK = 7_420_011;
+
 async function checkClash(
+  dialect: Dialect,
   tx: Tx,
   host: string | null,
   prefix: string | null,
   self: string | null,
 ): Promise<void> {
+  // PostgreSQL: serialise routing changes so two concurrent creates cannot both pass the
+  // check (SQLite transactions are already serial). Released at commit/rollback.
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${ROUTING_LOCK})`.execute(tx);
   let q = tx
     .selectFrom('apis')
     .select('id')
@@ -121,7 +130,7 @@ export function apisService(ctx: Ctx): ApisService {
           .where('id', '=', providerId)
           .executeTakeFirst();
         if (!provider) throw fail('NOT_FOUND', `provider ${providerId} does not exist`, 'providerId');
-        await checkClash(tx, row.host, row.path_prefix, null);
+        await checkClash(ctx.store.dialect, tx, row.host, row.path_prefix, null);
         await tx.insertInto('apis').values(row).execute();
         if (routes.length) await tx.insertInto('routes').values(routes).execute();
         const after = apiView(row, routes);
@@ -172,7 +181,7 @@ export function apisService(ctx: Ctx): ApisService {
           updated_at: now,
         };
         if (row.host !== before.host || row.path_prefix !== before.path_prefix) {
-          await checkClash(tx, row.host, row.path_prefix, id);
+          await checkClash(ctx.store.dialect, tx, row.host, row.path_prefix, id);
         }
         const { id: _id, provider_id: _p, created_at: _c, ...changes } = row;
         await tx.updateTable('apis').set(changes).where('id', '=', id).execute();

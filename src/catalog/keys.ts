@@ -10,7 +10,7 @@ import { fromValue, generateKey, importProblem, type KeyMaterial } from '../keys
 import { invalid, newId, notFound } from '../shared/index.js';
 import type { ApiKeyTable, Db, Tx } from '../store/index.js';
 import { type Actor, type Ctx, fail, fromIso, type Page, scopeOf, toPage } from './context.js';
-import { keyCreate, keyImport, keyRoll, keyUpdate, type PageQuery, pageQuery } from './schemas.js';
+import { keyCreate, keyImport, keyQuery, keyRoll, keyUpdate } from './schemas.js';
 import { loadSubscription } from './subscriptions.js';
 import { parse } from './validate.js';
 import { type KeyView, keyView } from './views.js';
@@ -21,7 +21,7 @@ export interface KeysService {
   create(actor: Actor, input: z.input<typeof keyCreate>): Promise<KeyWithValue>;
   import(actor: Actor, input: z.input<typeof keyImport>): Promise<KeyWithValue>;
   get(actor: Actor, id: string): Promise<KeyView>;
-  list(actor: Actor, page?: Partial<PageQuery> & { subscriptionId?: string }): Promise<Page<KeyView>>;
+  list(actor: Actor, query?: z.input<typeof keyQuery>): Promise<Page<KeyView>>;
   update(actor: Actor, id: string, input: z.input<typeof keyUpdate>): Promise<KeyView>;
   enable(actor: Actor, id: string): Promise<KeyView>;
   disable(actor: Actor, id: string): Promise<KeyView>;
@@ -150,9 +150,8 @@ export function keysService(ctx: Ctx): KeysService {
       return keyView(strip(await loadKey(db, actor, id)));
     },
 
-    async list(actor, page = {}) {
-      const { subscriptionId, ...rest } = page;
-      const { limit, cursor } = parse(pageQuery, rest);
+    async list(actor, query = {}) {
+      const { limit, cursor, subscriptionId } = parse(keyQuery, query);
       let q = db
         .selectFrom('api_keys')
         .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
@@ -188,8 +187,15 @@ export function keysService(ctx: Ctx): KeysService {
       return ctx.write(actor, async (tx, audit) => {
         const loaded = await loadKey(tx, actor, id);
         const before = strip(loaded);
-        if (before.replaced_by)
+        if (before.replaced_by) {
           throw fail('INVALID_STATE', `key ${id} was already rolled to ${before.replaced_by}`);
+        }
+        const sub = await tx
+          .selectFrom('subscriptions')
+          .select('status')
+          .where('id', '=', before.subscription_id)
+          .executeTakeFirstOrThrow();
+        if (sub.status === 'cancelled') throw fail('INVALID_STATE', 'the subscription is cancelled');
         const now = ctx.clock.now();
         const graceEnd = now + data.graceSeconds * 1000;
         const fresh: ApiKeyTable = {

@@ -297,6 +297,21 @@ export const pageQuery = z.strictObject({
 });
 export type PageQuery = z.infer<typeof pageQuery>;
 
+export const subscriptionQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(LIMITS.pageMax).default(LIMITS.pageDefault),
+  cursor,
+  consumerId: id.optional(),
+  planId: id.optional(),
+  status: z.enum(SUBSCRIPTION_STATUSES).optional(),
+});
+export type SubscriptionQuery = z.infer<typeof subscriptionQuery>;
+
+export const keyQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(LIMITS.pageMax).default(LIMITS.pageDefault),
+  cursor,
+  subscriptionId: id.optional(),
+});
+
 export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.pageMax).default(LIMITS.pageDefault),
   cursor,

@@ -18,10 +18,9 @@ import { loadConsumer } from './consumers.js';
 import { type Actor, type Ctx, fail, fromIso, type Page, scopeOf, toPage } from './context.js';
 import { loadPlan } from './plans.js';
 import {
-  type PageQuery,
-  pageQuery,
   type SubscriptionStatus,
   subscriptionCreate,
+  subscriptionQuery,
   subscriptionUpdate,
 } from './schemas.js';
 import { parse } from './validate.js';
@@ -39,7 +38,7 @@ export const TRANSITIONS: Record<SubscriptionStatus, SubscriptionStatus[]> = {
 export interface SubscriptionsService {
   create(actor: Actor, input: z.input<typeof subscriptionCreate>): Promise<SubscriptionView>;
   get(actor: Actor, id: string): Promise<SubscriptionView>;
-  list(actor: Actor, page?: Partial<PageQuery>): Promise<Page<SubscriptionView>>;
+  list(actor: Actor, query?: z.input<typeof subscriptionQuery>): Promise<Page<SubscriptionView>>;
   update(actor: Actor, id: string, input: z.input<typeof subscriptionUpdate>): Promise<SubscriptionView>;
   /** Cancels (status `cancelled`); the record stays. */
   cancel(actor: Actor, id: string): Promise<SubscriptionView>;
@@ -147,14 +146,17 @@ export function subscriptionsService(ctx: Ctx): SubscriptionsService {
       return subscriptionView(strip(await loadSubscription(db, actor, id)));
     },
 
-    async list(actor, page = {}) {
-      const { limit, cursor } = parse(pageQuery, page);
+    async list(actor, query = {}) {
+      const { limit, cursor, consumerId, planId, status } = parse(subscriptionQuery, query);
       let q = db
         .selectFrom('subscriptions')
         .selectAll('subscriptions')
         .orderBy('subscriptions.id')
         .limit(limit + 1);
       if (cursor) q = q.where('subscriptions.id', '>', cursor);
+      if (consumerId) q = q.where('subscriptions.consumer_id', '=', consumerId);
+      if (planId) q = q.where('subscriptions.plan_id', '=', planId);
+      if (status) q = q.where('subscriptions.status', '=', status);
       const scope = scopeOf(actor);
       if (scope) {
         q = q.innerJoin('plans', 'plans.id', 'subscriptions.plan_id').where('plans.provider_id', '=', scope);

@@ -70,7 +70,7 @@ export function createControlApp(deps: ControlDeps): OpenAPIHono<Env> {
 
   const app = new OpenAPIHono<Env>();
   app.onError(errorHandler(log));
-  app.use(`${BASE_PATH}/*`, requestId(), bearerAuth(catalog, new Set([OPENAPI_PATH])), jsonBody());
+  app.use(`${BASE_PATH}/*`, requestId(log), bearerAuth(catalog, new Set([OPENAPI_PATH])), jsonBody());
   app.route(BASE_PATH, api);
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',

@@ -13,20 +13,33 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Catalog } from '../catalog/index.js';
-import { TollgateError } from '../shared/index.js';
+import { type Logger, TollgateError } from '../shared/index.js';
 import type { Env } from './env.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;.*)?$/i;
 
-export function requestId(): MiddlewareHandler<Env> {
+/** Sets the request id, echoes it, and logs one line per request (debug level). */
+export function requestId(log: Logger): MiddlewareHandler<Env> {
   return async (c, next) => {
+    const started = performance.now();
     const given = c.req.header('x-request-id');
     const id = given && REQUEST_ID.test(given) ? given : randomUUID();
     c.set('requestId', id);
     await next();
     c.res.headers.set('x-request-id', id);
+    log.debug(
+      {
+        requestId: id,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        actor: c.get('actor')?.id,
+      },
+      'admin request',
+    );
   };
 }
 

@@ -2,7 +2,7 @@
  * /keys — API keys. The value appears once, in the answer to POST /keys, POST /keys:import
  * and POST /keys/{id}/roll; every other answer carries only the visible prefix.
  */
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { type Catalog, schemas as s } from '../../catalog/index.js';
 import type { Env } from '../env.js';
 import {
@@ -22,7 +22,6 @@ const Create = s.keyCreate.meta({ id: 'KeyCreate' });
 const Import = s.keyImport.meta({ id: 'KeyImport' });
 const Update = s.keyUpdate.meta({ id: 'KeyUpdate' });
 const Roll = s.keyRoll.meta({ id: 'KeyRoll' });
-const ListQuery = s.pageQuery.extend({ subscriptionId: z.string().max(64).optional() });
 
 export function registerKeys(app: OpenAPIHono<Env>, catalog: Catalog): void {
   const svc = catalog.keys;
@@ -32,7 +31,7 @@ export function registerKeys(app: OpenAPIHono<Env>, catalog: Catalog): void {
       path: '/keys',
       tags,
       summary: 'List keys (optionally of one subscription)',
-      request: { query: ListQuery },
+      request: { query: s.keyQuery },
       responses: { 200: json(page(Key, 'KeyPage'), 'A page of keys'), ...problems },
     }),
     async (c) => c.json(await svc.list(c.var.actor, c.req.valid('query')), 200),

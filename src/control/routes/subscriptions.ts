@@ -19,8 +19,8 @@ export function registerSubscriptions(app: OpenAPIHono<Env>, catalog: Catalog): 
       method: 'get',
       path: '/subscriptions',
       tags,
-      summary: 'List subscriptions',
-      request: { query: s.pageQuery },
+      summary: 'List subscriptions (filter by consumerId, planId, status)',
+      request: { query: s.subscriptionQuery },
       responses: {
         200: json(page(Subscription, 'SubscriptionPage'), 'A page of subscriptions'),
         ...problems,
