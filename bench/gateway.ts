@@ -29,7 +29,7 @@ export async function startChild(
   return { child, port: Number(data.toString().trim().split('\n')[0]) };
 }
 
-export async function load(port: number, path = '/bench'): Promise<LoadResult> {
+export async function load(port: number, path = '/bench', conns = CONNS): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
     [
@@ -37,7 +37,7 @@ export async function load(port: number, path = '/bench'): Promise<LoadResult> {
       'tsx',
       here('./servers/load.ts'),
       `http://127.0.0.1:${port}${path}`,
-      String(CONNS),
+      String(conns),
       String(SECONDS),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
