@@ -1,0 +1,98 @@
+/** Rendering helpers: a page in the layout, the human error pages, and the role guards. */
+
+import type { MiddlewareHandler } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isTollgateError, type Logger } from '../../shared/index.js';
+import { Layout, type PageProps } from '../views/layout.js';
+import type { PortalContext, PortalEnv } from './env.js';
+
+export type RenderOptions = Omit<PageProps, 'title' | 'user' | 'csrf' | 'children'> & {
+  status?: ContentfulStatusCode;
+};
+
+export function render(c: PortalContext, title: string, body: Child, opts: RenderOptions = {}) {
+  const { status, ...rest } = opts;
+  return c.html(
+    <Layout title={title} user={c.get('user') ?? null} csrf={c.get('csrf') ?? ''} path={c.req.path} {...rest}>
+      {body}
+    </Layout>,
+    status ?? 200,
+  );
+}
+
+const TITLES: Record<number, string> = {
+  400: 'That did not work',
+  403: 'Not allowed',
+  404: 'Page not found',
+  409: 'That cannot be done right now',
+  413: 'Too large',
+  429: 'Too many attempts',
+  500: 'Something went wrong',
+  503: 'Not available',
+};
+
+export function errorPage(c: PortalContext, status: ContentfulStatusCode, message: string, title?: string) {
+  return render(
+    c,
+    title ?? TITLES[status] ?? 'Error',
+    <section class="error-page">
+      <h1>{title ?? TITLES[status] ?? 'Error'}</h1>
+      <p>{message}</p>
+      <p>
+        <a href={c.get('user')?.role === 'provider' ? '/console' : '/'}>Back to the start page</a>
+      </p>
+    </section>,
+    { status },
+  );
+}
+
+export function notFoundPage(c: PortalContext) {
+  return errorPage(c, 404, 'There is nothing at this address, or you do not have access to it.');
+}
+
+/** Turns any error into a human page: refusals keep their status and message, faults become a 500 without details. */
+export function errorHandler(log: Logger) {
+  return (err: Error, c: PortalContext) => {
+    if (isTollgateError(err)) {
+      if (err.code === 'NOT_FOUND') return notFoundPage(c);
+      const status = err.status as ContentfulStatusCode;
+      const message = err.issues.length
+        ? err.issues.map((i) => `${i.field}: ${i.message}`).join('; ')
+        : err.message;
+      return errorPage(c, status, message);
+    }
+    log.error({ err, path: c.req.path }, 'portal page failed');
+    return errorPage(
+      c,
+      500,
+      'The page could not be shown. The error was logged; please try again in a moment.',
+    );
+  };
+}
+
+export function requireRole(role: 'buyer' | 'provider'): MiddlewareHandler<PortalEnv> {
+  return async (c, next) => {
+    const user = c.get('user');
+    if (!user) {
+      if (c.req.method === 'GET') return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
+      return errorPage(c, 403, 'Please log in first.');
+    }
+    if (user.role !== role) {
+      return errorPage(
+        c,
+        403,
+        role === 'provider'
+          ? 'This page is for API providers. Your account is a buyer account.'
+          : 'This page is for buyers. Provider accounts manage their APIs in the console.',
+      );
+    }
+    await next();
+  };
+}
+
+/** A same-site path to return to after log-in (never another host). */
+export function safeNext(raw: string | undefined | null, fallback: string): string {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return fallback;
+  return raw.slice(0, 500);
+}
