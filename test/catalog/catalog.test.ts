@@ -303,6 +303,71 @@ for (const kind of await testStores()) {
       await rejects(catalog.quota.adjust(op, sub.id, { reason: 'nothing' }), 'VALIDATION_FAILED', 'delta');
     });
 
+    it('lets exactly one of two concurrent creates claim the same routing', async () => {
+      const prv = await catalog.providers.create(op, { name: 'Race' });
+      const make = (name: string) =>
+        catalog.apis.create(op, {
+          providerId: prv.id,
+          name,
+          upstreamUrl: 'http://race',
+          pathPrefix: '/race',
+        });
+      const results = await Promise.allSettled([make('one'), make('two'), make('three')]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const rows = await store.db
+        .selectFrom('apis')
+        .select('id')
+        .where('path_prefix', '=', '/race')
+        .execute();
+      expect(rows).toHaveLength(1);
+    });
+
+    it('reports a change only after it is committed, and never a refused one', async () => {
+      const seen: Array<{ id: string; visible: boolean }> = [];
+      const watched = createCatalog({
+        store,
+        clock,
+        log: silentLogger,
+        onChange: (c) => {
+          void store.db
+            .selectFrom('providers')
+            .select('id')
+            .where('id', '=', c.id)
+            .executeTakeFirst()
+            .then((r) => seen.push({ id: c.id, visible: r !== undefined }));
+        },
+      });
+      const prv = await watched.providers.create(op, { name: 'Watched' });
+      await rejects(watched.providers.create(op, { name: '' }), 'VALIDATION_FAILED', 'name');
+      await rejects(
+        watched.providers.update(op, 'prv_01ABCDEFGHJKMNPQRSTVWXYZ00', { name: 'x' }),
+        'NOT_FOUND',
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toEqual([{ id: prv.id, visible: true }]);
+    });
+
+    it('filters subscriptions and refuses to roll keys of a cancelled one', async () => {
+      const prv = await catalog.providers.create(op, { name: 'Filters' });
+      const plan = await catalog.plans.create(op, { providerId: prv.id, name: 'P' });
+      const c1 = await catalog.consumers.create(op, { providerId: prv.id, name: 'C1' });
+      const c2 = await catalog.consumers.create(op, { providerId: prv.id, name: 'C2' });
+      const s1 = await catalog.subscriptions.create(op, { consumerId: c1.id, planId: plan.id });
+      const s2 = await catalog.subscriptions.create(op, {
+        consumerId: c2.id,
+        planId: plan.id,
+        status: 'trialing',
+      });
+      const byConsumer = await catalog.subscriptions.list(op, { consumerId: c2.id });
+      expect(byConsumer.items.map((s) => s.id)).toEqual([s2.id]);
+      const byPlan = await catalog.subscriptions.list(op, { planId: plan.id, status: 'active' });
+      expect(byPlan.items.map((s) => s.id)).toEqual([s1.id]);
+      const key = await catalog.keys.create(op, { subscriptionId: s1.id });
+      await catalog.subscriptions.cancel(op, s1.id);
+      await rejects(catalog.keys.roll(op, key.id), 'INVALID_STATE');
+      await rejects(catalog.keys.create(op, { subscriptionId: s1.id }), 'INVALID_STATE', 'subscriptionId');
+    });
+
     it('bootstraps an operator token once, or ensures the configured one', async () => {
       const first = await catalog.bootstrapOperatorToken();
       const again = await catalog.bootstrapOperatorToken();
