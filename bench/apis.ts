@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { extractNouns, searchNames, startCaptureApi } from '../src/apis/index.js';
-import { NOUNS_SAMPLE, scoreSample } from '../test/apis/nouns-sample.js';
+import { NOUNS_HELDOUT, NOUNS_SAMPLE, type SampleSentence, scoreSample } from '../test/apis/nouns-sample.js';
 
 const PAGE = `<!doctype html><html><head><style>body{margin:0;font:16px sans-serif}
 .card{display:inline-block;width:180px;height:120px;margin:8px;background:linear-gradient(#39f,#f93)}</style></head>
@@ -105,15 +105,21 @@ export async function benchApis(): Promise<string> {
     3_000,
   );
   lines.push(`| search (3 names) | 20,000 | ${Math.round(search).toLocaleString('en')} |`);
-  const { typed, spans } = scoreSample((t) =>
-    extractNouns(t).flatMap((n) => n.offsets.map((o): [string, string] => [t.slice(o.start, o.end), n.type])),
-  );
+  const predict = (t: string): Array<[string, string]> =>
+    extractNouns(t).flatMap((n) => n.offsets.map((o): [string, string] => [t.slice(o.start, o.end), n.type]));
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-  lines.push(
-    '',
-    `Quality on the labelled sample (${NOUNS_SAMPLE.length} sentences, ${typed.tp + typed.fn} entities): ` +
-      `span + type P ${pct(typed.precision)} / R ${pct(typed.recall)}; span only P ${pct(spans.precision)} / R ${pct(spans.recall)}.`,
-  );
+  lines.push('', 'Proper-noun quality (micro-averaged over occurrences):', '');
+  lines.push('| sample | sentences | entities | span+type P | span+type R | span P | span R |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const quality = (name: string, sample: SampleSentence[]): void => {
+    const { typed, spans } = scoreSample(predict, sample);
+    lines.push(
+      `| ${name} | ${sample.length} | ${typed.tp + typed.fn} | ${pct(typed.precision)} | ${pct(typed.recall)} | ` +
+        `${pct(spans.precision)} | ${pct(spans.recall)} |`,
+    );
+  };
+  quality('tuning sample', NOUNS_SAMPLE);
+  quality('held-out', NOUNS_HELDOUT);
   return lines.join('\n');
 }
 
