@@ -134,22 +134,15 @@ export async function writeInvoice(
 ): Promise<InvoiceSummary | null> {
   try {
     return await db.transaction().execute(async (tx) => {
-      const exists = await tx
-        .selectFrom('invoices')
-        .select('id')
-        .where('subscription_id', '=', inv.subscriptionId)
-        .where('period_start', '=', inv.periodStart)
-        .executeTakeFirst();
-      if (exists) return null;
-      await tx
-        .insertInto('invoice_sequences')
-        .values({ provider_id: inv.providerId, next_number: 1 })
-        .onConflict((oc) => oc.column('provider_id').doNothing())
-        .execute();
+      // one statement allocates the number: insert 2 (next) or bump it, returning it
       const { next_number } = await tx
-        .updateTable('invoice_sequences')
-        .set((eb) => ({ next_number: eb('next_number', '+', 1) }))
-        .where('provider_id', '=', inv.providerId)
+        .insertInto('invoice_sequences')
+        .values({ provider_id: inv.providerId, next_number: 2 })
+        .onConflict((oc) =>
+          oc
+            .column('provider_id')
+            .doUpdateSet((eb) => ({ next_number: eb('invoice_sequences.next_number', '+', 1) })),
+        )
         .returning('next_number')
         .executeTakeFirstOrThrow();
       const seq = Number(next_number) - 1;
