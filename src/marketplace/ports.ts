@@ -64,7 +64,7 @@ export interface CatalogPort {
   keys: {
     create(
       actor: Actor,
-      input: { subscriptionId: string; name?: string },
+      input: { subscriptionId: string; name?: string; enabled?: boolean },
     ): Promise<KeyLike & { value: string }>;
     disable(actor: Actor, id: string): Promise<KeyLike>;
     enable(actor: Actor, id: string): Promise<KeyLike>;

@@ -331,6 +331,13 @@ export function createLifecycle(deps: LifecycleDeps) {
       return out;
     },
 
+    /** Provider side (unsubscribe-pending): cancel_pending without finishing; the caller flushes and exports. */
+    async markCancelPending(id: string, actor: Actor = MARKETPLACE_ACTOR, reason = 'unsubscribe-pending') {
+      const s = await load(id, actor);
+      if (!['trialing', 'active', 'suspended'].includes(s.status)) return s;
+      return setStatus(id, 'cancel_pending', 'cancel_requested', actor, { reason });
+    },
+
     /** Provider side: the external marketplace says the buyer is gone — cancel now. */
     finish: (id: string, actor: Actor = MARKETPLACE_ACTOR) => finish(id, actor),
 
