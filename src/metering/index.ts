@@ -57,6 +57,5 @@ export {
   localDate,
   nextBucket,
   type QuotaPeriod,
-  quotaWindow,
   type Window,
 } from './windows.js';

@@ -8,11 +8,13 @@
  * window, minus the plan's `offset` in the subscription's first window (API Gateway:
  * "the number of requests subtracted from the given limit in the initial time period").
  */
+
+import { effectiveQuotaLimit, quotaWindow as limitsQuotaWindow } from '../limits/index.js';
 import type { Clock } from '../shared/clock.js';
 import { invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { PlanTable, Store } from '../store/index.js';
-import { localMidnight, parseDate, type QuotaPeriod, quotaWindow, type Window } from './windows.js';
+import { localMidnight, parseDate, type QuotaPeriod, type Window } from './windows.js';
 
 /** The window containing `at` for a plan's quota. Inject the limits module's to share one rule. */
 export type QuotaWindowFn = (
@@ -22,7 +24,9 @@ export type QuotaWindowFn = (
   subscriptionStartedAt: number,
 ) => Window;
 
-export const defaultQuotaWindow: QuotaWindowFn = (at, period, timeZone) => quotaWindow(at, period, timeZone);
+/** The gateway's own rule (src/limits), so reports and alerts see the windows the 429s use. */
+export const defaultQuotaWindow: QuotaWindowFn = (at, period, timeZone) =>
+  limitsQuotaWindow(period, timeZone, at);
 
 export interface QuotaDeps {
   store: Store;
@@ -77,9 +81,16 @@ function windowFor(deps: QuotaDeps, plan: PlanQuota, at: number, startedAt: numb
   );
 }
 
-function baseLimit(plan: PlanQuota, w: Window, startedAt: number): number {
-  const first = startedAt >= w.start && startedAt < w.end;
-  return plan.quota_limit! - (first ? plan.quota_offset : 0);
+/** The window's limit with the first-window offset and the adjustments, as the gateway enforces it. */
+function limitOf(plan: PlanQuota, w: Window, startedAt: number, adjustments: number): number {
+  return effectiveQuotaLimit({
+    limit: plan.quota_limit!,
+    offset: plan.quota_offset,
+    windowStart: w.start,
+    windowEnd: w.end,
+    subscriptionStart: startedAt,
+    adjustments,
+  });
 }
 
 /** Billable requests of a subscription whose hour starts in [from, to). */
@@ -126,7 +137,7 @@ export async function quotaStatus(
     usedRequests(deps.store, subscriptionId, w.start, w.end),
     adjustmentsFor(deps.store, subscriptionId, w.start),
   ]);
-  const limit = baseLimit(sub, w, sub.started_at) + adjusted;
+  const limit = limitOf(sub, w, sub.started_at, adjusted);
   return {
     subscriptionId,
     planId: sub.id,
@@ -188,6 +199,7 @@ export async function adjustQuota(
     );
   }
   const before = await quotaStatus(deps, input.subscriptionId, current.start);
+  const afterLimit = limitOf(sub, current, sub.started_at, before.adjusted + input.delta);
   const adjustment: QuotaAdjustment = {
     id: newId('adj', now),
     subscriptionId: input.subscriptionId,
@@ -227,7 +239,8 @@ export async function adjustQuota(
         }),
         after: JSON.stringify({
           windowStart: current.start,
-          limit: (before.limit ?? 0) + adjustment.delta,
+          limit: afterLimit,
+          remaining: Math.max(0, afterLimit - before.used),
           delta: adjustment.delta,
           reason: adjustment.reason,
           adjustmentId: adjustment.id,
@@ -382,8 +395,7 @@ export async function getUsage(
     items[k.key_id] = used.map((u, i): [number, number | null] => {
       const w = sub.windows[i];
       if (!w) return [u, null];
-      const limit =
-        baseLimit(plan, w, sub.startedAt) + (adj.get(`${k.subscription_id}\u0001${w.start}`) ?? 0);
+      const limit = limitOf(plan, w, sub.startedAt, adj.get(`${k.subscription_id}\u0001${w.start}`) ?? 0);
       return [u, Math.max(0, limit - sumRange(k.subscription_id, w.start, w.until))];
     });
   }

@@ -4,13 +4,12 @@
  * offset twice (the second pass settles DST changes). Where a zone skips midnight (a few DST
  * rules do) the day starts at the first instant after the gap.
  *
- * Quota windows follow issue 2's rules as this module understands them: calendar DAY, WEEK
- * (ISO: starts Monday 00:00) and MONTH (1st 00:00) in the plan's time zone. Callers that own
- * the canonical window function (the limits module) can inject theirs into reports and alerts.
+ * These are report buckets only; quota windows come from src/limits (quota.ts), the rule the
+ * gateway enforces.
  */
 
 export type Granularity = 'hour' | 'day' | 'month';
-export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
+export type { QuotaPeriod } from '../limits/index.js';
 
 export interface Window {
   start: number;
@@ -115,27 +114,6 @@ export function nextBucket(start: number, granularity: Granularity, timeZone = '
   return granularity === 'day'
     ? localMidnight(p.year, p.month, p.day + 1, timeZone)
     : localMidnight(p.year, p.month + 1, 1, timeZone);
-}
-
-/** The quota window (calendar period in `timeZone`) containing `at`. */
-export function quotaWindow(at: number, period: QuotaPeriod, timeZone = 'UTC'): Window {
-  const p = localParts(at, timeZone);
-  if (period === 'DAY') {
-    const start = localMidnight(p.year, p.month, p.day, timeZone);
-    return { start, end: localMidnight(p.year, p.month, p.day + 1, timeZone) };
-  }
-  if (period === 'WEEK') {
-    const dow = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay(); // 0 = Sunday
-    const back = (dow + 6) % 7; // days since Monday
-    return {
-      start: localMidnight(p.year, p.month, p.day - back, timeZone),
-      end: localMidnight(p.year, p.month, p.day - back + 7, timeZone),
-    };
-  }
-  return {
-    start: localMidnight(p.year, p.month, 1, timeZone),
-    end: localMidnight(p.year, p.month + 1, 1, timeZone),
-  };
 }
 
 /** `YYYY-MM-DD` of `at` in `timeZone`. */
