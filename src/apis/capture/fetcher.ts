@@ -92,7 +92,7 @@ export async function fetchOnce(
   budget.requestsLeft -= 1;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
-    if (!HOP_BY_HOP.has(k.toLowerCase())) headers[k] = v;
+    if (!HOP_BY_HOP.has(k.toLowerCase()) && !k.startsWith(':')) headers[k] = v;
   }
   headers['accept-encoding'] = 'identity';
   let res: Awaited<ReturnType<typeof request>>;
