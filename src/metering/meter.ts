@@ -119,6 +119,7 @@ class AggregatingMeter implements Meter {
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
+  private closed: Promise<void> | null = null;
   private stats = { lastFlushMs: 0, lastFlushAt: 0, flushes: 0, flushFailures: 0 };
   readonly metrics: MeteringMetrics;
 
@@ -341,8 +342,12 @@ class AggregatingMeter implements Meter {
     this.timer.unref();
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return this.chain;
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
