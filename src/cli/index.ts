@@ -65,19 +65,23 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`tollgate: ${(err as Error).message}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
+    const usage = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    // A clear sentence for the operator; the stack only when asked for.
+    console.error(`tollgate: ${(err as Error).message}`);
+    if (process.env.TOLLGATE_LOG_LEVEL === 'debug') console.error(err);
+    process.exitCode = usage ? 2 : 1;
   }
 }
 
 async function serveCommand(args: string[]): Promise<void> {
   const { flags } = parseFlags(args);
   const config = loadConfig(flags);
-  const t = await startTollgate(config);
+  let t: Awaited<ReturnType<typeof startTollgate>>;
+  try {
+    t = await startTollgate(config);
+  } catch (err) {
+    throw new Error(`cannot start: ${(err as Error).message}`);
+  }
   if (t.bootstrapToken) {
     console.log(`\nOperator admin token (shown once, keep it safe):\n  ${t.bootstrapToken}\n`);
   }

@@ -44,6 +44,12 @@ export const configSchema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     licenceFile: z.string().optional(),
     licencePublicKeys: z.string().optional(),
+    /** The product this wholesale deployment runs: a licence for another product is refused. */
+    licenceProduct: z.string().min(1).max(64).optional(),
+    /** Where to confirm seats (the provider's console URL); offline grace applies when unreachable. */
+    licenceActivationUrl: z.string().url().optional(),
+    /** Secret for data encrypted at rest (licence signing keys, marketplace credentials): ≥ 32 characters. */
+    secret: z.string().min(32).max(512).optional(),
     licenceGraceMs: z.coerce
       .number()
       .int()

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LimitsBackend } from '../limits/index.js';
+import type { LimitsBackend, ThrottleRule } from '../limits/index.js';
 import type { Meter, RejectionEvent } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
@@ -30,9 +30,15 @@ export interface GatewayObserver {
   limitsUnavailable(failOpen: boolean): void;
 }
 
-/** The licence check of a wholesale deployment (src/licences); absent for a normal install. */
+/**
+ * The licence check of a wholesale deployment (src/licences); absent for a normal install.
+ * `current()` is read on every request, so it must be a cheap lookup of the last decision.
+ * A licence may carry a deployment-wide rate ceiling, enforced as one more throttle.
+ */
 export interface ServingGuard {
-  check(now: number): { serving: true } | { serving: false; status: number; body: { message: string } };
+  current():
+    | { serving: true; throttle: ThrottleRule | null }
+    | { serving: false; status: number; body: { message: string } };
 }
 
 export interface GatewayDeps {
@@ -86,9 +92,11 @@ export class Gateway {
     const requestId = randomUUID();
     const snapshot = snapshots.current;
 
+    let ceiling: ThrottleRule | null = null;
     if (this.deps.guard) {
-      const g = this.deps.guard.check(now);
+      const g = this.deps.guard.current();
       if (!g.serving) return sendJson(res, g.status, JSON.stringify(g.body), requestId);
+      ceiling = g.throttle;
     }
 
     const method = req.method ?? 'GET';
@@ -111,7 +119,7 @@ export class Gateway {
         return sendJson(res, 403, BODY.forbidden, requestId);
       }
       key = auth.key;
-      const pending = admit(limits, snapshot, key, route, now);
+      const pending = admit(limits, snapshot, key, route, now, ceiling);
       const a = pending instanceof Promise ? await pending : pending;
       if (!a.ok) {
         if (a.code === 'LIMITS_UNAVAILABLE') {
@@ -142,6 +150,16 @@ export class Gateway {
         }
       } else {
         quota = a.quota;
+      }
+    }
+
+    if (route.public && ceiling) {
+      const d = await limits.admit({ throttles: [ceiling] }, now);
+      if (!d.ok && d.code === 'THROTTLED') {
+        done(429);
+        return sendJson(res, 429, BODY.throttled, requestId, {
+          'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
+        });
       }
     }
 

@@ -21,6 +21,7 @@ import { openStore, type Store } from '../store/index.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
 import { metricsObserver } from './observer.js';
+import { startWholesale } from './wholesale.js';
 
 export interface Tollgate {
   config: Config;
@@ -42,6 +43,8 @@ export async function startTollgate(
 ): Promise<Tollgate> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger({ level: config.logLevel });
+  // Wholesale: refuse to start on a bad licence, before anything else opens.
+  const wholesale = await startWholesale(config, clock, log);
   const store = await openStore(config.databaseUrl);
   const metrics = createMetrics();
 
@@ -112,6 +115,7 @@ export async function startTollgate(
         connections: config.upstreamConnections,
       },
       observer: metricsObserver(metrics),
+      ...(wholesale ? { guard: wholesale.guard } : {}),
     });
     const port = await gateway.listen(config.gatewayPort, config.gatewayHost);
     gatewayUrl = `http://${displayHost(config.gatewayHost)}:${port}`;
@@ -157,6 +161,7 @@ export async function startTollgate(
         });
       }
       holder.stop();
+      wholesale?.stop();
       await meter?.close();
       await bus?.close();
       await limits.close();

@@ -67,6 +67,7 @@ export function admit(
   key: KeyEntry,
   route: CompiledRoute,
   now: number,
+  ceiling: ThrottleRule | null = null,
 ): AdmitOutcome | Promise<AdmitOutcome> {
   const plan = key.plan;
   const throttles: ThrottleRule[] = [];
@@ -81,6 +82,7 @@ export function admit(
     throttles.push({ key: `c:${key.subscriptionId}`, rate: plan.throttle.rate, burst: plan.throttle.burst });
   if (route.throttle)
     throttles.push({ key: `r:${route.id}`, rate: route.throttle.rate, burst: route.throttle.burst });
+  if (ceiling) throttles.push(ceiling);
   const quota = quotaRuleFor(snapshot, key, now);
   if (throttles.length === 0 && !quota) return { ok: true, quota: null };
 
