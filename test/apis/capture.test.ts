@@ -19,6 +19,7 @@ beforeAll(async () => {
     poolSize: 1,
     queueLimit: 1,
     maxPageBytes: 100_000,
+    maxOutputBytes: 300_000,
   });
 });
 
@@ -170,6 +171,12 @@ describe('capture: limits', () => {
     const res = await get({ url: `${site.origin}/big` });
     expect(res.status).toBe(422);
     expect((await readJson(res)).code).toBe('PAGE_TOO_LARGE');
+  });
+
+  it('refuses output larger than the output cap', async () => {
+    const res = await get({ url: `${site.origin}/noise`, width: 400, height: 300 });
+    expect(res.status).toBe(422);
+    expect((await readJson(res)).code).toBe('OUTPUT_TOO_LARGE');
   });
 
   it('answers 503 with Retry-After when the pool and its queue are full', async () => {

@@ -76,6 +76,15 @@ export async function startSite(): Promise<Site> {
           localStorage.setItem('seen', '1'); sessionStorage.setItem('seen', '1'); document.cookie = 'js=1; Max-Age=3600';
         </script></body>`);
       }
+      case '/noise':
+        // Random pixels do not compress: a 400×300 PNG of them is ~480 kB.
+        return html(
+          res,
+          `<!doctype html><body style="margin:0"><canvas id="c" width="400" height="300"></canvas><script>
+          const c = document.getElementById('c').getContext('2d'); const img = c.createImageData(400, 300);
+          for (let i = 0; i < img.data.length; i++) img.data[i] = Math.random() * 256;
+          c.putImageData(img, 0, 0);</script></body>`,
+        );
       case '/big':
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(`<!doctype html><body>${'x'.repeat(200_000)}</body>`);
