@@ -44,6 +44,18 @@ export * from './schemas.js';
 export const BASE_PATH = '/admin/v1';
 export const OPENAPI_PATH = `${BASE_PATH}/openapi.json`;
 
+/** For a path no route serves with the asked method: the methods that do serve it. */
+function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>): (path: string) => string[] {
+  const toRegExp = (path: string) => {
+    const escaped = path.replace(/[.*+?^$(){}|[\]\\]/g, '\\$&');
+    return new RegExp(`^${escaped.replace(/\/:[A-Za-z]+/g, '/[^/]+')}$`);
+  };
+  const table = routes
+    .filter((r) => r.method !== 'ALL' && r.path.startsWith(`${BASE_PATH}/`))
+    .map((r) => ({ method: r.method, re: toRegExp(r.path) }));
+  return (path) => [...new Set(table.filter((r) => r.re.test(path)).map((r) => r.method))];
+}
+
 export interface ControlDeps {
   catalog: Catalog;
   log: Logger;
@@ -86,8 +98,18 @@ export function createControlApp(deps: ControlDeps): OpenAPIHono<Env> {
     },
     security: [{ adminToken: [] }],
   });
-  app.all(`${BASE_PATH}/*`, (c) =>
-    problemResponse(c, new TollgateError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)),
-  );
+  const allowed = allowedMethods(app.routes);
+  app.all(`${BASE_PATH}/*`, (c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length === 0) {
+      return problemResponse(c, new TollgateError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+    }
+    const res = problemResponse(
+      c,
+      new TollgateError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow.join(', ')}`),
+    );
+    res.headers.set('allow', allow.join(', '));
+    return res;
+  });
   return app;
 }

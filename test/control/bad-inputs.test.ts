@@ -622,6 +622,14 @@ for (const kind of await testStores()) {
         status: 404,
         code: 'NOT_FOUND',
       },
+      {
+        name: 'wrong method',
+        method: 'PUT',
+        path: `/admin/v1/plans/${planId}`,
+        body: { name: 'x' },
+        status: 405,
+        code: 'METHOD_NOT_ALLOWED',
+      },
       { name: 'unknown route', method: 'GET', path: '/admin/v1/widgets', status: 404, code: 'NOT_FOUND' },
     ];
 
