@@ -123,4 +123,21 @@ describe('admin API OpenAPI document', () => {
     const doc: Json = await (await app.request(OPENAPI_PATH)).json();
     expect(doc.paths['/admin/v1/widgets/{id}/polish'].post).toBeDefined();
   });
+
+  it('echoes a sane x-request-id, in the header and in problems, and replaces an unsafe one', async () => {
+    const auth = { authorization: `Bearer ${operator}` };
+    const mine = await app.request('/admin/v1/providers', {
+      headers: { ...auth, 'x-request-id': 'trace-42.a' },
+    });
+    expect(mine.headers.get('x-request-id')).toBe('trace-42.a');
+    const missing = await app.request('/admin/v1/plans/pln_nope', {
+      headers: { ...auth, 'x-request-id': 'trace-43' },
+    });
+    expect(missing.headers.get('x-request-id')).toBe('trace-43');
+    expect(((await missing.json()) as Json).requestId).toBe('trace-43');
+    const unsafe = await app.request('/admin/v1/providers', {
+      headers: { ...auth, 'x-request-id': 'a b<script>' },
+    });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });
