@@ -13,7 +13,7 @@ import { Decimal } from 'decimal.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../store/index.js';
-import { type QuotaWindowFn, quotaStatus } from './quota.js';
+import { type QuotaWindowFn, quotaStatuses } from './quota.js';
 import type { FlushedRow } from './types.js';
 import type { Window } from './windows.js';
 
@@ -67,7 +67,8 @@ export function createUsageAlerts(opts: UsageAlertsOptions): UsageAlerts {
   const deps = { store: opts.store, clock: opts.clock, windowOf: opts.windowOf };
   let chain: Promise<unknown> = Promise.resolve();
 
-  async function claimAndNotify(alert: UsageAlert): Promise<boolean> {
+  /** `sent`, `already` (claimed before, by us or another node), or `failed` (claim released). */
+  async function claimAndNotify(alert: UsageAlert): Promise<'sent' | 'already' | 'failed'> {
     const claimed = await opts.store.db
       .insertInto('usage_alerts')
       .values({
@@ -83,10 +84,10 @@ export function createUsageAlerts(opts: UsageAlertsOptions): UsageAlerts {
       .onConflict((oc) => oc.columns(['subscription_id', 'kind', 'window_start', 'threshold']).doNothing())
       .returning('threshold')
       .executeTakeFirst();
-    if (!claimed) return false;
+    if (!claimed) return 'already';
     try {
       await opts.notify(alert);
-      return true;
+      return 'sent';
     } catch (err) {
       opts.log.warn({ err, alert }, 'metering: usage alert delivery failed; will retry');
       await opts.store.db
@@ -96,19 +97,34 @@ export function createUsageAlerts(opts: UsageAlertsOptions): UsageAlerts {
         .where('window_start', '=', alert.window.start)
         .where('threshold', '=', alert.threshold)
         .execute();
-      return false;
+      return 'failed';
     }
   }
 
+  // Claims known to be in the store (sent or sent before a restart): skipped without a query.
+  const known = new Map<string, number>();
+  const claimKey = (subscriptionId: string, kind: string, windowStart: number, threshold: number) =>
+    `${subscriptionId}\u0001${kind}\u0001${windowStart}\u0001${threshold}`;
+  const remember = (a: UsageAlert) => {
+    if (known.size > 100_000) {
+      const now = opts.clock.now();
+      for (const [k, end] of known) if (end < now) known.delete(k);
+    }
+    known.set(claimKey(a.subscriptionId, a.kind, a.window.start, a.threshold), a.window.end);
+  };
+  const allKnown = (subscriptionId: string, kind: string, windowStart: number) =>
+    thresholds.every((t) => known.has(claimKey(subscriptionId, kind, windowStart, t)));
+
   async function check(subscriptionId: string, hours: number[] = []): Promise<UsageAlert[]> {
     const sent: UsageAlert[] = [];
-    const seen = new Set<number>();
-    for (const at of [...hours, opts.clock.now()]) {
-      const s = await quotaStatus(deps, subscriptionId, at);
-      if (!s.window || s.limit === null || s.limit <= 0 || seen.has(s.window.start)) continue;
-      seen.add(s.window.start);
+    const statuses = await quotaStatuses(deps, subscriptionId, [...hours, opts.clock.now()], (w) =>
+      allKnown(subscriptionId, 'quota', w.start),
+    );
+    for (const s of statuses) {
+      if (!s.window || s.limit === null || s.limit <= 0) continue;
       for (const threshold of thresholds) {
         if (s.used * 100 < s.limit * threshold) break;
+        if (known.has(claimKey(subscriptionId, 'quota', s.window.start, threshold))) continue;
         const alert: UsageAlert = {
           kind: 'quota',
           subscriptionId,
@@ -117,7 +133,9 @@ export function createUsageAlerts(opts: UsageAlertsOptions): UsageAlerts {
           used: s.used,
           limit: s.limit,
         };
-        if (await claimAndNotify(alert)) sent.push(alert);
+        const outcome = await claimAndNotify(alert);
+        if (outcome !== 'failed') remember(alert);
+        if (outcome === 'sent') sent.push(alert);
       }
     }
     if (opts.spendOf) {
@@ -135,7 +153,10 @@ export function createUsageAlerts(opts: UsageAlertsOptions): UsageAlerts {
             limit: spend.limit,
             currency: spend.currency,
           };
-          if (await claimAndNotify(alert)) sent.push(alert);
+          if (known.has(claimKey(subscriptionId, 'spend', spend.window.start, threshold))) continue;
+          const outcome = await claimAndNotify(alert);
+          if (outcome !== 'failed') remember(alert);
+          if (outcome === 'sent') sent.push(alert);
         }
       }
     }

@@ -425,3 +425,40 @@ function upperBound(a: number[], x: number): number {
   }
   return lo;
 }
+
+/**
+ * The quota windows of one subscription containing each of `ats` (deduplicated; none when the
+ * plan has no quota), loading the subscription once. `skip(window)` lets a caller that already
+ * knows a window's outcome avoid its queries.
+ */
+export async function quotaStatuses(
+  deps: QuotaDeps,
+  subscriptionId: string,
+  ats: number[],
+  skip: (w: Window) => boolean = () => false,
+): Promise<QuotaStatus[]> {
+  const sub = await loadSubscription(deps.store, subscriptionId);
+  const windows = new Map<number, Window>();
+  for (const at of ats) {
+    const w = windowFor(deps, sub, at, sub.started_at);
+    if (w && !windows.has(w.start) && !skip(w)) windows.set(w.start, w);
+  }
+  const out: QuotaStatus[] = [];
+  for (const w of windows.values()) {
+    const [used, adjusted] = await Promise.all([
+      usedRequests(deps.store, subscriptionId, w.start, w.end),
+      adjustmentsFor(deps.store, subscriptionId, w.start),
+    ]);
+    const limit = limitOf(sub, w, sub.started_at, adjusted);
+    out.push({
+      subscriptionId,
+      planId: sub.id,
+      window: w,
+      limit,
+      used,
+      remaining: Math.max(0, limit - used),
+      adjusted,
+    });
+  }
+  return out;
+}
