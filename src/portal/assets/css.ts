@@ -12,8 +12,10 @@ a{color:var(--accent)}
 .brand{font-weight:700;font-size:1.15rem;letter-spacing:.02em}
 .top nav ul{display:flex;flex-wrap:wrap;gap:4px 14px;list-style:none;margin:0;padding:0}
 .top nav a[aria-current=page]{border-bottom:2px solid #f0b400}
-.who{margin-left:auto;font-size:.9rem}.who .muted{color:#c7d2e0}
-main{max-width:980px;margin:0 auto;padding:20px}
+.who{margin-left:auto;font-size:.9rem;overflow-wrap:anywhere;min-width:0}.who .muted{color:#c7d2e0}
+main{max-width:980px;margin:0 auto;padding:20px;overflow-wrap:break-word}
+.card h2:first-child,.card h1:first-child{margin-top:0}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}
 main.wide{max-width:1200px}
 .foot{text-align:center;padding:24px;font-size:.85rem}
 h1{font-size:1.6rem;margin:.2em 0 .6em}h2{font-size:1.2rem;margin:1.4em 0 .5em}
@@ -67,7 +69,8 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
 .charge{border:1px solid var(--line);border-radius:8px;padding:10px;margin:0 0 10px;background:#fbfcfd}
 .charge .row{display:flex;flex-wrap:wrap;gap:10px}.charge .row .field{flex:1 1 140px}
 .preview{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-.search{display:flex;gap:8px;margin:0 0 16px}.search input{flex:1}
+.search{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 16px;align-items:center}.search input,.search select{flex:1 1 160px;min-width:0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .error-page{background:#fff;border:1px solid var(--line);border-radius:8px;padding:20px}
 @media (max-width:600px){main{padding:12px}.who{margin-left:0}h1{font-size:1.35rem}th,td{padding:6px}}
 `;
