@@ -14,7 +14,20 @@
  *     problem naming each field (strict objects reject unknown fields);
  *   - throw `TollgateError`s (src/shared/errors.ts) for refusals; they render as
  *     application/problem+json; spread `problems` into `responses` to document them;
- *   - reuse `page(itemSchema, 'XPage')` and `s.pageQuery` for `?limit=&cursor=` lists.
+ *   - reuse `page(itemSchema, 'XPage')` and `schemas.pageQuery` (src/catalog) for
+ *     `?limit=&cursor=` lists.
+ *
+ *   import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+ *   import { type Env, json, jsonBody, problems } from '../control/index.js';
+ *   export const billingRoutes = (svc: Billing) => (app: OpenAPIHono<Env>) => {
+ *     app.openapi(
+ *       createRoute({ method: 'get', path: '/invoices/{id}', tags: ['billing'],
+ *         request: { params: z.object({ id: z.string().max(64) }) },
+ *         responses: { 200: json(Invoice, 'The invoice'), ...problems } }),
+ *       async (c) => c.json(await svc.invoice(c.var.actor, c.req.valid('param').id), 200),
+ *     );
+ *   };
+ *   // main: createControlApp({ catalog, log, clock, extraRoutes: [billingRoutes(billing)] })
  *
  * Mount the returned app at the root of the console server (`console.route('/', app)`) or
  * serve its `fetch` directly: its paths already start with /admin/v1.
