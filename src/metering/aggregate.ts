@@ -72,6 +72,8 @@ export class RejectionAggregates {
   private rows = new Map<string, RejectionRow>();
 
   add(e: RejectionEvent): void {
+    if (!Number.isSafeInteger(e.at) || e.at < 0)
+      throw new TypeError(`metering: at must be epoch ms, got ${e.at}`);
     const apiId = e.apiId ?? '';
     const routeId = e.routeId ?? '';
     const subscriptionId = e.subscriptionId ?? '';

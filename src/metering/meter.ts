@@ -224,9 +224,12 @@ class AggregatingMeter implements Meter {
   record(e: UsageEvent): void | Promise<void> {
     if (!e.billable) return;
     if (this.closing) throw new Error('metering: record() after close()');
+    // Validated here, not at flush time: a bad row in a sealed batch would fail every retry.
     const units = e.units;
     if (!Number.isSafeInteger(units) || units < 0)
       throw new TypeError(`metering: units must be a non-negative integer, got ${units}`);
+    if (!Number.isSafeInteger(e.at) || e.at < 0)
+      throw new TypeError(`metering: at must be epoch ms, got ${e.at}`);
     const hour = hourOf(e.at);
     this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, units);
     this.unflushed++;

@@ -285,6 +285,18 @@ for (const kind of await meteringStores()) {
       const m = await meter();
       expect(() => m.record(event({ units: 1.5 }))).toThrow(/units/);
       expect(() => m.record(event({ units: -1 }))).toThrow(/units/);
+      expect(() => m.record(event({ at: Number.NaN }))).toThrow(/at must be/);
+      expect(() =>
+        m.recordRejection({
+          apiId: null,
+          routeId: null,
+          subscriptionId: null,
+          keyId: null,
+          code: 'NO_ROUTE',
+          at: -1,
+        }),
+      ).toThrow(/at must be/);
+      expect(m.metrics.unflushedEvents).toBe(0);
     });
   });
 }
