@@ -2,7 +2,8 @@
  * The admin API's front gate, in order: request id → bearer token → body.
  *
  * - Request id: a sane incoming `x-request-id` is kept, otherwise a new UUID; echoed on
- *   every response (errors included) and put in every problem document.
+ *   every response (errors included) and put in every problem document. Every answer is
+ *   `Cache-Control: no-store` (some carry a key or token value).
  * - Bearer token (`Authorization: Bearer tga_…`): hashed (SHA-256) and looked up by hash,
  *   so the comparison is on a digest, never on the secret. Unknown/revoked → 401.
  * - Body (POST/PUT/PATCH): at most 1 MiB (413, checked on Content-Length first and again
@@ -29,6 +30,8 @@ export function requestId(log: Logger): MiddlewareHandler<Env> {
     c.set('requestId', id);
     await next();
     c.res.headers.set('x-request-id', id);
+    // Answers may carry a key or token value: never cache them anywhere.
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
     log.debug(
       {
         requestId: id,

@@ -144,6 +144,7 @@ for (const kind of await testStores()) {
       expect(created.status).toBe(201);
       const value = created.body.value as string;
       expect(value).toMatch(/^tg_[0-9A-Za-z]{40}$/);
+      expect(created.headers.get('cache-control')).toBe('no-store');
       const keyId = created.body.id as string;
 
       const row = await h.store.db
