@@ -90,6 +90,19 @@ export interface Billing {
    * the same transaction that updates subscriptions.plan_id (pass `tx`).
    */
   recordPlanChange(input: PlanChangeInput, tx?: Db): Promise<void>;
+  /**
+   * Convenience for a plan change happening now (the marketplace's port): records it at
+   * `at` (default now). Call before or in the transaction that updates plan_id.
+   */
+  changePlan(subscriptionId: string, fromPlanId: string, toPlanId: string, at?: number): Promise<void>;
+  /**
+   * Ends a subscription's billing at `at` (default now): bills every period up to it, the last
+   * one partial, and marks that invoice as closing; later runs never bill it again. Used on
+   * cancellation (flush metering first so the final hours are in the usage table).
+   */
+  closeSubscription(subscriptionId: string, at?: number): Promise<RunResult>;
+  /** Trial length of the plan's current price in days (null when the plan has no price). */
+  trialDays(planId: string): Promise<number | null>;
   /** Where per_deployment charges read their quantity timeline (wholesale licences). */
   setDeploymentSource(source: DeploymentSource | undefined): void;
   /** Closes every ended period (all subscriptions, or one); idempotent. */
@@ -159,7 +172,7 @@ export function createBilling(deps: BillingDeps): Billing {
       actor === undefined ? 'system' : parse(actorInput, actor, ['actor']),
     );
 
-  return {
+  const api: Billing = {
     setPrice: (planId, price, actor) => setPrice(db, clock.now(), planId, price, actor),
     getPrice: (planId) => getPrice(db, planId),
     priceHistory: (planId) => priceHistory(db, planId),
@@ -212,6 +225,29 @@ export function createBilling(deps: BillingDeps): Billing {
           created_at: clock.now(),
         })
         .execute();
+    },
+
+    async changePlan(subscriptionId, _fromPlanId, toPlanId, at) {
+      await api.recordPlanChange({ subscriptionId, toPlanId, at: at ?? clock.now() });
+    },
+
+    async closeSubscription(subscriptionId, at) {
+      const r = parse(runInput, { subscriptionId, ...(at === undefined ? {} : { until: at }) });
+      const end = Math.min(r.until ?? clock.now(), clock.now());
+      const sub = await db
+        .selectFrom('subscriptions')
+        .select('id')
+        .where('id', '=', r.subscriptionId!)
+        .executeTakeFirst();
+      if (!sub) throw notFound('subscription', subscriptionId);
+      return runBilling(
+        { db, clock, log, emit, deployments: () => deployments },
+        { subscriptionId: r.subscriptionId, until: end, endAt: end },
+      );
+    },
+
+    async trialDays(planId) {
+      return (await getPrice(db, planId))?.price.trialDays ?? null;
     },
 
     setDeploymentSource(source) {
@@ -290,4 +326,5 @@ export function createBilling(deps: BillingDeps): Billing {
 
     close: () => printer.close(),
   };
+  return api;
 }

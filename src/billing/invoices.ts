@@ -119,6 +119,8 @@ export interface NewInvoice {
   subtotal: string;
   lines: LineDraft[];
   status: 'draft' | 'open';
+  /** The subscription's billing ends with this invoice. */
+  closes?: boolean;
 }
 
 /**
@@ -165,6 +167,7 @@ export async function writeInvoice(
         finalized_at: inv.status === 'open' ? now : null,
         paid_at: null,
         voided_at: null,
+        closes_subscription: inv.closes ? 1 : 0,
       };
       await tx.insertInto('invoices').values(row).execute();
       if (inv.lines.length > 0)

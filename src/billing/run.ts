@@ -42,6 +42,8 @@ export interface RunOptions {
   subscriptionId?: string;
   until?: number;
   finalize?: boolean;
+  /** Close the subscription's billing at this instant (final partial period), see closeSubscription. */
+  endAt?: number;
 }
 
 export interface RunResult {
@@ -113,12 +115,21 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
     const lastEnd = new Map<string, number>();
     const ends = await db
       .selectFrom('invoices')
-      .select(['subscription_id', (eb) => eb.fn.max('period_end').as('last_end')])
+      .select([
+        'subscription_id',
+        (eb) => eb.fn.max('period_end').as('last_end'),
+        (eb) => eb.fn.max('closes_subscription').as('closed'),
+      ])
       .where('subscription_id', 'in', ids)
       .groupBy('subscription_id')
       .execute();
-    for (const r of ends) lastEnd.set(r.subscription_id, Number(r.last_end));
+    const closed = new Set<string>();
+    for (const r of ends) {
+      lastEnd.set(r.subscription_id, Number(r.last_end));
+      if (Number(r.closed) === 1) closed.add(r.subscription_id);
+    }
     for (const sub of subs) {
+      if (closed.has(sub.id)) continue;
       try {
         await billSubscription(deps, sub, {
           until,
@@ -126,6 +137,7 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
           prices,
           changes: changes.get(sub.id) ?? [],
           finalize: options.finalize ?? false,
+          endAt: options.endAt ?? null,
           result,
           planNames,
         });
@@ -181,12 +193,16 @@ async function billSubscription(
     prices: Map<string, PriceRecord[]>;
     changes: PlanChange[];
     finalize: boolean;
+    endAt: number | null;
     result: RunResult;
     planNames: Map<string, string>;
   },
 ): Promise<void> {
   const anchor = Number(sub.started_at);
-  const cancelledAt = sub.cancelled_at === null ? null : Number(sub.cancelled_at);
+  const cancels = [sub.cancelled_at === null ? null : Number(sub.cancelled_at), ctx.endAt].filter(
+    (t): t is number => t !== null,
+  );
+  const cancelledAt = cancels.length > 0 ? Math.min(...cancels) : null;
   let cursor = ctx.cursor;
   for (;;) {
     const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
@@ -240,6 +256,7 @@ async function billSubscription(
         subtotal: rated.subtotal,
         lines: rated.lines,
         status: ctx.finalize ? 'open' : 'draft',
+        closes: period.final,
       },
       deps.emit,
     );

@@ -412,6 +412,61 @@ for (const kind of await testStores()) {
       expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     });
 
+    it('closes a subscription at cancellation: final partial invoice, never billed again', async () => {
+      // marketplace flow: changePlan(port) mid-period, then closeSubscription before status=cancelled
+      clock.set(U(2026, 8, 1));
+      await fx.subscription(store, {
+        id: 'sub_close',
+        consumerId: 'con_a',
+        planId: 'pln_basic',
+        startedAt: U(2026, 8, 1),
+      });
+      expect(await billing.trialDays('pln_trial')).toBe(10);
+      expect(await billing.trialDays('pln_free')).toBeNull();
+      clock.set(U(2026, 8, 16));
+      const change = billing.changePlan;
+      await change('sub_close', 'pln_basic', 'pln_pro'); // unbound: must not rely on `this`
+      await store.db
+        .updateTable('subscriptions')
+        .set({ plan_id: 'pln_pro' })
+        .where('id', '=', 'sub_close')
+        .execute();
+      await fx.usage(store, [
+        {
+          subscription_id: 'sub_close',
+          key_id: 'k',
+          api_id: 'a',
+          dimension: 'requests',
+          hour: U(2026, 8, 21, 9),
+          units: 10,
+          requests: 1,
+        },
+      ]);
+      clock.set(U(2026, 8, 21, 9, 30));
+      const r = await billing.closeSubscription('sub_close');
+      expect(r.created).toBe(1);
+      const inv = await billing.getInvoice(r.invoiceIds[0]!);
+      // September (30 days): Basic 15 days → 20 × 15/30 = 10.00; Pro 5 d 9 h 30 min →
+      // 5 × 86,400 + 9.5 × 3,600 = 466,200 s → 100 × 466,200 / 2,592,000 = 17.986… → 17.99; usage hour 21 Sep 09:00 billed (10 × 0.0005 → 0.01)
+      expect(inv.periodEnd).toBe('2026-09-21T09:30:00.000Z');
+      expect(inv.lines.map((l) => [l.planId, l.kind, l.amount])).toEqual([
+        ['pln_basic', 'recurring', '10.00'],
+        ['pln_basic', 'usage', '0.00'],
+        ['pln_pro', 'recurring', '17.99'],
+        ['pln_pro', 'usage', '0.01'],
+      ]);
+      // the marketplace then marks it cancelled a moment later: nothing more is billed
+      await store.db
+        .updateTable('subscriptions')
+        .set({ status: 'cancelled', cancelled_at: U(2026, 8, 21, 9, 30, 2) })
+        .where('id', '=', 'sub_close')
+        .execute();
+      clock.set(U(2026, 11, 1));
+      expect((await billing.run({ subscriptionId: 'sub_close' })).created).toBe(0);
+      expect((await billing.closeSubscription('sub_close')).created).toBe(0);
+      await expect(billing.closeSubscription('sub_nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('renders HTML with every text escaped', async () => {
       const { items } = await billing.listInvoices({ consumerId: 'con_a', providerId: 'prv_acme', limit: 1 });
       const html = await billing.renderHtml(items[0]!.id);

@@ -49,6 +49,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('finalized_at', 'bigint')
     .addColumn('paid_at', 'bigint')
     .addColumn('voided_at', 'bigint')
+    .addColumn('closes_subscription', 'integer', (c) => c.notNull().defaultTo(0))
     .addUniqueConstraint('invoices_subscription_period', ['subscription_id', 'period_start'])
     .addUniqueConstraint('invoices_provider_seq', ['provider_id', 'seq'])
     .execute();

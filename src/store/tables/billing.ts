@@ -52,6 +52,8 @@ export interface InvoiceTable {
   finalized_at: number | null;
   paid_at: number | null;
   voided_at: number | null;
+  /** 1 on the last invoice of a subscription whose billing was closed (no runs after it). */
+  closes_subscription: number;
 }
 
 export interface InvoiceLineTable {
