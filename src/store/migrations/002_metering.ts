@@ -11,7 +11,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('code', 'text', (c) => c.notNull())
     .addColumn('hour', 'bigint', (c) => c.notNull())
     .addColumn('count', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('rejections_pk', ['api_id', 'route_id', 'subscription_id', 'key_id', 'code', 'hour'])
+    .addPrimaryKeyConstraint('rejections_pk', [
+      'api_id',
+      'route_id',
+      'subscription_id',
+      'key_id',
+      'code',
+      'hour',
+    ])
     .execute();
   await db.schema.createIndex('rejections_hour').on('rejections').columns(['hour']).execute();
 
