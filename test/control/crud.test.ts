@@ -127,6 +127,43 @@ for (const kind of await testStores()) {
         .where('api_id', '=', loneApi.body.id)
         .execute();
       expect(routes).toEqual([]);
+
+      // Every change above left exactly one audit entry, shaped by what it did.
+      const trail: Array<{
+        entity: string;
+        action: string;
+        entityId: string;
+        before: unknown;
+        after: unknown;
+      }> = (await h.call('GET', '/admin/v1/audit?limit=200')).body.items;
+      const summary = trail.map((a) => `${a.entity}:${a.action}`);
+      expect(summary).toEqual([
+        'token:create', // the bootstrap operator token
+        'provider:create',
+        'api:create',
+        'plan:create',
+        'consumer:create',
+        'subscription:create',
+        'api:update',
+        'plan:update',
+        'subscription:update',
+        'subscription:update',
+        'consumer:update',
+        'provider:update',
+        'subscription:cancel',
+        'plan:create',
+        'plan:delete',
+        'api:create',
+        'api:delete',
+      ]);
+      for (const a of trail) {
+        expect(a.before === null, `${a.entity}:${a.action} before`).toBe(a.action === 'create');
+        expect(a.after === null, `${a.entity}:${a.action} after`).toBe(a.action === 'delete');
+      }
+      const planUpdate = trail.find((a) => a.entity === 'plan' && a.action === 'update')!;
+      expect(planUpdate.entityId).toBe(planId);
+      expect((planUpdate.before as { quota: unknown }).quota).not.toBeNull();
+      expect((planUpdate.after as { quota: unknown }).quota).toBeNull();
     });
 
     it('shows a key value once, stores only its hash, and rolls with a grace period', async () => {
