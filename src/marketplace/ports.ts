@@ -76,14 +76,20 @@ export interface WebhooksPort {
   emit(providerId: string, type: string, payload: unknown, tx?: unknown): Promise<unknown>;
 }
 
-/** src/billing, as far as the marketplace uses it. Every member optional: absent = feature off. */
+/**
+ * src/billing, as far as the marketplace uses it (its `Billing` satisfies this). Every member
+ * optional: absent = feature off.
+ */
 export interface BillingPort {
-  /** Trial length of the plan's current price, in days (0/null = none). */
-  trialDays?(planId: string): Promise<number | null>;
-  /** Closes the subscription's billing: final invoice for usage up to now. */
-  finalize?(subscriptionId: string): Promise<unknown>;
-  /** Proration on a plan change. */
-  changePlan?(subscriptionId: string, fromPlanId: string, toPlanId: string): Promise<unknown>;
+  /** The plan's current price; `price.trialDays` starts a trial. */
+  getPrice?(planId: string): Promise<{ price: { trialDays?: number } } | null>;
+  /** Proration: called in the transaction that moves the subscription to the new plan. */
+  recordPlanChange?(
+    input: { subscriptionId: string; toPlanId: string; at: number },
+    tx?: import('../store/index.js').Db,
+  ): Promise<void>;
+  /** Closes ended periods; after a cancellation this writes the final invoice. */
+  run?(input?: { subscriptionId?: string }): Promise<unknown>;
 }
 
 /** Zod result → VALIDATION_FAILED naming each bad field. */

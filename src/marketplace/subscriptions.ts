@@ -3,7 +3,7 @@
  *
  *   subscribe ─▶ consumer linked ─▶ trialing | active ─▶ key provisioned (value shown once)
  *   changePlan (plan must be on offer; billing prorates)
- *   cancel ─▶ cancel_pending ─▶ flushUsage() + billing.finalize() ─▶ cancelled ─▶ keys disabled
+ *   cancel ─▶ cancel_pending ─▶ flushUsage() ─▶ cancelled ─▶ keys disabled ─▶ billing.run() (final invoice)
  *   suspend ⇄ resume
  *
  * Externally fulfilled products (marketplace side, `registrationUrl` set) create no key:
@@ -189,13 +189,18 @@ export function createLifecycle(deps: LifecycleDeps) {
     );
   }
 
+  /** Flush, cancel, disable keys, then bill the final partial period (billing closes it at cancelled_at). */
   async function finish(id: string, actor: Actor): Promise<void> {
     await deps.flushUsage?.();
-    await deps.billing?.finalize?.(id);
     await setStatus(id, 'cancelled', 'cancelled', actor);
     const disabled = await disableKeys(id);
     if (disabled)
       await record(await load(id), 'keys_disabled', 'cancelled', 'cancelled', actor, { keys: disabled });
+    try {
+      await deps.billing?.run?.({ subscriptionId: id });
+    } catch (err) {
+      deps.log.error({ err, subscriptionId: id }, 'final billing run failed; the scheduled run will retry');
+    }
   }
 
   return {
@@ -210,7 +215,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         consumerId = (await catalog.consumers.create(MARKETPLACE_ACTOR, { providerId: null, ...d.consumer }))
           .id;
       }
-      const trialDays = (await deps.billing?.trialDays?.(d.planId)) ?? 0;
+      const trialDays = (await deps.billing?.getPrice?.(d.planId))?.price.trialDays ?? 0;
       const now = clock.now();
       const sub = await catalog.subscriptions.create(MARKETPLACE_ACTOR, {
         consumerId,
@@ -272,12 +277,15 @@ export function createLifecycle(deps: LifecycleDeps) {
         return p.includes(before.plan_id) && p.includes(planId);
       });
       if (!ok) throw invalid('planId', 'this plan is not on offer alongside the current one');
-      await deps.billing?.changePlan?.(id, before.plan_id, planId);
-      await db
-        .updateTable('subscriptions')
-        .set({ plan_id: planId, updated_at: clock.now() })
-        .where('id', '=', id)
-        .execute();
+      const at = clock.now();
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('subscriptions')
+          .set({ plan_id: planId, updated_at: at })
+          .where('id', '=', id)
+          .execute();
+        await deps.billing?.recordPlanChange?.({ subscriptionId: id, toPlanId: planId, at }, tx);
+      });
       deps.onChange?.({ entity: 'subscription', id, action: 'update' });
       await record(before, 'plan_changed', before.status, before.status, actor, {
         from: before.plan_id,

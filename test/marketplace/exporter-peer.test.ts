@@ -30,8 +30,9 @@ for (const kind of await testStores()) {
 
     beforeAll(async () => {
       market = await kind.open();
-      // Two PostgreSQL test schemas in one process trip Kysely's migrator (it sees the other
-      // schema's kysely_migration table), so the seller always runs on SQLite.
+      // Kysely's migrator, without migrationTableSchema, takes another schema's
+      // kysely_migration table for its own, so two fresh PostgreSQL schemas opened back to
+      // back can fail to migrate: the seller runs on SQLite (store issue reported).
       seller = await sqliteStore.open();
       server = await listen(
         createMarketplaceAwsApp({ db: market.db, clock, log: silentLogger, secretKey: 's'.repeat(32) }),

@@ -53,7 +53,9 @@ for (const kind of await testStores()) {
         webhooks: {
           emit: async (providerId, type, payload) => void webhooks.push({ providerId, type, payload }),
         },
-        billing: { trialDays: async (planId) => (trialPlans.has(planId) ? 14 : null) },
+        billing: {
+          getPrice: async (planId) => (trialPlans.has(planId) ? { price: { trialDays: 14 } } : null),
+        },
         flushUsage: async () => {
           flushes++;
         },

@@ -7,6 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Billing, createBilling } from '../../src/billing/index.js';
 import { createCatalog } from '../../src/catalog/index.js';
 import { createMarketplace, type Marketplace } from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
@@ -39,6 +40,7 @@ for (const kind of await testStores()) {
     let sSeed: Awaited<ReturnType<typeof seedProvider>>;
     let marketProductId: string;
     let sellerFlushes = 0;
+    let billing: Billing;
 
     beforeAll(async () => {
       marketStore = await kind.open();
@@ -46,10 +48,23 @@ for (const kind of await testStores()) {
       const now = clock.now();
       mSeed = await seedProvider(marketStore.db, now);
       sSeed = await seedProvider(sellerStore.db, now);
+      billing = createBilling({ store: marketStore, clock, log: silentLogger });
+      await billing.setPrice(
+        mSeed.planId,
+        {
+          currency: 'USD',
+          charges: [
+            { model: 'per_unit', dimension: 'requests', unitPrice: '0.01' },
+            { model: 'per_unit', dimension: 'chars', unitPrice: '0.001' },
+          ],
+        },
+        'test',
+      );
       market = createMarketplace({
         store: marketStore,
         clock,
         log: silentLogger,
+        billing,
         catalog: createCatalog({ store: marketStore, clock, log: silentLogger }),
         secretKey: 'market-secret-key-0123456789',
       });
@@ -99,6 +114,7 @@ for (const kind of await testStores()) {
       seller?.stop();
       await sellerServer?.close();
       await marketServer?.close();
+      await billing?.close();
       await marketStore?.close();
       await sellerStore?.close();
     });
@@ -166,7 +182,8 @@ for (const kind of await testStores()) {
       await addUsage(sellerStore.db, sellerSub.id, 'requests', hour, 12);
       await addUsage(sellerStore.db, sellerSub.id, 'chars', hour, 3400);
 
-      // 5. The buyer cancels: unsubscribe-pending → the seller flushes and exports at once.
+      // 5. A minute later the buyer cancels: unsubscribe-pending → the seller flushes and exports at once.
+      clock.advance(60_000);
       const flushesBefore = sellerFlushes;
       const pending = await market.subscriptions.cancel(sub.subscription.id);
       expect(pending.status).toBe('cancel_pending');
@@ -200,6 +217,19 @@ for (const kind of await testStores()) {
         .where('id', '=', keyRow.id)
         .executeTakeFirstOrThrow();
       expect(after.enabled).toBe(0);
+      // The marketplace's final invoice for the buyer carries exactly the exported quantities.
+      const invoices = await billing.listInvoices({ subscriptionId: sub.subscription.id });
+      expect(invoices.items).toHaveLength(1);
+      const invoice = await billing.getInvoice(invoices.items[0]!.id);
+      const usageLines = invoice.lines
+        .filter((l) => l.dimension)
+        .map((l) => [l.dimension, l.quantity, l.amount]);
+      expect(usageLines).toEqual(
+        expect.arrayContaining([
+          ['requests', '12', '0.12'],
+          ['chars', '3400', '3.40'],
+        ]),
+      );
       const history = await seller.subscriptions.history(sellerSub.id);
       expect(history.map((e) => e.type)).toEqual([
         'onboarded',
