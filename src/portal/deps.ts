@@ -39,7 +39,7 @@ export interface ProductInput {
   visibility?: 'public' | 'private';
 }
 
-/** src/marketplace: its product catalogue and its subscription lifecycle. */
+/** src/marketplace (its `Marketplace` fits): the product catalogue and the subscription lifecycle. */
 export interface MarketplacePort {
   catalogue: {
     browse(query?: { q?: string; limit?: number; cursor?: string }): Promise<{
@@ -54,7 +54,7 @@ export interface MarketplacePort {
     publish(actor: AnyActor, id: string): Promise<ProductLike>;
     unpublish(actor: AnyActor, id: string): Promise<ProductLike>;
   };
-  lifecycle: {
+  subscriptions: {
     subscribe(input: {
       productId: string;
       planId: string;

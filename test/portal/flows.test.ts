@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, not DOM nodes: innerText is the rendered text a user reads
 /**
  * The portal's two stories in real headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core), against a real server, store, gateway and meter:
@@ -195,7 +196,7 @@ describe('portal in a browser', () => {
     expect(shown).toMatch(/^tg_[0-9A-Za-z]{40}$/);
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1);
-    key = await page.evaluate(() => navigator.clipboard.readText());
+    key = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(key).toBe(shown);
 
     await page.getByRole('link', { name: 'I have saved it' }).click();
@@ -222,11 +223,13 @@ describe('portal in a browser', () => {
 
     // Keyboard: the first Tab reaches the skip link; on a phone nothing overflows sideways.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
     await page.setViewportSize({ width: 390, height: 800 });
     for (const path of ['/', '/account/usage', '/account/keys']) {
       await page.goto(h.url + path);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth'), path).toBeLessThanOrEqual(
+        390,
+      );
     }
     await page.close();
   });

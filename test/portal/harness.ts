@@ -14,19 +14,9 @@ import { type Billing, createBilling } from '../../src/billing/index.js';
 import { type Catalog, createCatalog } from '../../src/catalog/index.js';
 import { Gateway, SnapshotHolder } from '../../src/gateway/index.js';
 import { MemoryLimits } from '../../src/limits/index.js';
-import { createAgreements } from '../../src/marketplace/agreements.js';
-import { createCatalogue } from '../../src/marketplace/catalogue.js';
-import { createCredentials } from '../../src/marketplace/credentials.js';
-import { createNotifier } from '../../src/marketplace/notify.js';
-import { createLifecycle } from '../../src/marketplace/subscriptions.js';
+import { createMarketplace, type Marketplace } from '../../src/marketplace/index.js';
 import { createMeter, type Meter } from '../../src/metering/index.js';
-import {
-  type Accounts,
-  createAccounts,
-  createPortalApp,
-  type MailMessage,
-  type MarketplacePort,
-} from '../../src/portal/index.js';
+import { type Accounts, createAccounts, createPortalApp, type MailMessage } from '../../src/portal/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
@@ -42,7 +32,7 @@ export interface PortalHarness {
   billing: Billing;
   meter: Meter;
   accounts: Accounts;
-  marketplace: MarketplacePort;
+  marketplace: Marketplace;
   mails: MailMessage[];
   upstreamCalls: string[];
   close(): Promise<void>;
@@ -72,24 +62,17 @@ export async function startPortal(
   const webhooks = createWebhooks({ store, clock, log });
   const billing = createBilling({ store, clock, log, webhooks });
 
-  const catalogue = createCatalogue({ db: store.db, clock });
-  const credentials = createCredentials({ db: store.db, clock, secretKey: 'p'.repeat(32) });
-  const lifecycle = createLifecycle({
-    db: store.db,
+  const marketplace = createMarketplace({
+    store,
     clock,
     log,
     catalog,
-    catalogue,
-    agreements: createAgreements({ db: store.db, clock }),
-    notifier: createNotifier({ credentials, clock, log }),
+    secretKey: 'p'.repeat(32),
     webhooks,
-    billing: {
-      trialDays: async (planId) => (await billing.getPrice(planId))?.price.trialDays ?? null,
-    },
+    billing,
     flushUsage: () => meter.flush(),
     onChange: () => void snapshots?.refresh(),
   });
-  const marketplace: MarketplacePort = { catalogue, lifecycle };
 
   const upstreamCalls: string[] = [];
   const upstream = createServer((req, res) => {
@@ -151,6 +134,7 @@ export async function startPortal(
       await gateway.close(500);
       snapshots?.stop();
       await meter.close();
+      marketplace.stop();
       await billing.close();
       await new Promise<void>((r) => upstream.close(() => r()));
       await store.close();

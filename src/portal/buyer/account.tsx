@@ -135,7 +135,7 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
     if (!deps.marketplace) return errorPage(c, 503, 'The marketplace is not enabled.');
     if (!s.product?.planIds.includes(planId))
       return errorPage(c, 400, 'That plan is not on offer for this API.');
-    await deps.marketplace.lifecycle.changePlan(s.id, planId);
+    await deps.marketplace.subscriptions.changePlan(s.id, planId);
     return c.redirect(`/account/subscriptions/${s.id}`, 303);
   });
 
@@ -143,7 +143,7 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
     const user = c.get('user')!;
     const s = await deps.buyer.subscription(user.consumerId!, c.req.param('id'));
     if (!deps.marketplace) return errorPage(c, 503, 'The marketplace is not enabled.');
-    await deps.marketplace.lifecycle.cancel(s.id, undefined, 'cancelled by the buyer in the portal');
+    await deps.marketplace.subscriptions.cancel(s.id, undefined, 'cancelled by the buyer in the portal');
     return c.redirect(`/account/subscriptions/${s.id}`, 303);
   });
 

@@ -301,7 +301,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
         'You already subscribe to this API. Change your plan from your subscriptions page instead.',
       );
     }
-    const r = await mp.lifecycle.subscribe({
+    const r = await mp.subscriptions.subscribe({
       productId,
       planId,
       consumerId: user.consumerId!,

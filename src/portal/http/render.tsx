@@ -93,6 +93,6 @@ export function requireRole(role: 'buyer' | 'provider'): MiddlewareHandler<Porta
 
 /** A same-site path to return to after log-in (never another host). */
 export function safeNext(raw: string | undefined | null, fallback: string): string {
-  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return fallback;
+  if (!raw?.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return fallback;
   return raw.slice(0, 500);
 }
