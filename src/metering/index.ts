@@ -13,14 +13,13 @@ export {
   type UsageAlertsOptions,
 } from './alerts.js';
 export type { FlushFaults } from './batch.js';
+export { type GetUsageResult, getUsage } from './getusage.js';
 export { createMeter, type MeterOptions } from './meter.js';
 export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
 export {
   type AdjustQuotaInput,
   adjustQuota,
   defaultQuotaWindow,
-  type GetUsageResult,
-  getUsage,
   type QuotaAdjustment,
   type QuotaDeps,
   type QuotaStatus,

@@ -1,7 +1,7 @@
 /**
  * Quota views over the usage table: the status of a subscription's current window, the
  * audited quota adjustment (grant or reduce what remains, with who and why), and API
- * Gateway's GetUsage shape — `[used, remaining]` per key per day for a plan.
+ * Gateway's UpdateUsage (`setRemaining`); GetUsage is in getusage.ts.
  *
  * "Used" is the number of billable requests (the usage table's `requests`, all dimensions)
  * in the window; the limit is the plan's quota_limit, plus the adjustments recorded for that
@@ -14,9 +14,9 @@ import type { Clock } from '../shared/clock.js';
 import { invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { PlanTable, Store } from '../store/index.js';
-import { localMidnight, parseDate, type QuotaPeriod, type Window } from './windows.js';
+import type { QuotaPeriod, Window } from './windows.js';
 
-/** The window containing `at` for a plan's quota. Inject the limits module's to share one rule. */
+/** The window containing `at` for a plan's quota (default: the gateway's rule from src/limits). */
 export type QuotaWindowFn = (
   at: number,
   period: QuotaPeriod,
@@ -46,7 +46,7 @@ export interface QuotaStatus {
   adjusted: number;
 }
 
-type PlanQuota = Pick<
+export type PlanQuota = Pick<
   PlanTable,
   'id' | 'provider_id' | 'quota_limit' | 'quota_period' | 'quota_offset' | 'quota_time_zone'
 >;
@@ -71,7 +71,7 @@ async function loadSubscription(store: Store, subscriptionId: string) {
   return row;
 }
 
-function windowFor(deps: QuotaDeps, plan: PlanQuota, at: number, startedAt: number): Window | null {
+export function windowFor(deps: QuotaDeps, plan: PlanQuota, at: number, startedAt: number): Window | null {
   if (plan.quota_limit == null || !plan.quota_period) return null;
   return (deps.windowOf ?? defaultQuotaWindow)(
     at,
@@ -82,7 +82,7 @@ function windowFor(deps: QuotaDeps, plan: PlanQuota, at: number, startedAt: numb
 }
 
 /** The window's limit with the first-window offset and the adjustments, as the gateway enforces it. */
-function limitOf(plan: PlanQuota, w: Window, startedAt: number, adjustments: number): number {
+export function limitOf(plan: PlanQuota, w: Window, startedAt: number, adjustments: number): number {
   return effectiveQuotaLimit({
     limit: plan.quota_limit!,
     offset: plan.quota_offset,
@@ -265,165 +265,6 @@ export async function setRemaining(
   const delta = input.remaining - (status.limit - status.used);
   if (delta === 0) return status;
   return (await adjustQuota(deps, { ...input, windowStart: status.window.start, delta })).status;
-}
-
-export interface GetUsageResult {
-  usagePlanId: string;
-  startDate: string;
-  endDate: string;
-  /** Per key id, one `[used, remaining]` per day from startDate to endDate inclusive (remaining null without a quota). */
-  items: Record<string, Array<[number, number | null]>>;
-}
-
-/**
- * API Gateway GetUsage for a plan: days are calendar days in the plan's quota time zone;
- * `used` is the key's billable requests that day, `remaining` what the key's subscription had
- * left in its quota window at the end of that day. (On the wire AWS names `items` `values`.)
- */
-export async function getUsage(
-  deps: QuotaDeps,
-  input: { usagePlanId: string; startDate: string; endDate: string; keyId?: string },
-): Promise<GetUsageResult> {
-  const start = parseDate(input.startDate);
-  if (!start) throw invalid('startDate', 'must be a date YYYY-MM-DD');
-  const end = parseDate(input.endDate);
-  if (!end) throw invalid('endDate', 'must be a date YYYY-MM-DD');
-  const plan = await deps.store.db
-    .selectFrom('plans')
-    .select(['id', 'provider_id', 'quota_limit', 'quota_period', 'quota_offset', 'quota_time_zone'])
-    .where('id', '=', input.usagePlanId)
-    .executeTakeFirst();
-  if (!plan) throw notFound('usage plan', input.usagePlanId);
-  const tz = plan.quota_time_zone || 'UTC';
-  const days: number[] = [];
-  for (let d = 0; ; d++) {
-    const t = localMidnight(start.year, start.month, start.day + d, tz);
-    days.push(t);
-    if (days.length > 367)
-      throw invalid('endDate', 'must be on or after startDate and at most 366 days after it');
-    if (localMidnight(end.year, end.month, end.day, tz) <= t) break;
-  }
-  if (localMidnight(end.year, end.month, end.day, tz) < days[0]!)
-    throw invalid('endDate', 'must be on or after startDate');
-  days.push(localMidnight(end.year, end.month, end.day + 1, tz)); // fence
-
-  let keyQuery = deps.store.db
-    .selectFrom('api_keys')
-    .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
-    .select(['api_keys.id as key_id', 'subscriptions.id as subscription_id', 'subscriptions.started_at'])
-    .where('subscriptions.plan_id', '=', plan.id);
-  if (input.keyId) keyQuery = keyQuery.where('api_keys.id', '=', input.keyId);
-  const keys = await keyQuery.orderBy('api_keys.id').execute();
-  const items: GetUsageResult['items'] = {};
-  if (keys.length === 0)
-    return { usagePlanId: plan.id, startDate: input.startDate, endDate: input.endDate, items };
-
-  const first = days[0]!;
-  const last = days[days.length - 1]!;
-  // Per subscription, the quota window of each day and how far into it the day's end reaches.
-  const subs = new Map<string, { startedAt: number; windows: Array<(Window & { until: number }) | null> }>();
-  for (const k of keys) {
-    if (subs.has(k.subscription_id)) continue;
-    const windows = days.slice(0, -1).map((d, i) => {
-      const w = windowFor(deps, plan, d, k.started_at);
-      return w ? { ...w, until: Math.min(days[i + 1]!, w.end) } : null;
-    });
-    subs.set(k.subscription_id, { startedAt: k.started_at, windows });
-  }
-  let from = first;
-  for (const s of subs.values()) for (const w of s.windows) if (w && w.start < from) from = w.start;
-  // A subquery, not a list of ids: a plan may have more subscriptions than a statement has parameters.
-  const subIds = input.keyId
-    ? [keys[0]!.subscription_id]
-    : deps.store.db.selectFrom('subscriptions').select('id').where('plan_id', '=', plan.id);
-  const rows = await deps.store.db
-    .selectFrom('usage')
-    .select(['subscription_id', 'key_id', 'hour'])
-    .select((eb) => eb.fn.sum<number>('requests').as('requests'))
-    .where('subscription_id', 'in', subIds)
-    .where('hour', '>=', from)
-    .where('hour', '<', last)
-    .groupBy(['subscription_id', 'key_id', 'hour'])
-    .execute();
-  const adjustments = await deps.store.db
-    .selectFrom('quota_adjustments')
-    .select(['subscription_id', 'window_start'])
-    .select((eb) => eb.fn.sum<number>('delta').as('delta'))
-    .where('subscription_id', 'in', subIds)
-    .groupBy(['subscription_id', 'window_start'])
-    .execute();
-  const adj = new Map(
-    adjustments.map((a) => [`${a.subscription_id}\u0001${a.window_start}`, Number(a.delta)]),
-  );
-
-  const perKeyDay = new Map<string, number[]>();
-  const subHours = new Map<string, Map<number, number>>();
-  for (const r of rows) {
-    const n = Number(r.requests);
-    const i = upperBound(days, r.hour) - 1;
-    if (i >= 0 && i < days.length - 1) {
-      let arr = perKeyDay.get(r.key_id);
-      if (!arr) {
-        arr = new Array<number>(days.length - 1).fill(0);
-        perKeyDay.set(r.key_id, arr);
-      }
-      arr[i]! += n;
-    }
-    let h = subHours.get(r.subscription_id);
-    if (!h) {
-      h = new Map();
-      subHours.set(r.subscription_id, h);
-    }
-    h.set(r.hour, (h.get(r.hour) ?? 0) + n);
-  }
-  // Prefix sums per subscription: requests in [a, b) by two binary searches.
-  const prefix = new Map<string, { hours: number[]; cum: number[] }>();
-  for (const [subId, h] of subHours) {
-    const hours = [...h.keys()].sort((a, b) => a - b);
-    const cum = [0];
-    for (const hour of hours) cum.push(cum[cum.length - 1]! + h.get(hour)!);
-    prefix.set(subId, { hours, cum });
-  }
-  const sumRange = (subId: string, a: number, b: number): number => {
-    const p = prefix.get(subId);
-    if (!p) return 0;
-    return p.cum[lowerBound(p.hours, b)]! - p.cum[lowerBound(p.hours, a)]!;
-  };
-  for (const k of keys) {
-    const sub = subs.get(k.subscription_id)!;
-    const used = perKeyDay.get(k.key_id) ?? new Array<number>(days.length - 1).fill(0);
-    items[k.key_id] = used.map((u, i): [number, number | null] => {
-      const w = sub.windows[i];
-      if (!w) return [u, null];
-      const limit = limitOf(plan, w, sub.startedAt, adj.get(`${k.subscription_id}\u0001${w.start}`) ?? 0);
-      return [u, Math.max(0, limit - sumRange(k.subscription_id, w.start, w.until))];
-    });
-  }
-  return { usagePlanId: plan.id, startDate: input.startDate, endDate: input.endDate, items };
-}
-
-/** First index whose value is >= x (sorted ascending). */
-function lowerBound(a: number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index whose value is > x (sorted ascending). */
-function upperBound(a: number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
