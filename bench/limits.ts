@@ -3,12 +3,16 @@
  * each a bounded run. A realistic admit: one subscription throttle + a DAY quota, keys spread
  * over 10,000 subscriptions. For Redis, "CPU µs/admit" is this process's CPU per admit — what
  * a gateway node pays (Redis itself runs on another core) — beside wall-clock throughput.
+ * Then LeasedLimits (local blocks for hot keys): admits/s and Redis calls per admit against
+ * plain Redis on hot and on cold keys, and the overshoot of 3 leasing nodes sharing one Redis
+ * against a quota and a throttle.
  *
  *   node --import tsx bench/limits.ts          (TOLLGATE_REDIS_URL to point elsewhere)
  */
 import { pathToFileURL } from 'node:url';
 import {
   type AdmitRequest,
+  LeasedLimits,
   type LimitsBackend,
   MemoryLimits,
   quotaWindow,
@@ -17,9 +21,9 @@ import {
 
 const SUBSCRIPTIONS = 10_000;
 
-function requests(now: number): AdmitRequest[] {
+function requests(now: number, subscriptions = SUBSCRIPTIONS): AdmitRequest[] {
   const w = quotaWindow('DAY', 'UTC', now);
-  return Array.from({ length: SUBSCRIPTIONS }, (_, i) => ({
+  return Array.from({ length: subscriptions }, (_, i) => ({
     throttles: [{ key: `c:sub_${i}`, rate: 1e6, burst: 1e6 }],
     quota: { key: `q:sub_${i}`, limit: 1e9, windowStart: w.start, windowEnd: w.end, mode: 'block' as const },
   }));
@@ -61,8 +65,13 @@ function runMemory(seconds: number): Run {
   };
 }
 
-async function runAsync(name: string, b: LimitsBackend, inFlight: number, seconds: number): Promise<Run> {
-  const reqs = requests(Date.now());
+async function runAsync(
+  name: string,
+  b: LimitsBackend,
+  inFlight: number,
+  seconds: number,
+  reqs: AdmitRequest[] = requests(Date.now()),
+): Promise<Run> {
   let admits = 0;
   let refused = 0;
   const cpu0 = process.cpuUsage();
@@ -70,7 +79,7 @@ async function runAsync(name: string, b: LimitsBackend, inFlight: number, second
   const until = t0 + seconds * 1000;
   const worker = async () => {
     while (performance.now() < until) {
-      const d = await b.admit(reqs[admits++ % SUBSCRIPTIONS]!, Date.now());
+      const d = await b.admit(reqs[admits++ % reqs.length]!, Date.now());
       if (!d.ok) refused++;
     }
   };
@@ -102,10 +111,12 @@ export async function benchLimits(opts: { seconds?: number; redisUrl?: string } 
   const prefix = `tgbench:${Date.now().toString(36)}:`;
   const redis = RedisLimits.connect(url, { prefix });
   let note = '';
+  let lease = '';
   try {
     await redis.ready(2000);
     runs.push(await runAsync('redis', redis, 1, seconds));
     runs.push(await runAsync('redis', redis, 64, seconds));
+    lease = await benchLease({ seconds, url, prefix });
   } catch (e) {
     note = `\nRedis at ${url} unavailable: ${String(e)}\n`;
   } finally {
@@ -128,6 +139,7 @@ export async function benchLimits(opts: { seconds?: number; redisUrl?: string } 
     '',
     `quotaWindow (cached, Europe/Berlin MONTH): ${windowCost()} µs/call.`,
     note,
+    lease,
   ];
   return lines.join('\n');
 }
@@ -149,6 +161,177 @@ async function cleanup(url: string, prefix: string): Promise<void> {
   } finally {
     r.disconnect();
   }
+}
+
+// ---- Local leases (LeasedLimits) --------------------------------------------------------
+
+const LEASE = { units: 32, ttlMs: 250 };
+const NODES = 3;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Redis scripts sent by a backend so far: one per admit for RedisLimits, trips + gives for LeasedLimits. */
+function redisCalls(b: LimitsBackend, admits: number): number {
+  if (b instanceof LeasedLimits) {
+    const s = b.stats();
+    return s.trips + s.gives;
+  }
+  return admits;
+}
+
+async function node(url: string, prefix: string, leased: boolean): Promise<LimitsBackend> {
+  const r = RedisLimits.connect(url, { prefix });
+  await r.ready(2000);
+  return leased ? new LeasedLimits({ limits: r, ...LEASE }) : r;
+}
+
+/** Three nodes × `callers` drive one quota of `limit` until refused for good (or `maxSeconds`). */
+async function quotaRace(nodes: LimitsBackend[], limit: number, callers: number, maxSeconds: number) {
+  const w = quotaWindow('DAY', 'UTC', Date.now());
+  const req: AdmitRequest = {
+    throttles: [],
+    quota: { key: 'q:race', limit, windowStart: w.start, windowEnd: w.end, mode: 'block' },
+  };
+  let ok = 0;
+  let admits = 0;
+  let heldElsewhere = 0;
+  const until = performance.now() + maxSeconds * 1000;
+  const caller = async (b: LimitsBackend) => {
+    while (performance.now() < until) {
+      const d = await b.admit(req, Date.now());
+      admits++;
+      if (d.ok) ok++;
+      else if (d.code === 'QUOTA_EXCEEDED' && d.retryAfterMs < 2000) {
+        heldElsewhere++; // refused while units sat in another node's block: they come back soon
+        await sleep(Math.max(1, d.retryAfterMs));
+      } else return;
+    }
+  };
+  await Promise.all(nodes.flatMap((b) => Array.from({ length: callers }, () => caller(b))));
+  return { ok, admits, heldElsewhere, windowStart: w.start };
+}
+
+/** Three nodes × `callers` hammer one throttle for `seconds`; admit times, to find the worst interval. */
+async function throttleRace(
+  nodes: LimitsBackend[],
+  rate: number,
+  burst: number,
+  callers: number,
+  seconds: number,
+  volleyEveryMs = 0,
+) {
+  const req: AdmitRequest = { throttles: [{ key: 'c:race', rate, burst }] };
+  const times: number[] = [];
+  let admits = 0;
+  const until = performance.now() + seconds * 1000;
+  const one = async (b: LimitsBackend) => {
+    const d = await b.admit(req, Date.now());
+    admits++;
+    if (d.ok) times.push(performance.timeOrigin + performance.now());
+    return d;
+  };
+  // steady: every caller retries after the hint; volleys: every caller of every node fires once, then a pause
+  const caller = async (b: LimitsBackend) => {
+    while (performance.now() < until) {
+      const d = await one(b);
+      if (d.ok) continue;
+      if (d.code === 'THROTTLED') await sleep(Math.min(Math.max(1, d.retryAfterMs), 20));
+      else return;
+    }
+  };
+  if (volleyEveryMs > 0) {
+    while (performance.now() < until) {
+      await Promise.all(nodes.flatMap((b) => Array.from({ length: callers }, () => one(b))));
+      await sleep(volleyEveryMs);
+    }
+  } else await Promise.all(nodes.flatMap((b) => Array.from({ length: callers }, () => caller(b))));
+  times.sort((a, b) => a - b);
+  // worst interval: max over i ≤ j of (j − i + 1) − burst − rate·(t_j − t_i), in O(n)
+  let best = Number.NEGATIVE_INFINITY;
+  let worst = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < times.length; j++) {
+    best = Math.max(best, (rate * times[j]!) / 1000 - j);
+    worst = Math.max(worst, j + 1 - (rate * times[j]!) / 1000 + best - burst);
+  }
+  const span = times.length > 1 ? (times[times.length - 1]! - times[0]!) / 1000 : 0;
+  return { ok: times.length, admits, span, exact: burst + rate * span, worst };
+}
+
+async function benchLease(o: { seconds: number; url: string; prefix: string }): Promise<string> {
+  const { seconds, url } = o;
+  const hot = requests(Date.now(), 10);
+  const cold = requests(Date.now());
+  const rows: string[] = [];
+  let i = 0;
+  for (const [load, reqs] of [
+    ['10 hot keys', hot],
+    ['10,000 cold keys', cold],
+  ] as const) {
+    for (const leased of [false, true]) {
+      for (const inFlight of [1, 64]) {
+        const b = await node(url, `${o.prefix}l${i++}:`, leased);
+        const r = await runAsync(leased ? 'leased' : 'redis', b, inFlight, seconds, [...reqs]);
+        const calls = redisCalls(b, r.admits) / r.admits;
+        await b.close();
+        rows.push(
+          `| ${load} | ${r.name} | ${inFlight} | ${Math.round(r.admits / r.seconds).toLocaleString('en')} | ${calls.toFixed(3)} | ${(r.cpuUs / r.admits).toFixed(2)} |`,
+        );
+      }
+    }
+  }
+
+  const race: string[] = [];
+  for (const leased of [false, true]) {
+    const p = `${o.prefix}q${leased ? 'l' : 'p'}:`;
+    const nodes = await Promise.all(Array.from({ length: NODES }, () => node(url, p, leased)));
+    const limit = 5000;
+    const t0 = performance.now();
+    const q = await quotaRace(nodes, limit, 32, 10);
+    const took = (performance.now() - t0) / 1000;
+    const calls = nodes.reduce((n, b) => n + redisCalls(b, 0), 0);
+    for (const b of nodes) await b.close();
+    const reader = RedisLimits.connect(url, { prefix: p });
+    await reader.ready(2000);
+    const counter = await reader.quotaUsed('q:race', q.windowStart);
+    await reader.close();
+    race.push(
+      `| quota ${limit} | ${leased ? 'leased' : 'redis'} | ${q.ok} | ${q.ok - limit} | ${counter} | ${q.heldElsewhere} | ${leased ? (calls / q.admits).toFixed(3) : '1'} | ${took.toFixed(1)} s |`,
+    );
+  }
+  for (const [pattern, volleyEveryMs, callers] of [
+    ['steady', 0, 32],
+    ['volleys of 80/node every 150 ms', 150, 80],
+  ] as const) {
+    for (const leased of [false, true]) {
+      const p = `${o.prefix}t${i++}:`;
+      const nodes = await Promise.all(Array.from({ length: NODES }, () => node(url, p, leased)));
+      const rate = 2000;
+      const burst = 200;
+      const t = await throttleRace(nodes, rate, burst, callers, seconds, volleyEveryMs);
+      const calls = nodes.reduce((n, b) => n + redisCalls(b, 0), 0);
+      for (const b of nodes) await b.close();
+      race.push(
+        `| throttle ${rate}/s burst ${burst}, ${pattern}, ${t.span.toFixed(2)} s | ${leased ? 'leased' : 'redis'} | ${t.ok} | ${(t.ok - t.exact).toFixed(0)} (exact ${t.exact.toFixed(0)}) | – | – | ${leased ? (calls / t.admits).toFixed(3) : '1'} | worst interval +${Math.max(0, t.worst).toFixed(1)} |`,
+      );
+    }
+  }
+  const bound = NODES * (LEASE.units - 1);
+  return [
+    `## Limits: local leases (LeasedLimits, units ${LEASE.units}, ttl ${LEASE.ttlMs} ms, adaptive)`,
+    '',
+    `${seconds} s per run; same admit as above (1 bucket + 1 DAY quota). "Redis calls/admit" counts lease, admit and give-back scripts.`,
+    '',
+    '| keys | backend | in flight | admits/s | Redis calls/admit | CPU µs/admit |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Overshoot: ${NODES} nodes (own connections) × 32 concurrent callers on one Redis, server time. Bound for the throttle: ${NODES} × (${LEASE.units} − 1) = ${bound} over any interval; for the quota: 0.`,
+    '',
+    '| limit | backend | admitted | over the limit | counter after close | refusals while units were held elsewhere | Redis calls/admit | note |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...race,
+    '',
+  ].join('\n');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
