@@ -28,6 +28,8 @@ export interface Store {
   db: Db;
   dialect: Dialect;
   url: string;
+  /** PostgreSQL schema named by `?schema=` (null: the connection's default). */
+  schema: string | null;
   close(): Promise<void>;
 }
 
@@ -38,13 +40,13 @@ export interface OpenOptions {
 }
 
 export async function openStore(url: string, options: OpenOptions = {}): Promise<Store> {
-  const { db, dialect } = connect(url, options);
-  const store: Store = { db, dialect, url, close: () => db.destroy() };
+  const { db, dialect, schema } = connect(url, options);
+  const store: Store = { db, dialect, url, schema, close: () => db.destroy() };
   if (options.migrate !== false) await migrate(store);
   return store;
 }
 
-function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect } {
+function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect; schema: string | null } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -56,6 +58,7 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect 
     return {
       db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
       dialect: 'sqlite',
+      schema: null,
     };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -67,7 +70,13 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect 
       max: options.poolSize ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+    if (schema && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
+      throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: 'postgres',
+      schema,
+    };
   }
   throw new Error(`database URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
 }
@@ -76,6 +85,8 @@ export async function migrate(store: Store): Promise<void> {
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => migrations },
+    // Without this Kysely looks for its lock table in every schema of the database.
+    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
