@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { extractNouns, searchNames, startCaptureApi } from '../src/apis/index.js';
-import { NOUNS_HELDOUT, NOUNS_SAMPLE, type SampleSentence, scoreSample } from '../test/apis/nouns-sample.js';
+import { NOUNS_HELDOUT, NOUNS_SAMPLE, type SampleSentence } from '../test/apis/nouns-sample.js';
+import { scoreSample } from '../test/apis/nouns-score.js';
 
 const PAGE = `<!doctype html><html><head><style>body{margin:0;font:16px sans-serif}
 .card{display:inline-block;width:180px;height:120px;margin:8px;background:linear-gradient(#39f,#f93)}</style></head>

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { extractNouns, searchNames } from '../../src/apis/index.js';
-import { NOUNS_HELDOUT, NOUNS_SAMPLE, scoreSample } from './nouns-sample.js';
+import { NOUNS_HELDOUT, NOUNS_SAMPLE } from './nouns-sample.js';
+import { scoreSample } from './nouns-score.js';
 
 const predict = (text: string): Array<[string, string]> =>
   extractNouns(text).flatMap((n) =>
