@@ -134,7 +134,7 @@ describe('portal in a browser', () => {
     await expect
       .poll(() => page.locator('[data-field="charges[0].unitPrice"] .error').innerText())
       .toContain('decimal');
-    expect(await page.locator('.error-summary').innerText()).toContain('charges[0].unitPrice');
+    expect(await page.locator('.error-summary').innerText()).toContain('Charge 1, unit price');
     // As you type: the error clears and the preview prices 1k / 100k / 10M calls.
     await page.locator('[name="charges[0].unitPrice"]').fill('0.05');
     await expect.poll(() => page.locator('[data-field="charges[0].unitPrice"] .error').innerText()).toBe('');
@@ -264,7 +264,7 @@ describe('portal in a browser', () => {
     await console.goto(`${h.url}/console/revenue`);
     const revenue = await console.locator('table').innerText();
     expect(revenue).toContain('USD 10.15');
-    expect(await console.locator('svg rect.bar').count()).toBe(1);
+    expect(await console.locator('svg rect.bar:not([data-value="0"])').count()).toBe(1);
     await shot(console, 'revenue');
     await console.close();
   });

@@ -30,6 +30,7 @@ label{font-weight:600}
 input,select,textarea{font:inherit;padding:8px 10px;border:1px solid #9aa6b5;border-radius:6px;background:#fff;color:var(--fg);max-width:100%}
 textarea{width:100%;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}
 fieldset{border:1px solid var(--line);border-radius:8px;margin:0 0 16px;padding:12px}
+fieldset.field{border:0;padding:0;margin:0 0 14px}fieldset.field legend{padding:0;font-weight:600}
 legend{font-weight:700;padding:0 4px}
 .choice{font-weight:400;display:block;margin:4px 0}
 .hint{color:var(--muted)}

@@ -196,28 +196,30 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
                 <td>
                   {k.expiresAt ? new Date(k.expiresAt).toISOString().slice(0, 16).replace('T', ' ') : 'never'}
                 </td>
-                <td class="actions">
-                  {state === 'enabled' && !k.replacedBy ? (
-                    <form method="post" action={`/account/keys/${k.id}/roll`} class="inline">
-                      <CsrfField token={c.get('csrf')} />
-                      <button type="submit" class="secondary">
-                        Roll
-                      </button>
-                    </form>
-                  ) : null}
-                  {state === 'enabled' ? (
-                    <form
-                      method="post"
-                      action={`/account/keys/${k.id}/revoke`}
-                      class="inline"
-                      data-confirm="Revoke this key now? Calls with it will fail."
-                    >
-                      <CsrfField token={c.get('csrf')} />
-                      <button type="submit" class="danger">
-                        Revoke
-                      </button>
-                    </form>
-                  ) : null}
+                <td>
+                  <div class="actions">
+                    {state === 'enabled' && !k.replacedBy ? (
+                      <form method="post" action={`/account/keys/${k.id}/roll`} class="inline">
+                        <CsrfField token={c.get('csrf')} />
+                        <button type="submit" class="secondary">
+                          Roll
+                        </button>
+                      </form>
+                    ) : null}
+                    {state === 'enabled' ? (
+                      <form
+                        method="post"
+                        action={`/account/keys/${k.id}/revoke`}
+                        class="inline"
+                        data-confirm="Revoke this key now? Calls with it will fail."
+                      >
+                        <CsrfField token={c.get('csrf')} />
+                        <button type="submit" class="danger">
+                          Revoke
+                        </button>
+                      </form>
+                    ) : null}
+                  </div>
                 </td>
               </tr>
             );

@@ -45,6 +45,7 @@ export function invoicePages(
         <h1>Invoices</h1>
         <Table
           head={['Number', 'Period', 'Status', 'Total', '']}
+          numeric={[3]}
           rows={items.length}
           empty="No invoices yet. They are issued at the end of each billing period."
         >
@@ -88,7 +89,11 @@ export function invoicePages(
           Period {day(inv.periodStart)} – {day(inv.periodEnd)} · issued{' '}
           {day(inv.finalizedAt ?? inv.createdAt)}
         </p>
-        <Table head={['Description', 'Quantity', 'Unit price', 'Amount']} rows={inv.lines.length}>
+        <Table
+          head={['Description', 'Quantity', 'Unit price', 'Amount']}
+          numeric={[1, 2, 3]}
+          rows={inv.lines.length}
+        >
           {inv.lines.map((l) => (
             <tr>
               <td>{l.description}</td>

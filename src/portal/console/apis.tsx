@@ -97,6 +97,7 @@ export function apiPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         <h1>APIs</h1>
         <Table
           head={['Name', 'Routing', 'Upstream', 'Routes']}
+          numeric={[3]}
           rows={apis.length}
           empty="No API yet: create one below."
         >
@@ -235,6 +236,7 @@ export function apiPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         <h2>Routes</h2>
         <Table
           head={['Method', 'Path', 'Dimension', 'Units', 'Access']}
+          numeric={[3]}
           rows={api.routes.length}
           caption={`${api.routes.length} routes`}
         >

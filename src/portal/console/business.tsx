@@ -15,6 +15,26 @@ import { CsrfField } from '../views/layout.js';
 const Exact = DecimalJs.clone({ precision: 40 });
 const DAY = 86_400_000;
 
+/** Every month from the earliest given (at most 12 back) to `current`, `YYYY-MM`, oldest first. */
+export function lastMonths(months: string[], current: string): string[] {
+  const sorted = [...months, current].sort();
+  const end = sorted[sorted.length - 1]!;
+  const first = sorted[0]!;
+  let [y, m] = end.split('-').map(Number) as [number, number];
+  const out: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const label = `${y}-${String(m).padStart(2, '0')}`;
+    out.unshift(label);
+    if (label <= first && out.length >= 6) break;
+    m -= 1;
+    if (m === 0) {
+      m = 12;
+      y -= 1;
+    }
+  }
+  return out;
+}
+
 export function businessPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   app.get('/console/subscribers', async (c) => {
     const actor = providerActor(c.get('user')!);
@@ -51,6 +71,7 @@ export function businessPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         <h1>Subscribers</h1>
         <Table
           head={['Buyer', 'Plan', 'Status', 'Since', 'Usage, last 30 days']}
+          numeric={[4]}
           rows={subs.length}
           empty="No subscriber yet."
         >
@@ -137,18 +158,27 @@ export function businessPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         <h1>Revenue</h1>
         <p class="muted">Issued invoices (open or paid), by the month their period ended.</p>
         {currencies.map((cur) => {
-          const rs = rows.filter((r) => r.currency === cur).reverse();
+          const rs = rows.filter((r) => r.currency === cur);
+          const months = lastMonths(
+            rs.map((r) => r.month),
+            new Date(deps.clock.now()).toISOString().slice(0, 7),
+          );
           return (
             <BarChart
               id={`revenue-${cur}`}
               title={`Revenue in ${cur}`}
               unit={cur}
-              bars={rs.map((r) => ({ label: `${r.month}-01`, value: Number(r.total.toFixed(2)) }))}
+              tick={(l) => l}
+              bars={months.map((m) => ({
+                label: m,
+                value: Number(rs.find((r) => r.month === m)?.total.toFixed(2) ?? 0),
+              }))}
             />
           );
         })}
         <Table
           head={['Month', 'Invoices', 'Invoiced', 'Paid']}
+          numeric={[1, 2, 3]}
           rows={rows.length}
           empty="No invoice issued yet: revenue appears after the first billing period closes."
         >
@@ -206,24 +236,26 @@ export function businessPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                 <Status value={e.enabled ? 'enabled' : 'disabled'} />
               </td>
               <td>{day(new Date(e.createdAt).toISOString())}</td>
-              <td class="actions">
-                <form method="post" action={`/console/webhooks/${e.id}/rotate`} class="inline">
-                  <CsrfField token={c.get('csrf')} />
-                  <button type="submit" class="secondary">
-                    New secret
-                  </button>
-                </form>
-                <form
-                  method="post"
-                  action={`/console/webhooks/${e.id}/delete`}
-                  class="inline"
-                  data-confirm="Delete this endpoint?"
-                >
-                  <CsrfField token={c.get('csrf')} />
-                  <button type="submit" class="danger">
-                    Delete
-                  </button>
-                </form>
+              <td>
+                <div class="actions">
+                  <form method="post" action={`/console/webhooks/${e.id}/rotate`} class="inline">
+                    <CsrfField token={c.get('csrf')} />
+                    <button type="submit" class="secondary">
+                      New secret
+                    </button>
+                  </form>
+                  <form
+                    method="post"
+                    action={`/console/webhooks/${e.id}/delete`}
+                    class="inline"
+                    data-confirm="Delete this endpoint?"
+                  >
+                    <CsrfField token={c.get('csrf')} />
+                    <button type="submit" class="danger">
+                      Delete
+                    </button>
+                  </form>
+                </div>
               </td>
             </tr>
           ))}
@@ -246,6 +278,7 @@ export function businessPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         <h2>Recent deliveries</h2>
         <Table
           head={['Event', 'URL', 'Status', 'Attempts', 'Last answer']}
+          numeric={[3]}
           rows={deliveries.length}
           empty="Nothing delivered yet."
         >

@@ -39,6 +39,30 @@ function formValues(c: PortalContext): FormValues {
   return out;
 }
 
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  apiIds: 'APIs',
+  'throttle.rateLimit': 'Rate limit',
+  'throttle.burstLimit': 'Burst',
+  'quota.limit': 'Quota',
+  currency: 'Currency',
+  recurringFee: 'Recurring fee',
+  setupFee: 'Setup fee',
+  trialDays: 'Trial days',
+};
+
+/** `charges[1].unitPrice` → "Charge 2, unit price". */
+function labelsFor(errors: Errors): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of Object.keys(errors)) {
+    const m = /^charges\[(\d+)\]\.(\w+)/.exec(f);
+    out[f] = m
+      ? `Charge ${Number(m[1]) + 1}, ${m[2]!.replace(/([A-Z])/g, ' $1').toLowerCase()}`
+      : (FIELD_LABELS[f] ?? f);
+  }
+  return out;
+}
+
 export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   function editor(
     c: PortalContext,
@@ -59,7 +83,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
           <a href="/console/plans">← Plans</a>
         </p>
         <h1>{plan ? `Edit plan ${plan.name}` : 'New plan'}</h1>
-        <ErrorSummary errors={errors} />
+        <ErrorSummary errors={errors} labels={labelsFor(errors)} />
         <form method="post" action={action} id="plan-form" novalidate>
           <CsrfField token={c.get('csrf')} />
           <div class="grid2">
@@ -73,8 +97,8 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                 errors={errors}
                 rows={2}
               />
-              <div class={`field${errors.apiIds ? ' invalid' : ''}`} data-field="apiIds">
-                <span class="label">APIs in this plan</span>
+              <fieldset class={`field${errors.apiIds ? ' invalid' : ''}`} data-field="apiIds">
+                <legend>APIs in this plan</legend>
                 {apis.length === 0 ? <p class="empty">Create an API first.</p> : null}
                 {apis.map((a) => (
                   <label class="choice">
@@ -83,7 +107,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                   </label>
                 ))}
                 <small class="error">{errors.apiIds ?? ''}</small>
-              </div>
+              </fieldset>
               <Field
                 label="Rate limit (requests per second)"
                 name="throttle.rateLimit"

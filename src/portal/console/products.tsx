@@ -163,6 +163,7 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         </p>
         <Table
           head={['Product', 'Status', 'Visibility', 'Plans']}
+          numeric={[3]}
           rows={products.length}
           empty="No product yet."
         >

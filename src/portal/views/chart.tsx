@@ -25,11 +25,19 @@ function niceMax(v: number): number {
 const fmt = (n: number) =>
   n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${+(n / 1e3).toFixed(1)}k` : String(n);
 
-export function BarChart(p: { title: string; unit: string; bars: Bar[]; id: string }) {
+export function BarChart(p: {
+  title: string;
+  unit: string;
+  bars: Bar[];
+  id: string;
+  /** Axis text of a bar's label (default: MM-DD of an ISO day). */
+  tick?: (label: string) => string;
+}) {
+  const tick = p.tick ?? ((l: string) => l.slice(5));
   const max = niceMax(Math.max(0, ...p.bars.map((b) => b.value)));
   const n = Math.max(1, p.bars.length);
   const slot = (W - PAD_L - 8) / n;
-  const bw = Math.max(2, slot * 0.7);
+  const bw = Math.min(56, Math.max(2, slot * 0.7));
   const plotH = H - PAD_B - PAD_T;
   const total = p.bars.reduce((s, b) => s + b.value, 0);
   const every = Math.ceil(n / 10);
@@ -76,7 +84,7 @@ export function BarChart(p: { title: string; unit: string; bars: Bar[]; id: stri
               </rect>
               {i % every === 0 ? (
                 <text x={(x + bw / 2).toFixed(1)} y={H - 8} text-anchor="middle" class="axis">
-                  {b.label.slice(5)}
+                  {tick(b.label)}
                 </text>
               ) : null}
             </g>

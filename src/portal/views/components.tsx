@@ -138,6 +138,8 @@ export function Table(p: {
   empty?: string;
   rows: number;
   caption?: string;
+  /** Indexes of right-aligned (numeric) columns. */
+  numeric?: number[];
 }) {
   if (p.rows === 0) return <p class="empty">{p.empty ?? 'Nothing here yet.'}</p>;
   return (
@@ -146,8 +148,10 @@ export function Table(p: {
         {p.caption ? <caption>{p.caption}</caption> : null}
         <thead>
           <tr>
-            {p.head.map((h) => (
-              <th scope="col">{h}</th>
+            {p.head.map((h, i) => (
+              <th scope="col" class={p.numeric?.includes(i) ? 'num' : undefined}>
+                {h}
+              </th>
             ))}
           </tr>
         </thead>
