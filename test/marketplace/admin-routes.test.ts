@@ -45,7 +45,9 @@ describe('marketplace admin routes', () => {
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() };
+    // biome-ignore lint/suspicious/noExplicitAny: test reads loosely typed JSON
+    const body: any = res.status === 204 ? null : await res.json();
+    return { status: res.status, body };
   };
 
   it('creates, publishes and browses a product; subscribes; lists events; issues credentials', async () => {
