@@ -8,8 +8,10 @@
  * Failure modes: the deadline (options.timeout) closes the page, which rejects whatever is
  * pending, and the capture ends with CaptureTimeoutError; budget overruns (bytes, requests)
  * abort the requests and fail the capture with BudgetError; output over the byte cap fails
- * with OutputTooLargeError. Between captures the page is closed and cookies and the visited
- * origins' storage are cleared, so one caller never sees another's state.
+ * with OutputTooLargeError. Between captures the page is closed, cookies are cleared and so
+ * is the storage of the document's origin; a capture that loaded documents from several
+ * origins (iframes), or whose page is already gone, costs its context instead — one caller
+ * never sees another's state. (Playwright disables the HTTP cache while routes are on.)
  */
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import type { Agent } from 'undici';
@@ -28,6 +30,7 @@ import { type HostPolicy, RefusedError } from './ssrf.js';
 export interface Job {
   readonly page: Page;
   readonly budget: Budget;
+  /** Origins of the documents (main frame, iframes) loaded: the only ones that can hold storage. */
   readonly origins: Set<string>;
   mainRedirect: string | null;
   mainRefused: RefusedError | null;
@@ -113,7 +116,7 @@ async function handle(route: Route, job: Job | null, agent: Agent, policy: HostP
       job.mainStatus = res.status;
       job.finalUrl = res.url;
     }
-    job.origins.add(new URL(res.url).origin);
+    if (request.resourceType() === 'document') job.origins.add(new URL(res.url).origin);
     await route.fulfill({ status: res.status, headers: res.headers, body: res.body });
   } catch (e) {
     if (e instanceof RefusedError) {
@@ -273,7 +276,9 @@ async function render(
 
 async function cleanUp(context: BrowserContext, page: Page, job: Job): Promise<boolean> {
   let clean = job.origins.size === 0;
-  if (!page.isClosed() && job.origins.size > 0) {
+  // Documents from several origins (iframes) may hold storage partitioned by top-level
+  // site, which clearing by origin does not reach: such a context is discarded instead.
+  if (!page.isClosed() && job.origins.size === 1) {
     try {
       const cdp = await context.newCDPSession(page);
       for (const origin of job.origins) {
