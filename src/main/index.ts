@@ -15,9 +15,11 @@ import { createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
 import { type LimitsBackend, MemoryLimits, RedisLimits } from '../limits/index.js';
-import { createMeter, createMetrics, type Meter } from '../metering/index.js';
+import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
 import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { createWebhooks } from '../webhooks/index.js';
+import { alertNotifier } from './alerts.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
 import { metricsObserver } from './observer.js';
@@ -50,10 +52,14 @@ export async function startTollgate(
 
   let snapshots: SnapshotHolder | null = null;
   let bus: ChangeBus | null = null;
+  // Declared before the catalog, assigned below: quota views read the live counters.
+  let limits: LimitsBackend | null = null;
   const catalog = createCatalog({
     store,
     clock,
     log,
+    quotaUsed: async (subscriptionId, windowStart) =>
+      Number(await limits!.quotaUsed(`q:${subscriptionId}`, windowStart)),
     onChange: (change) => {
       void snapshots?.refresh();
       bus?.publish(`${change.entity}:${change.id}`);
@@ -63,7 +69,6 @@ export async function startTollgate(
   const runsGateway = config.role !== 'console';
   const runsConsole = config.role !== 'gateway';
 
-  let limits: LimitsBackend;
   if (config.redisUrl) {
     const redisLimits = RedisLimits.connect(config.redisUrl, { prefix: 'tollgate:' });
     // Start even if Redis is down (plans fail open or closed); say so loudly.
@@ -74,6 +79,10 @@ export async function startTollgate(
   } else {
     limits = new MemoryLimits();
   }
+
+  const webhooks = createWebhooks({ store, clock, log });
+  const alerts = createUsageAlerts({ store, clock, log, notify: alertNotifier(store, webhooks, log) });
+  const stopDelivery = runsConsole ? webhooks.startDelivery(5_000) : null;
 
   const meter =
     config.metering === 'off'
@@ -86,6 +95,7 @@ export async function startTollgate(
           dataDir: config.dataDir,
           node: config.node,
           flushIntervalMs: config.flushIntervalMs,
+          onFlushed: (rows) => void alerts.onFlushed(rows),
         });
   if (meter) metrics.attachMeter(meter);
 
@@ -161,6 +171,7 @@ export async function startTollgate(
         });
       }
       holder.stop();
+      await stopDelivery?.();
       wholesale?.stop();
       await meter?.close();
       await bus?.close();
