@@ -46,8 +46,8 @@ describe('marketplace admin routes', () => {
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     // biome-ignore lint/suspicious/noExplicitAny: test reads loosely typed JSON
-    const body: any = res.status === 204 ? null : await res.json();
-    return { status: res.status, body };
+    const json: any = res.status === 204 ? null : await res.json();
+    return { status: res.status, body: json };
   };
 
   it('creates, publishes and browses a product; subscribes; lists events; issues credentials', async () => {
