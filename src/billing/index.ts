@@ -215,6 +215,14 @@ export function createBilling(deps: BillingDeps): Billing {
           'INVALID_STATE',
           `plan ${c.toPlanId} is priced in ${b.price.currency}, the subscription in ${a.price.currency}`,
         );
+      const clash = await q
+        .selectFrom('plan_changes')
+        .select('to_plan_id')
+        .where('subscription_id', '=', c.subscriptionId)
+        .where('at', '=', c.at)
+        .executeTakeFirst();
+      if (clash)
+        throw new TollgateError('CONFLICT', `a plan change at ${new Date(c.at).toISOString()} exists`);
       await q
         .insertInto('plan_changes')
         .values({

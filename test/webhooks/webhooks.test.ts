@@ -134,6 +134,16 @@ for (const kind of await testStores()) {
       await dead.removeEndpoint(ep.id);
     });
 
+    it('the delivery loop sends what is due and stops cleanly', async () => {
+      rx.got.length = 0;
+      const id = await hooks.emit('prv_a', 'invoice.finalized', { n: 2 });
+      const stop = hooks.startDelivery(10);
+      const deadline = Date.now() + 3000;
+      while (rx.got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await stop();
+      expect(rx.got.map((g) => g.headers['tollgate-event-id'])).toEqual([id]);
+    });
+
     it('validates endpoint input and manages secrets', async () => {
       await expect(hooks.addEndpoint('prv_a', { url: 'ftp://x' })).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
