@@ -80,7 +80,10 @@ async function loadAndKill(
     }
   };
   const workers = Array.from({ length: 16 }, worker);
+  // Kill mid-load: once enough responses went out (bounded in time on a slow machine).
+  const until = Date.now() + 10_000;
   await new Promise((r) => setTimeout(r, killAfterMs));
+  while (received < 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   inFlightAtKill = inFlight;
   killedAt = Date.now();
   await kill();
