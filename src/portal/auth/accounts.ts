@@ -2,9 +2,9 @@
  * Portal accounts: sign-up (a buyer gets a marketplace consumer, a provider member gets or
  * joins a provider organisation), log-in with throttling, and password reset by mailed link.
  *
- * Throttling: at most MAX_FAILURES failed log-ins per (email, client address) in a sliding
- * FAILURE_WINDOW_MS; past that, log-in answers "throttled" with the wait, even for the right
- * password. An unknown email costs the same scrypt as a known one (a decoy hash), and both
+ * Throttling: at most MAX_FAILURES failed log-ins per (email, client address), and
+ * MAX_FAILURES_PER_IP per client address over all emails, in a sliding FAILURE_WINDOW_MS;
+ * past that, log-in answers "throttled" with the wait, even for the right password. An unknown email costs the same scrypt as a known one (a decoy hash), and both
  * count as failures, so neither timing nor throttling tells whether an account exists.
  *
  * Reset tokens: 32 random bytes, stored as SHA-256, valid for RESET_TTL_MS, used once (a
@@ -20,6 +20,8 @@ import type { PortalDeps } from '../deps.js';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 
 export const MAX_FAILURES = 5;
+/** Failures from one address over all emails (credential stuffing) before it is paused too. */
+export const MAX_FAILURES_PER_IP = 50;
 export const FAILURE_WINDOW_MS = 15 * 60_000;
 export const RESET_TTL_MS = 3600_000;
 
@@ -196,6 +198,16 @@ export function createAccounts(deps: Pick<PortalDeps, 'store' | 'clock' | 'catal
           reason: 'throttled',
           retryAfterMs: Math.max(1000, oldest + FAILURE_WINDOW_MS - now),
         };
+      }
+      const fromIp = await db
+        .selectFrom('portal_login_failures')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('at').as('first')])
+        .where('ip', '=', ip)
+        .where('at', '>', since)
+        .executeTakeFirst();
+      if (Number(fromIp?.n ?? 0) >= MAX_FAILURES_PER_IP) {
+        const retryAfterMs = Math.max(1000, Number(fromIp!.first) + FAILURE_WINDOW_MS - now);
+        return { ok: false, reason: 'throttled', retryAfterMs };
       }
       const row = await byEmail(email);
       const ok = await verifyPassword(password.slice(0, 1000), row?.password_hash ?? (await decoyHash()));

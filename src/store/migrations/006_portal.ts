@@ -40,6 +40,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('portal_login_failures')
     .columns(['email', 'ip', 'at'])
     .execute();
+  await db.schema
+    .createIndex('portal_login_failures_ip')
+    .on('portal_login_failures')
+    .columns(['ip', 'at'])
+    .execute();
 
   await db.schema
     .createTable('portal_password_resets')
