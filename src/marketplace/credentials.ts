@@ -65,8 +65,10 @@ export interface CredentialService {
   list(
     providerId: string,
   ): Promise<{ accessKeyId: string; name: string; createdAt: number; revokedAt: number | null }[]>;
-  /** The newest live provider-level credentials (used to sign notifications to that provider). */
+  /** The live provider-level credentials used most recently, else the newest (signs notifications to that provider). */
   latestFor(providerId: string): Promise<ResolvedCredentials | null>;
+  /** Notes a successful authentication (at most once a minute per key). */
+  touch(accessKeyId: string): Promise<void>;
   /** The secret for verification; null when unknown or revoked. */
   resolve(accessKeyId: string): Promise<ResolvedCredentials | null>;
 }
@@ -133,9 +135,20 @@ export function createCredentials(deps: {
         .where('provider_id', '=', providerId)
         .where('revoked_at', 'is', null)
         .where('agreement_id', 'is', null)
+        // The pair the provider actually uses (it signs with what it was configured with).
+        .orderBy((eb) => eb.fn.coalesce('last_used_at', eb.lit(0)), 'desc')
         .orderBy('created_at', 'desc')
         .executeTakeFirst();
       return row ? svc.resolve(row.access_key_id) : null;
+    },
+    async touch(id) {
+      const now = deps.clock.now();
+      await deps.db
+        .updateTable('marketplace_credentials')
+        .set({ last_used_at: now })
+        .where('access_key_id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', now - 60_000)]))
+        .execute();
     },
     async resolve(id) {
       const row = await deps.db

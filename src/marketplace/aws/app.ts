@@ -72,6 +72,7 @@ export function createMarketplaceAwsApp(deps: MarketplaceAwsDeps): Hono {
         deps.clock,
         credentials.resolve,
       );
+      await credentials.touch(creds.accessKeyId);
       const op = ops[target];
       if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
       const ct = (headers['content-type'] ?? '').split(';')[0]!.trim();
