@@ -28,14 +28,7 @@ import { BatchMeterUsageCommand, type UsageRecord } from '@aws-sdk/client-market
 import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceExportTable } from '../store/tables/marketplace.js';
-import { exportId } from './ids.js';
-
-const HOUR = 3600_000;
-const WINDOW = 6 * HOUR;
-const MARGIN = 5 * 60_000;
-const SUBSCRIBED = ['trialing', 'active', 'cancel_pending'];
-/** Hours older than the window are still ledgered (as expired) but only this far back. */
-const EXPIRED_LOOKBACK = 48 * HOUR;
+import { createPlanner, MARGIN, WINDOW } from './export-plan.js';
 
 export type ExportStatus = 'pending' | 'sent' | 'duplicate' | 'not_subscribed' | 'failed' | 'expired';
 
@@ -81,13 +74,6 @@ export interface ExporterDeps {
   maxUnprocessedRounds?: number;
 }
 
-interface ExternalIdentity {
-  ProductCode?: string;
-  CustomerIdentifier?: string;
-  CustomerAWSAccountId?: string;
-  LicenseArn?: string;
-}
-
 const errName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
 const errStatus = (e: unknown): number | undefined =>
   (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -106,130 +92,7 @@ export function createExporter(deps: ExporterDeps) {
     log.error(a, `marketplace export ${a.kind}`);
     deps.onAlert?.(a);
   };
-
-  async function externalSubscriptions(only?: string) {
-    let q = db
-      .selectFrom('subscriptions as s')
-      .innerJoin('consumers as c', 'c.id', 's.consumer_id')
-      .innerJoin('plans as p', 'p.id', 's.plan_id')
-      .select(['s.id', 's.consumer_id', 's.status', 's.started_at', 'p.api_ids', 'c.external'])
-      .where('c.external_customer_id', 'is not', null)
-      .where('s.status', 'in', SUBSCRIBED);
-    if (only) q = q.where('s.id', '=', only);
-    const rows = await q.execute();
-    return rows.flatMap((r) => {
-      const ext = JSON.parse(r.external || '{}') as ExternalIdentity;
-      return ext.ProductCode && (ext.CustomerIdentifier || (ext.CustomerAWSAccountId && ext.LicenseArn))
-        ? [{ ...r, ext }]
-        : [];
-    });
-  }
-
-  /** Phase 1 for one subscription: ledger rows up to the last complete hour (or the current one). */
-  async function plan(
-    sub: Awaited<ReturnType<typeof externalSubscriptions>>[number],
-    includePartial: boolean,
-  ): Promise<number> {
-    const now = clock.now();
-    const currentHour = Math.floor(now / HOUR) * HOUR;
-    const lastHour = includePartial ? currentHour : Math.floor((now - settle) / HOUR) * HOUR - HOUR;
-    const last = await db
-      .selectFrom('marketplace_exports')
-      .select((eb) => eb.fn.max<number>('hour').as('h'))
-      .where('subscription_id', '=', sub.id)
-      .executeTakeFirst();
-    let start = last?.h != null ? Number(last.h) + HOUR : Math.floor(Number(sub.started_at) / HOUR) * HOUR;
-    start = Math.max(start, Math.floor((now - WINDOW - EXPIRED_LOOKBACK) / HOUR) * HOUR);
-    if (start > lastHour) return 0;
-
-    const apiIds = JSON.parse(sub.api_ids) as string[];
-    const dims = new Set<string>();
-    if (apiIds.length) {
-      for (const r of await db
-        .selectFrom('routes')
-        .select('dimension')
-        .distinct()
-        .where('api_id', 'in', apiIds)
-        .execute()) {
-        dims.add(r.dimension);
-      }
-    }
-    const usage = await db
-      .selectFrom('usage')
-      .select(['dimension', 'hour', (eb) => eb.fn.sum<number>('units').as('units')])
-      .where('subscription_id', '=', sub.id)
-      .where('hour', '<=', lastHour)
-      .groupBy(['dimension', 'hour'])
-      .execute();
-    const ledger = await db
-      .selectFrom('marketplace_exports')
-      .select(['dimension', (eb) => eb.fn.sum<number>('quantity').as('q')])
-      .where('subscription_id', '=', sub.id)
-      .groupBy('dimension')
-      .execute();
-    const exported = new Map(ledger.map((l) => [l.dimension, Number(l.q)]));
-    const byHour = new Map<string, number>();
-    const before = new Map<string, number>();
-    for (const u of usage) {
-      dims.add(u.dimension);
-      const h = Number(u.hour);
-      if (h < start) before.set(u.dimension, (before.get(u.dimension) ?? 0) + Number(u.units));
-      else byHour.set(`${u.dimension}|${h}`, Number(u.units));
-    }
-    const total = new Map(before);
-    let planned = 0;
-    for (let h = start; h <= lastHour; h += HOUR) {
-      for (const dim of [...dims].sort()) {
-        const cum = (total.get(dim) ?? 0) + (byHour.get(`${dim}|${h}`) ?? 0);
-        total.set(dim, cum);
-        const quantity = Math.max(0, cum - (exported.get(dim) ?? 0));
-        const expired = h < now - WINDOW + MARGIN;
-        const t = clock.now();
-        const row: MarketplaceExportTable = {
-          id: exportId(t),
-          subscription_id: sub.id,
-          consumer_id: sub.consumer_id,
-          product_code: sub.ext.ProductCode!,
-          customer_identifier: sub.ext.CustomerIdentifier ?? null,
-          customer_aws_account_id: sub.ext.CustomerAWSAccountId ?? null,
-          license_arn: sub.ext.LicenseArn ?? null,
-          dimension: dim,
-          hour: h,
-          quantity,
-          status: expired ? 'expired' : 'pending',
-          attempts: 0,
-          metering_record_id: null,
-          last_error: expired ? 'outside the 6-hour window when planned' : null,
-          created_at: t,
-          updated_at: t,
-          sent_at: null,
-        };
-        const ins = await db
-          .insertInto('marketplace_exports')
-          .values(row)
-          .onConflict((oc) => oc.columns(['subscription_id', 'dimension', 'hour']).doNothing())
-          .executeTakeFirst();
-        if (Number(ins.numInsertedOrUpdatedRows ?? 0n) > 0) {
-          exported.set(dim, (exported.get(dim) ?? 0) + quantity);
-          planned++;
-          if (expired && quantity > 0) {
-            alert({ kind: 'expired', subscriptionId: sub.id, dimension: dim, hour: h, quantity });
-          }
-        } else {
-          // Another process froze this hour first: account for its quantity instead.
-          const other = await db
-            .selectFrom('marketplace_exports')
-            .select('quantity')
-            .where('subscription_id', '=', sub.id)
-            .where('dimension', '=', dim)
-            .where('hour', '=', h)
-            .executeTakeFirstOrThrow();
-          exported.set(dim, (exported.get(dim) ?? 0) + Number(other.quantity));
-        }
-      }
-    }
-    return planned;
-  }
+  const { externalSubscriptions, plan } = createPlanner({ db, clock, settle, alert });
 
   const toRecord = (r: MarketplaceExportTable): UsageRecord => ({
     Timestamp: new Date(Number(r.hour)),
