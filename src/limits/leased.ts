@@ -17,7 +17,7 @@
  *  - Quota ('block'): zero overshoot. Units are INCRBY'd in the shared counter when leased, a
  *    block is only granted within `limit − used`, and only never-served units are given back.
  *  - Throttle: over any interval, admits ≤ burst + rate·t + the units held in blocks when the
- *    interval starts ≤ (units − 1) × (blocks holding that bucket, one per node and shape).
+ *    interval starts ≤ (min(units, burst) − 1) × (blocks holding that bucket: one per node and shape).
  *  - Cost of the bound: units held by one node are refused to the others for ≤ ttl (a quota
  *    refusal then says `retryAfterMs` ≤ 2·ttl, the time by which they come back).
  *
