@@ -261,6 +261,8 @@ describe('portal in a browser', () => {
     await logIn(console, providerEmail);
     await console.waitForURL(/\/console\/subscribers$/);
     expect(await console.locator('table').innerText()).toContain(buyerEmail);
+    await console.goto(`${h.url}/console/invoices`);
+    expect(await console.locator('table').innerText()).toContain('USD 10.15');
     await console.goto(`${h.url}/console/revenue`);
     const revenue = await console.locator('table').innerText();
     expect(revenue).toContain('USD 10.15');
