@@ -23,6 +23,11 @@ export const configSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis://')
       .optional(),
+    /** Local pre-admission for hot keys with Redis limits: `units/ttlMs`, e.g. `32/250`. Off by default. */
+    limitsLease: z
+      .string()
+      .regex(/^\d{1,4}(\/\d{1,5})?$/, 'must be units/ttlMs, e.g. 32/250')
+      .optional(),
     dataDir: z.string().min(1).default('./data'),
     gatewayHost: z.string().default('0.0.0.0'),
     gatewayPort: port.default(8080),

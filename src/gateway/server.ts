@@ -178,7 +178,11 @@ export class Gateway {
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const giveBack = () => {
-      if (quota) void limits.refund(quota.key, quota.windowStart);
+      if (!quota) return;
+      const r = limits.refund(quota.key, quota.windowStart);
+      // A refund lost to a limit-store outage errs towards the subscriber having used more.
+      if (r instanceof Promise)
+        r.catch((err: Error) => this.deps.log.warn({ err: err.message }, 'quota refund failed'));
     };
 
     const handler = new RelayHandler(res, requestId, {
@@ -188,7 +192,11 @@ export class Gateway {
         const billable = key.plan.billable(status);
         if (!billable) giveBack();
         if (!meter) return undefined;
-        const reported = route.units === 0 ? Number(upstream['x-tollgate-units']) : route.units;
+        // The upstream may say what a call cost (e.g. characters processed); the route's
+        // units are the default. Only a plain integer in range is believed.
+        const reported = upstream['x-tollgate-units'];
+        const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
+        const units = n >= 0 && n <= 1e9 ? n : route.units;
         const declared = Number(upstream['content-length']);
         const r = meter.record({
           subscriptionId: key.subscriptionId,
@@ -196,7 +204,7 @@ export class Gateway {
           apiId: api.id,
           routeId: route.id,
           dimension: route.dimension,
-          units: Number.isFinite(reported) && reported > 0 ? Math.floor(reported) : 0,
+          units,
           status,
           bytes: Number.isFinite(declared) ? declared : 0,
           latencyMs: performance.now() - started,

@@ -20,7 +20,7 @@ export interface CompiledRoute {
   method: string;
   template: PathTemplate;
   dimension: string;
-  /** Units per call; 0 means the upstream reports them in `x-tollgate-units`. */
+  /** Units per call, unless the upstream reports them in an `x-tollgate-units` header. */
   units: number;
   public: boolean;
   /** Route-wide throttle shared by every caller (API Gateway's stage/method throttle). */

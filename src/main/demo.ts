@@ -39,22 +39,37 @@ async function startHello(): Promise<Upstream> {
   };
 }
 
-async function startSamples(): Promise<{ nouns: Upstream | null; capture: Upstream | null }> {
-  try {
-    const apis = await import('../apis/index.js');
-    const nouns = await apis.startNounsApi({ port: 0, host: '127.0.0.1' });
-    const capture = existsSync('/usr/bin/chromium')
-      ? await apis.startCaptureApi({ port: 0, host: '127.0.0.1' })
-      : null;
-    return { nouns, capture };
-  } catch {
-    return { nouns: null, capture: null };
+async function startSamples(log: Tollgate['log']) {
+  const apis = await import('../apis/index.js');
+  const nouns = await apis.startNounsApi({ port: 0, host: '127.0.0.1' });
+  let capture: Upstream | null = null;
+  if (existsSync('/usr/bin/chromium')) {
+    capture = await apis.startCaptureApi({ port: 0, host: '127.0.0.1' }).catch((err: Error) => {
+      log.warn({ err: err.message }, 'screen capture API not started');
+      return null;
+    });
   }
+  return {
+    nouns,
+    capture,
+    routes: { nouns: apis.nounsRoutes, capture: apis.captureRoutes },
+    openapi: {
+      nouns: apis.nounsOpenApi as unknown as Record<string, unknown>,
+      capture: apis.captureOpenApi as unknown as Record<string, unknown>,
+    },
+  };
+}
+
+/** The sample APIs list their routes in Tollgate's shape, with methods as plain strings. */
+function asRoutes(
+  routes: Array<{ method: string; path: string; dimension: string; units: number; public: boolean }>,
+) {
+  return routes.map((r) => ({ ...r, method: r.method as 'GET' | 'POST' }));
 }
 
 export async function startDemo(t: Tollgate): Promise<{ instructions: string; close(): Promise<void> }> {
   const hello = await startHello();
-  const samples = await startSamples();
+  const samples = await startSamples(t.log);
   const { catalog } = t;
   const actor = SYSTEM;
 
@@ -66,7 +81,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
 
   const upstreams: Array<[string, string, string | null]> = [
     ['Hello', '/hello', hello.url],
-    ['Proper-noun search', '/nouns', samples.nouns?.url ?? null],
+    ['Proper-noun search', '/nouns', samples.nouns.url],
     ['Screen capture', '/capture', samples.capture?.url ?? null],
   ];
 
@@ -88,10 +103,11 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
         upstreamUrl: url,
         pathPrefix: prefix,
         ...(prefix === '/nouns'
-          ? { routes: [{ method: '*', path: '/{proxy+}', dimension: 'characters', units: 0 }] }
-          : prefix === '/capture'
-            ? { routes: [{ method: '*', path: '/{proxy+}', dimension: 'captures', units: 1 }] }
-            : {}),
+          ? { routes: asRoutes(samples.routes.nouns), openapi: samples.openapi.nouns }
+          : {}),
+        ...(prefix === '/capture'
+          ? { routes: asRoutes(samples.routes.capture), openapi: samples.openapi.capture }
+          : {}),
       });
       apiIds.push(api.id);
     }
@@ -131,18 +147,16 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     'Without a key:',
     `  curl -i ${gw}/hello/world`,
   ];
-  if (samples.nouns) {
-    lines.push(
-      '',
-      'Proper-noun search (metered per character):',
-      `  curl -s -H 'x-api-key: ${keyValue}' -H 'content-type: application/json' -d '{"text":"Ada Lovelace met Charles Babbage in London."}' ${gw}/nouns/v1/nouns`,
-    );
-  }
+  lines.push(
+    '',
+    'Proper-noun search (metered per character):',
+    `  curl -s -H 'x-api-key: ${keyValue}' -H 'content-type: application/json' -d '{"text":"Ada Lovelace met Charles Babbage in London."}' ${gw}/nouns/nouns`,
+  );
   if (samples.capture) {
     lines.push(
       '',
       'Screen capture (metered per capture):',
-      `  curl -s -H 'x-api-key: ${keyValue}' '${gw}/capture/v1/capture?url=https://example.com' -o page.png`,
+      `  curl -s -H 'x-api-key: ${keyValue}' '${gw}/capture/capture?url=https://example.com' -o page.png`,
     );
   }
   lines.push('');
@@ -150,7 +164,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     instructions: lines.join('\n'),
     async close() {
       await hello.close();
-      await samples.nouns?.close();
+      await samples.nouns.close();
       await samples.capture?.close();
     },
   };

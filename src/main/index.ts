@@ -14,7 +14,7 @@ import { serve } from '@hono/node-server';
 import { createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
-import { type LimitsBackend, MemoryLimits, RedisLimits } from '../limits/index.js';
+import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
 import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -69,16 +69,13 @@ export async function startTollgate(
   const runsGateway = config.role !== 'console';
   const runsConsole = config.role !== 'gateway';
 
-  if (config.redisUrl) {
-    const redisLimits = RedisLimits.connect(config.redisUrl, { prefix: 'tollgate:' });
-    // Start even if Redis is down (plans fail open or closed); say so loudly.
-    await redisLimits
-      .ready(5_000)
-      .catch((err: Error) => log.error({ err: err.message }, 'redis for limits not ready'));
-    limits = redisLimits;
-  } else {
-    limits = new MemoryLimits();
-  }
+  limits = await createLimits({
+    redisUrl: config.redisUrl,
+    lease: config.limitsLease ? parseLease(config.limitsLease) : null,
+    prefix: 'tollgate:',
+    // Start even if Redis is down (each plan fails open or closed); say so loudly.
+    onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
+  });
 
   const webhooks = createWebhooks({ store, clock, log });
   const alerts = createUsageAlerts({ store, clock, log, notify: alertNotifier(store, webhooks, log) });
@@ -183,4 +180,10 @@ export async function startTollgate(
 
 function displayHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+/** `--limits-lease 32/250`: lease up to 32 units for 250 ms (see docs/limits.md). */
+function parseLease(v: string): { units: number; ttlMs: number } {
+  const [units, ttlMs] = v.split('/').map(Number);
+  return { units: units!, ttlMs: ttlMs ?? 250 };
 }
