@@ -119,7 +119,9 @@ describe.runIf(await redisAvailable())('when Redis goes away', () => {
     // 10 s, slow enough that a loaded machine cannot blur the sequence).
     const deadline = Date.now() + 10_000;
     let first = 503;
-    while (Date.now() < deadline && (first = (await statuses(`${gw}/closed/x`, closed.key, 1))[0]!) === 503) {
+    while (Date.now() < deadline) {
+      first = (await statuses(`${gw}/closed/x`, closed.key, 1))[0]!;
+      if (first !== 503) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(first).toBe(200);
