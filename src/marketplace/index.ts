@@ -73,7 +73,9 @@ export interface Marketplace {
   app: Hono;
   onboarding?: Onboarding;
   exporter?: Exporter;
-  /** Starts the hourly exporter (every `exportEveryMs`, default 5 min) and the cancellation sweep. */
+  /** Delivers queued notifications to providers now (the sweep does this every 30 s). */
+  deliverNotifications(): Promise<number>;
+  /** Starts the hourly exporter (every `exportEveryMs`, default 5 min) and the sweep (notifications, cancellations). */
   start(options?: { exportEveryMs?: number; sweepEveryMs?: number }): void;
   stop(): void;
 }
@@ -84,7 +86,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
   const catalogue = createCatalogue({ db, clock });
   const agreements = createAgreements({ db, clock });
   const credentials = createCredentials({ db, clock, secretKey: deps.secretKey });
-  const notifier = createNotifier({ credentials, clock, log });
+  const notifier = createNotifier({ db, credentials, clock, log });
   const subscriptions = createLifecycle({
     db,
     clock,
@@ -139,14 +141,16 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
     app,
     ...(onboarding ? { onboarding } : {}),
     ...(exporter ? { exporter } : {}),
+    deliverNotifications: () => notifier.deliverDue(),
     start(options = {}) {
       exporter?.start(options.exportEveryMs);
       if (!sweep) {
         sweep = setInterval(() => {
+          notifier.deliverDue().catch((err) => log.error({ err }, 'notification delivery failed'));
           subscriptions
             .completeCancellations()
             .catch((err) => log.error({ err }, 'cancellation sweep failed'));
-        }, options.sweepEveryMs ?? 60_000);
+        }, options.sweepEveryMs ?? 30_000);
         sweep.unref();
       }
     },

@@ -139,9 +139,9 @@ export async function seedSubscription(db: Db, now: number, planId: string, stat
   return { consumerId, subscriptionId };
 }
 
-export async function listen(app: Hono): Promise<{ url: string; close: () => Promise<void> }> {
+export async function listen(app: Hono, port = 0): Promise<{ url: string; close: () => Promise<void> }> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
+    const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       resolve({
         url: `http://127.0.0.1:${info.port}`,
         close: () =>

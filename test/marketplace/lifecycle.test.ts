@@ -49,7 +49,7 @@ for (const kind of await testStores()) {
         catalog: port,
         catalogue,
         agreements: createAgreements({ db: store.db, clock }),
-        notifier: createNotifier({ credentials, clock, log: silentLogger }),
+        notifier: createNotifier({ db: store.db, credentials, clock, log: silentLogger }),
         webhooks: {
           emit: async (providerId, type, payload) => void webhooks.push({ providerId, type, payload }),
         },

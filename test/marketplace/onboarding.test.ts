@@ -364,5 +364,44 @@ for (const kind of await testStores()) {
         { dimension: mSeed.planId, value: { IntegerValue: 1000 }, expires: undefined },
       ]);
     });
+    it('queues notifications while the provider is down and delivers them in order afterwards', async () => {
+      await marketStore.db
+        .updateTable('marketplace_products')
+        .set({ notification_url: `${sellerServer.url}/marketplace/notifications` })
+        .where('id', '=', marketProductId)
+        .execute();
+      const port = Number(new URL(sellerServer.url).port);
+      await sellerServer.close();
+      const sub = await market.subscriptions.subscribe({
+        productId: marketProductId,
+        planId: mSeed.planId,
+        consumer: { name: 'Away' },
+      });
+      await market.subscriptions.cancel(sub.subscription.id);
+      const queued = await marketStore.db
+        .selectFrom('marketplace_outbox')
+        .select(['status', 'attempts', 'payload'])
+        .where('status', '=', 'pending')
+        .orderBy('id')
+        .execute();
+      expect(queued.map((q) => [JSON.parse(q.payload).action, q.attempts])).toEqual([
+        ['subscribe-success', 1],
+        ['unsubscribe-pending', 0],
+      ]);
+      sellerServer = await listen({ fetch: (r: Request) => seller.app.fetch(r) } as never, port);
+      expect(await market.deliverNotifications()).toBe(0); // not due yet (30 s backoff)
+      clock.advance(31_000);
+      expect(await market.deliverNotifications()).toBe(2);
+      const agreement = (await market.agreements.bySubscription(sub.subscription.id))!;
+      const received = await sellerStore.db
+        .selectFrom('marketplace_notifications')
+        .select(['action', 'message_id'])
+        .where('customer_identifier', '=', agreement.customerIdentifier)
+        .orderBy('received_at')
+        .orderBy('message_id')
+        .execute();
+      expect(received.map((r) => r.action)).toEqual(['subscribe-success', 'unsubscribe-pending']);
+      expect(received[0]!.message_id).toMatch(/^ntf_/);
+    });
   });
 }

@@ -153,7 +153,26 @@ export interface MarketplaceNotificationTable {
   received_at: number;
 }
 
+/** Marketplace side: lifecycle notifications to providers, delivered at least once, in order per customer. */
+export interface MarketplaceOutboxTable {
+  /** Also the SNS MessageId: stable across retries so the receiver dedups. */
+  id: string;
+  provider_id: string;
+  url: string;
+  /** JSON of the notification target + action. */
+  payload: string;
+  customer_identifier: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface MarketplaceTables {
+  marketplace_outbox: MarketplaceOutboxTable;
   marketplace_products: MarketplaceProductTable;
   marketplace_credentials: MarketplaceCredentialTable;
   marketplace_agreements: MarketplaceAgreementTable;
