@@ -8,7 +8,7 @@
  * /assets/portal); it never claims POST / (the marketplace's AWS endpoint) or /admin/v1.
  * Install `portalNotFound` as the console app's notFound handler for a human 404 page.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { assetRoutes } from './assets/index.js';
 import { createAccounts } from './auth/accounts.js';
 import { authPages } from './auth/pages.js';
@@ -23,7 +23,7 @@ import { businessPages } from './console/business.js';
 import { planPages } from './console/plans.js';
 import { productPages } from './console/products.js';
 import type { PortalDeps } from './deps.js';
-import type { PortalEnv } from './http/env.js';
+import type { PortalContext, PortalEnv } from './http/env.js';
 import { errorHandler, errorPage, notFoundPage, requireRole } from './http/render.js';
 import { isPortalPath, portalGuard } from './http/security.js';
 
@@ -86,4 +86,5 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
 }
 
 /** A human 404 page, for the console app's notFound handler. */
-export { notFoundPage as portalNotFound };
+export const portalNotFound = (c: Context): Response | Promise<Response> =>
+  notFoundPage(c as unknown as PortalContext);

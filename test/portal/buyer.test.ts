@@ -121,3 +121,78 @@ describe('portal actions without JavaScript', () => {
     expect((await p.get('/console/webhooks')).text).not.toContain('https://hooks.example/tollgate');
   });
 });
+
+describe('portal mounted on the console app', () => {
+  let h: PortalHarness;
+  beforeAll(async () => {
+    h = await startPortal(sqliteStore);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers only its own paths, leaving POST / and /admin to the others', async () => {
+    const { Hono } = await import('hono');
+    const { createPortalApp, portalNotFound } = await import('../../src/portal/index.js');
+    const { silentLogger } = await import('../../src/shared/index.js');
+    const consoleApp = new Hono();
+    consoleApp.get('/admin/v1/ping', (c) => c.json({ pong: true }));
+    consoleApp.route(
+      '/',
+      createPortalApp({
+        store: h.store,
+        clock: h.clock,
+        log: silentLogger,
+        catalog: h.catalog,
+        marketplace: h.marketplace,
+        billing: h.billing,
+        config: { secureCookies: true, providerSignup: true },
+        mail: () => undefined,
+      }),
+    );
+    consoleApp.post('/', (c) => c.json({ aws: c.req.header('x-amz-target') ?? null }));
+    consoleApp.notFound(portalNotFound);
+
+    expect(await (await consoleApp.request('/admin/v1/ping')).json()).toEqual({ pong: true });
+    const aws = await consoleApp.request('/', {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSMPMeteringService.MeterUsage' },
+    });
+    expect(await aws.json()).toEqual({ aws: 'AWSMPMeteringService.MeterUsage' });
+    expect(aws.headers.get('content-security-policy')).toBeNull();
+    const home = await consoleApp.request('/');
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('API marketplace');
+    const css = await consoleApp.request('/assets/portal/portal.css');
+    expect(css.headers.get('set-cookie')).toBeNull();
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect((await consoleApp.request('/assets/portal/swagger/swagger-ui-bundle.js')).status).toBe(200);
+    const missing = await consoleApp.request('/no/such/page');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('Page not found');
+
+    // Secure cookies carry the __Host- prefix; provider sign-up, when allowed, creates the organisation.
+    const signup = await consoleApp.request('/signup');
+    const cookie = signup.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^__Host-tg_csrf=/);
+    expect(cookie).toContain('Secure');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await signup.text())![1]!;
+    const body = new URLSearchParams({
+      _csrf: csrf,
+      name: 'Sam Seller',
+      email: `seller-${Date.now()}@example.com`,
+      password: PASSWORD,
+      role: 'provider',
+      organisation: 'Sam Data Co',
+    });
+    const made = await consoleApp.request('/signup', {
+      method: 'POST',
+      body,
+      headers: { cookie: cookie.split(';')[0]!, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(made.status).toBe(303);
+    expect(made.headers.get('location')).toBe('/console');
+    const providers = await h.catalog.providers.list(OP, { limit: 200 });
+    expect(providers.items.map((p) => p.name)).toContain('Sam Data Co');
+  });
+});

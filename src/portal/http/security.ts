@@ -103,6 +103,7 @@ export function portalGuard(deps: GuardDeps): MiddlewareHandler<PortalEnv> {
   return async (c, next) => {
     if (!isPortalPath(c.req.path, c.req.method)) return next();
     for (const [k, v] of Object.entries(headersFor(c.req.path))) c.header(k, v);
+    if (c.req.path.startsWith('/assets/')) return next(); // static: no session, no cookie
 
     const sessionId = getCookie(c, names.session);
     const session = await deps.sessions.get(sessionId);
