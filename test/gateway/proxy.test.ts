@@ -152,6 +152,36 @@ describe('gateway: the streaming proxy', () => {
     expect(hash.digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(BIG, 7)).digest('hex'));
   });
 
+  it('refuses dot segments that would climb out of the API base path', async () => {
+    // node:http sends the path as written (fetch would normalise it away first).
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(h.url);
+        const req = request(
+          { host: u.hostname, port: u.port, path, headers: { 'x-api-key': key } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    for (const path of [
+      '/svc/../x',
+      '/svc/%2e%2e/x',
+      '/svc/%2E%2E/x',
+      '/svc/a/..%2f..%2fx',
+      '/svc/./x',
+      '/svc/a/%2e/x',
+    ]) {
+      const before = up.requests.length;
+      expect(await raw(path), path).toBe(404);
+      expect(up.requests.length).toBe(before);
+    }
+    expect(await raw('/svc/a.b/..c/x')).toBe(201); // dots inside a segment are fine
+  });
+
   it('serves a public route without a key', async () => {
     const res = await h.call(publicApiPath);
     expect(res.status).toBe(201);

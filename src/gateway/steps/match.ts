@@ -41,6 +41,7 @@ export function matchRequest(
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q);
+  if (path.charCodeAt(0) !== 47 /* / */ || hasDotSegment(path)) return null;
   const hostname = host ? stripPort(host).toLowerCase() : '';
 
   for (const api of snapshot.apis) {
@@ -71,4 +72,22 @@ function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const i = host.lastIndexOf(':');
   return i === -1 ? host : host.slice(0, i);
+}
+
+/**
+ * `/api/../admin` must not reach the upstream: it would climb out of the API's base path
+ * (RFC 3986 §5.2.4 removes dot segments). Encoded dots count too.
+ */
+function hasDotSegment(path: string): boolean {
+  if (!path.includes('/.') && !path.includes('%2') && !path.includes('\\')) return false;
+  for (const raw of path.split('/')) {
+    let seg = raw;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      return true;
+    }
+    if (seg === '.' || seg === '..' || seg.includes('/') || seg.includes('\\')) return true;
+  }
+  return false;
 }
