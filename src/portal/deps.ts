@@ -90,6 +90,8 @@ export interface MailMessage {
 export interface PortalConfig {
   /** Absolute URL the portal is reached at (links in mail; Origin check). Default: the request's. */
   publicUrl?: string;
+  /** The gateway's public URL, for the example call shown with a new key. */
+  gatewayUrl?: string;
   /** Mark cookies Secure and use the `__Host-` prefix (set it whenever served over HTTPS). */
   secureCookies: boolean;
   /** Let anyone sign up as a provider (creates a provider organisation). Default false. */

@@ -103,7 +103,11 @@ export async function startPortal(
     billing,
     meter,
     webhooks,
-    config: { secureCookies: false, trustProxy: opts.trustProxy ?? false },
+    config: {
+      secureCookies: false,
+      trustProxy: opts.trustProxy ?? false,
+      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    },
     mail: (m) => void mails.push(m),
   });
   const server = await new Promise<Server>((resolve) => {

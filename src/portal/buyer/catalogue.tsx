@@ -59,6 +59,16 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     return out;
   }
 
+  /** A first call to show next to a new key: the gateway URL, the API's prefix, a GET route. */
+  async function exampleCall(product: ProductLike): Promise<string | undefined> {
+    const gw = deps.config.gatewayUrl?.replace(/\/$/, '');
+    if (!gw) return undefined;
+    const [api] = await apisOf(product);
+    const route = api?.routes.find((r) => (r.method === 'GET' || r.method === '*') && !r.public);
+    const path = (route?.path ?? '/').replace(/\{[^}]+\}/g, 'example');
+    return `${gw}${api?.pathPrefix ?? ''}${path === '/{proxy+}' ? '/' : path}`;
+  }
+
   function unavailable(c: PortalContext) {
     return errorPage(c, 503, 'The marketplace is not enabled on this Tollgate.', 'Marketplace unavailable');
   }
@@ -338,6 +348,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
         value={r.key.value}
         heading={`You are subscribed to ${product.title}`}
         next="/account/keys"
+        example={await exampleCall(product)}
       />,
     );
   });

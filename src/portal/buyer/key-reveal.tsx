@@ -1,5 +1,5 @@
 /** The one moment a key's value is shown: with a copy button and a plain warning. */
-export function KeyReveal(p: { value: string; heading: string; next: string }) {
+export function KeyReveal(p: { value: string; heading: string; next: string; example?: string | undefined }) {
   return (
     <section>
       <h1>{p.heading}</h1>
@@ -18,7 +18,7 @@ export function KeyReveal(p: { value: string; heading: string; next: string }) {
       <p>
         Send it in the <code>x-api-key</code> header of each request, for example:
       </p>
-      <pre class="card mono">curl -H "x-api-key: $TOLLGATE_KEY" https://…</pre>
+      <pre class="card mono">{`curl -H "x-api-key: $TOLLGATE_KEY" ${p.example ?? 'https://<gateway>/…'}`}</pre>
       <p>
         <a class="button" href={p.next}>
           I have saved it
