@@ -299,4 +299,20 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       return c.json({ items: m.exporter ? await m.exporter.ledger(subscriptionId) : [] }, 200);
     },
   );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/marketplace/exports/flush',
+      tags,
+      summary: 'Export a subscription now, including the current partial hour (as on unsubscribe-pending)',
+      request: jsonBody(SubQuery.strict().openapi('MarketplaceExportFlush')),
+      responses: { 200: json(Loose, 'Export report'), ...problems },
+    }),
+    async (c) => {
+      const { subscriptionId } = c.req.valid('json');
+      await m.subscriptions.history(subscriptionId, c.var.actor); // scope check
+      if (!m.exporter) throw invalid('subscriptionId', 'no external marketplace is configured');
+      return c.json({ ...(await m.exporter.flushNow(subscriptionId)) }, 200);
+    },
+  );
 };

@@ -45,3 +45,20 @@ ${w.customerIdentifier ? `<dt>Customer</dt><dd>${escapeHtml(w.customerIdentifier
 export function errorPage(title: string, message: string): string {
   return page(title, `<p id="error">${escapeHtml(message)}</p>`);
 }
+
+/**
+ * Marketplace side: the page that hands the buyer to the provider, as AWS does — a form
+ * POST of `x-amzn-marketplace-token` to the registration URL, submitted by script, with a
+ * button for browsers without it. The token travels in the body, never in a URL or cookie.
+ */
+export function registrationRedirectPage(url: string, token: string, productTitle: string): string {
+  return page(
+    `Continue to ${productTitle}`,
+    `<p>Your subscription is ready. Continue to the provider to set up your account and get your API key.</p>
+<form id="register" method="post" action="${escapeHtml(url)}">
+<input type="hidden" name="x-amzn-marketplace-token" value="${escapeHtml(token)}">
+<button type="submit">Continue</button>
+</form>
+<script>document.getElementById('register').submit()</script>`,
+  );
+}

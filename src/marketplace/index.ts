@@ -37,6 +37,7 @@ export type { CredentialService, IssuedCredentials } from './credentials.js';
 export type { ExportAlert, Exporter, ExportReport, ExportStatus } from './exporter.js';
 export { createExporter } from './exporter.js';
 export type { ExternalMarketplaceConfig } from './external.js';
+export { errorPage, escapeHtml, registrationRedirectPage, welcomePage } from './html.js';
 export type { LifecycleAction } from './notify.js';
 export type { Onboarding } from './onboarding.js';
 export type { Actor, BillingPort, CatalogPort, WebhooksPort } from './ports.js';

@@ -5,11 +5,17 @@
  * final usage exported on unsubscribe-pending → keys disabled on unsubscribe-success.
  */
 import { createHmac } from 'node:crypto';
+import { Hono } from 'hono';
+import { chromium } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Billing, createBilling } from '../../src/billing/index.js';
 import { createCatalog } from '../../src/catalog/index.js';
-import { createMarketplace, type Marketplace } from '../../src/marketplace/index.js';
+import {
+  createMarketplace,
+  type Marketplace,
+  registrationRedirectPage,
+} from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { sqliteStore, testStores } from '../helpers/stores.js';
@@ -403,5 +409,42 @@ for (const kind of await testStores()) {
       expect(received.map((r) => r.action)).toEqual(['subscribe-success', 'unsubscribe-pending']);
       expect(received[0]!.message_id).toMatch(/^ntf_/);
     });
+    it('a real browser is handed from the marketplace to the provider and sees its key once', async () => {
+      await marketStore.db
+        .updateTable('marketplace_products')
+        .set({ notification_url: `${sellerServer.url}/marketplace/notifications` })
+        .where('id', '=', marketProductId)
+        .execute();
+      const sub = await market.subscriptions.subscribe({
+        productId: marketProductId,
+        planId: mSeed.planId,
+        consumer: { name: 'Browser' },
+      });
+      const handoff = new Hono().get('/continue', (c) =>
+        c.html(
+          registrationRedirectPage(sub.registration!.url, sub.registration!.token, 'Proper "nouns" <x>'),
+        ),
+      );
+      const page = await listen(handoff);
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+      try {
+        const tab = await browser.newPage();
+        await tab.goto(`${page.url}/continue`);
+        await tab.waitForURL(sub.registration!.url, { timeout: 10_000 });
+        const key = await tab.locator('#api-key').textContent({ timeout: 10_000 });
+        expect(key).toMatch(/^tg_/);
+        expect(await tab.locator('#status').textContent()).toBe('active');
+        // Back and submit again: the token was single-use.
+        await tab.goto(`${page.url}/continue`);
+        await tab.waitForURL(sub.registration!.url, { timeout: 10_000 });
+        expect(await tab.locator('#error').textContent()).toContain('expired or was already used');
+      } finally {
+        await browser.close();
+        await page.close();
+      }
+    }, 30_000);
   });
 }
