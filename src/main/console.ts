@@ -4,12 +4,16 @@
  * its own module; this file only mounts them.
  */
 import { Hono } from 'hono';
+import type { Billing } from '../billing/index.js';
 import type { createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { createControlApp } from '../control/index.js';
+import { licenceAdminRoutes, licencePublicApp } from '../licences/http/index.js';
+import type { Licences } from '../licences/index.js';
 import type { Meter, TollgateMetrics } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
+import type { Webhooks } from '../webhooks/index.js';
 
 export interface ConsoleDeps {
   config: Config;
@@ -19,6 +23,9 @@ export interface ConsoleDeps {
   catalog: ReturnType<typeof createCatalog>;
   meter: Meter | null;
   metrics: TollgateMetrics;
+  billing: Billing;
+  licences: Licences;
+  webhooks: Webhooks;
 }
 
 export function buildConsole(deps: ConsoleDeps): Hono {
@@ -29,7 +36,15 @@ export function buildConsole(deps: ConsoleDeps): Hono {
       'content-type': deps.metrics.registry.contentType,
     });
   });
-  const control = createControlApp({ catalog: deps.catalog, log: deps.log, clock: deps.clock });
+  const { catalog, store, clock, log } = deps;
+  const control = createControlApp({
+    catalog,
+    log,
+    clock,
+    extraRoutes: [licenceAdminRoutes(deps.licences, { catalog, store, clock })],
+  });
   app.route('/', control);
+  // What a wholesale deployment calls: seat activation and the provider's public keys.
+  app.route('/', licencePublicApp(deps.licences, { log }));
   return app;
 }

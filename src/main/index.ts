@@ -11,9 +11,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createBilling } from '../billing/index.js';
 import { createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
+import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
 import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
@@ -23,6 +25,7 @@ import { alertNotifier } from './alerts.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
 import { metricsObserver } from './observer.js';
+import { installationSecret } from './secret.js';
 import { startWholesale } from './wholesale.js';
 
 export interface Tollgate {
@@ -80,6 +83,9 @@ export async function startTollgate(
   const webhooks = createWebhooks({ store, clock, log });
   const alerts = createUsageAlerts({ store, clock, log, notify: alertNotifier(store, webhooks, log) });
   const stopDelivery = runsConsole ? webhooks.startDelivery(5_000) : null;
+  const secret = installationSecret(config.secret, config.dataDir);
+  const licences = createLicences({ store, clock, log, secret });
+  const billing = createBilling({ store, clock, log, webhooks });
 
   const meter =
     config.metering === 'off'
@@ -132,7 +138,18 @@ export async function startTollgate(
   let consoleUrl: string | null = null;
   let bootstrapToken: string | null = null;
   if (runsConsole) {
-    const app = buildConsole({ config, store, clock, log, catalog, meter, metrics });
+    const app = buildConsole({
+      config,
+      store,
+      clock,
+      log,
+      catalog,
+      meter,
+      metrics,
+      billing,
+      licences,
+      webhooks,
+    });
     consoleServer = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.consolePort, hostname: config.consoleHost }, () =>
         resolve(s as Server),
@@ -171,6 +188,7 @@ export async function startTollgate(
       await stopDelivery?.();
       wholesale?.stop();
       await meter?.close();
+      await billing.close();
       await bus?.close();
       await limits.close();
       await store.close();
