@@ -88,6 +88,14 @@ describe('portal in a browser', () => {
     await h?.close();
   });
 
+  /** Form controls a screen reader could not name (no <label>, no aria-label). */
+  const unlabelled = (page: Page) =>
+    page.evaluate<string[]>(
+      `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+        .map((e) => e.name || e.id)`,
+    );
+
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -104,6 +112,7 @@ describe('portal in a browser', () => {
     await expect.poll(() => page.url()).toBe(`${h.url}/console`);
 
     await page.goto(`${h.url}/console/apis`);
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByLabel('Name', { exact: true }).fill('Nimbus Weather');
     await page.getByLabel('Upstream URL').fill(h.upstreamUrl);
     await page.getByLabel('Path prefix').fill('/weather');
@@ -124,6 +133,7 @@ describe('portal in a browser', () => {
 
     // The plan editor: a bad price is refused on the server with the message at its field.
     await page.goto(`${h.url}/console/plans/new`);
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByLabel('Name', { exact: true }).fill('Starter');
     await page.getByLabel('Nimbus Weather').check();
     await page.getByLabel('Quota (requests per period)').fill('10000');
@@ -146,6 +156,7 @@ describe('portal in a browser', () => {
     expect(await page.locator('.notice').innerText()).toContain('Saved');
 
     await page.goto(`${h.url}/console/products/new`);
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByLabel('Title').fill('Nimbus Weather');
     await page.getByLabel('Summary (one line)').fill('Hyper-local forecasts for any city, by the call.');
     await page
@@ -165,6 +176,7 @@ describe('portal in a browser', () => {
   it('a buyer finds it, signs up, subscribes, copies the key, calls the gateway and sees the calls', async () => {
     const page = await buyer.newPage();
     await page.goto(`${h.url}/`);
+    expect(await unlabelled(page)).toEqual([]);
     await shot(page, 'catalogue');
     await page.getByRole('searchbox').fill('nimbus');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -185,6 +197,7 @@ describe('portal in a browser', () => {
     await page.goBack();
 
     await page.getByRole('link', { name: 'create an account' }).click();
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByLabel('Your name').fill('Ada Lovelace');
     await page.getByLabel('Email').fill(buyerEmail);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -231,6 +244,7 @@ describe('portal in a browser', () => {
       expect(await page.evaluate<number>('document.documentElement.scrollWidth'), path).toBeLessThanOrEqual(
         390,
       );
+      if (path === '/account/usage') await shot(page, 'phone-usage');
     }
     await page.close();
   });
