@@ -162,6 +162,25 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
     async (c) => c.json(await m.catalogue.browse(c.req.valid('query')), 200),
   );
 
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/marketplace/products/{id}',
+      tags,
+      summary: 'One published product as buyers see it: plans (limits, price) and API documents',
+      request: { params: IdParam, query: z.object({ inviteCode: z.string().max(200).optional() }) },
+      responses: { 200: json(Loose, 'The listing'), ...problems },
+    }),
+    async (c) =>
+      c.json(
+        (await m.listing(c.req.valid('param').id, c.req.valid('query').inviteCode)) as unknown as Record<
+          string,
+          unknown
+        >,
+        200,
+      ),
+  );
+
   // ------------------------------------------------------------ subscriptions
   app.openapi(
     createRoute({

@@ -16,6 +16,7 @@ import { createCatalogue } from './catalogue.js';
 import { createCredentials } from './credentials.js';
 import { createExporter, type ExportAlert, type Exporter } from './exporter.js';
 import { type ExternalMarketplaceConfig, externalClients } from './external.js';
+import { type Listing, listing } from './listing.js';
 import { createNotifier } from './notify.js';
 import { createOnboarding, type Onboarding } from './onboarding.js';
 import type { BillingPort, CatalogPort, WebhooksPort } from './ports.js';
@@ -38,6 +39,7 @@ export type { ExportAlert, Exporter, ExportReport, ExportStatus } from './export
 export { createExporter } from './exporter.js';
 export type { ExternalMarketplaceConfig } from './external.js';
 export { errorPage, escapeHtml, registrationRedirectPage, welcomePage } from './html.js';
+export type { Listing, ListingApi, ListingPlan } from './listing.js';
 export type { LifecycleAction } from './notify.js';
 export type { Onboarding } from './onboarding.js';
 export type { Actor, BillingPort, CatalogPort, WebhooksPort } from './ports.js';
@@ -74,6 +76,8 @@ export interface Marketplace {
   app: Hono;
   onboarding?: Onboarding;
   exporter?: Exporter;
+  /** Buyers: one published product with its plans (limits, price) and API documents. */
+  listing(productId: string, inviteCode?: string): Promise<Listing>;
   /** Delivers queued notifications to providers now (the sweep does this every 30 s). */
   deliverNotifications(): Promise<number>;
   /** Starts the hourly exporter (every `exportEveryMs`, default 5 min) and the sweep (notifications, cancellations). */
@@ -142,6 +146,8 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
     app,
     ...(onboarding ? { onboarding } : {}),
     ...(exporter ? { exporter } : {}),
+    listing: (productId, inviteCode) =>
+      listing({ db, catalogue, ...(deps.billing ? { billing: deps.billing } : {}) }, productId, inviteCode),
     deliverNotifications: () => notifier.deliverDue(),
     start(options = {}) {
       exporter?.start(options.exportEveryMs);

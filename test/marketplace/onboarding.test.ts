@@ -126,6 +126,12 @@ for (const kind of await testStores()) {
     });
 
     it('onboards the buyer, exports final usage on unsubscribe, and disables the key', async () => {
+      // 0. The buyer reads the listing: plans with limits and prices.
+      const listing = await market.listing(marketProductId);
+      expect(listing.plans.map((p) => [p.id, p.quota, (p.price as { currency: string }).currency])).toEqual([
+        [mSeed.planId, { limit: 1000, period: 'MONTH' }, 'USD'],
+      ]);
+      expect(listing.apis.map((a) => a.id)).toEqual([mSeed.apiId]);
       // 1. The buyer subscribes on the marketplace and is handed a registration token.
       const sub = await market.subscriptions.subscribe({
         productId: marketProductId,
