@@ -49,12 +49,13 @@ describe('portal in a browser', () => {
   let provider: BrowserContext;
   let buyer: BrowserContext;
   let key = '';
-  const buyerEmail = `ada-${Date.now()}@example.com`;
-  const providerEmail = `ops-${Date.now()}@nimbus.example`;
+  const buyerEmail = 'ada@example.com';
+  const providerEmail = 'ops@nimbus.example';
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    h = await startPortal(sqliteStore);
+    // A fixed date keeps the screenshots stable from run to run (the store is fresh each time).
+    h = await startPortal(sqliteStore, { start: Date.UTC(2026, 10, 2, 9, 30) });
     const p = await h.catalog.providers.create(
       { kind: 'operator', id: 'test' },
       { name: 'Nimbus Weather Ltd' },
