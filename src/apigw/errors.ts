@@ -1,0 +1,78 @@
+/**
+ * Errors in API Gateway's restJson1 shape: the status, an `x-amzn-errortype` header naming
+ * the exception and a `{"message": "..."}` body, which the AWS SDK turns into a named
+ * exception class (NotFoundException, BadRequestException…). Tollgate's catalogue codes map
+ * onto the exceptions of the API Gateway model; faults answer 500 without internals.
+ */
+import type { Context } from 'hono';
+import { type ErrorCode, isTollgateError, type Logger, TollgateError } from '../shared/index.js';
+
+export type AwsErrorType =
+  | 'BadRequestException'
+  | 'UnauthorizedException'
+  | 'AccessDeniedException'
+  | 'NotFoundException'
+  | 'ConflictException'
+  | 'TooManyRequestsException'
+  | 'ServiceUnavailableException'
+  | 'InternalFailure';
+
+/** A refusal to answer in AWS's shape (thrown by this module's handlers). */
+export class AwsError extends Error {
+  constructor(
+    readonly type: AwsErrorType,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AwsError';
+  }
+}
+
+export const badRequest = (message: string) => new AwsError('BadRequestException', 400, message);
+export const notFoundAws = (message: string) => new AwsError('NotFoundException', 404, message);
+export const conflict = (message: string) => new AwsError('ConflictException', 409, message);
+export const unauthorized = (message: string) => new AwsError('UnauthorizedException', 401, message);
+
+const BY_CODE: Record<ErrorCode, [AwsErrorType, number]> = {
+  VALIDATION_FAILED: ['BadRequestException', 400],
+  BAD_JSON: ['BadRequestException', 400],
+  UNSUPPORTED_MEDIA_TYPE: ['BadRequestException', 400],
+  PAYLOAD_TOO_LARGE: ['BadRequestException', 413],
+  UNAUTHENTICATED: ['UnauthorizedException', 401],
+  FORBIDDEN: ['AccessDeniedException', 403],
+  NOT_FOUND: ['NotFoundException', 404],
+  METHOD_NOT_ALLOWED: ['NotFoundException', 404],
+  CONFLICT: ['ConflictException', 409],
+  INVALID_STATE: ['ConflictException', 409],
+  RATE_LIMITED: ['TooManyRequestsException', 429],
+  UNAVAILABLE: ['ServiceUnavailableException', 503],
+  INTERNAL: ['InternalFailure', 500],
+};
+
+export function toAwsError(err: TollgateError): AwsError {
+  const [type, status] = BY_CODE[err.code];
+  return new AwsError(type, status, err.message);
+}
+
+export function awsErrorResponse(e: AwsError): Response {
+  return new Response(JSON.stringify({ message: e.message }), {
+    status: e.status,
+    headers: {
+      'content-type': 'application/json',
+      'x-amzn-errortype': e.type,
+      'cache-control': 'no-store',
+    },
+  });
+}
+
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof AwsError) return awsErrorResponse(err);
+    if (isTollgateError(err)) return awsErrorResponse(toAwsError(err));
+    log.error({ err, path: c.req.path }, 'apigateway API fault');
+    return awsErrorResponse(new AwsError('InternalFailure', 500, 'Internal error; see the server log'));
+  };
+}
+
+export { TollgateError };

@@ -1,0 +1,61 @@
+/**
+ * The usage-plan / API-key / usage subset of the Amazon API Gateway REST API (restJson1),
+ * so that `@aws-sdk/client-api-gateway` can manage Tollgate's plans and keys:
+ *
+ *   POST/GET /usageplans, GET/PATCH/DELETE /usageplans/{id}
+ *   POST/GET /usageplans/{id}/keys, GET/DELETE /usageplans/{id}/keys/{keyId}
+ *   GET /usageplans/{id}/usage, PATCH /usageplans/{id}/keys/{keyId}/usage
+ *   POST/GET /apikeys (POST ?mode=import&format=csv imports), GET/PATCH/DELETE /apikeys/{id}
+ *
+ * Status codes, wire names (`item`, `values`, `position`), epoch-second dates and errors
+ * (`x-amzn-errortype` + `{"message"}`) follow the API Gateway model; see
+ * /work/shared/reference/aws-api-gateway-and-marketplace.md §1.7–1.8 and docs/apigw.md for
+ * what differs and why. Authentication: ./auth.ts. Mounting:
+ *
+ *   console.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log }));
+ *   // SDK: new APIGatewayClient({ endpoint: 'http://127.0.0.1:8081/apigateway', region: 'us-east-1',
+ *   //        credentials: sigv4Credentials({ id: tokenId, value: token }) })
+ */
+import { Hono } from 'hono';
+import type { Catalog } from '../catalog/index.js';
+import type { Clock, Logger } from '../shared/index.js';
+import type { Store } from '../store/index.js';
+import type { AttachDeps } from './attach.js';
+import { type ApigwEnv, authenticate } from './auth.js';
+import { errorHandler, notFoundAws } from './errors.js';
+import { registerKeys } from './keys.js';
+import { registerPlans } from './plans.js';
+import { registerUsage } from './usage.js';
+
+export { bearerMiddleware, sigv4Credentials } from './auth.js';
+export { HOLDING_PLAN } from './model.js';
+
+/** JSON bodies are small; an imported key file may hold thousands of lines. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface ApiGatewayDeps {
+  catalog: Catalog;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** Accept SigV4 signed with the SHA-256 of an admin token (default true; see auth.ts). */
+  sigv4?: boolean;
+}
+
+export function createApiGatewayApp(deps: ApiGatewayDeps): Hono<ApigwEnv> {
+  const app = new Hono<ApigwEnv>();
+  app.onError(errorHandler(deps.log));
+  app.use('*', async (c, next) => {
+    await next();
+    c.res.headers.set('cache-control', 'no-store');
+  });
+  app.use('*', authenticate({ ...deps, sigv4: deps.sigv4 ?? true }, MAX_BODY_BYTES));
+  const attach: AttachDeps = { catalog: deps.catalog, store: deps.store, clock: deps.clock, log: deps.log };
+  registerPlans(app, attach);
+  registerKeys(app, attach);
+  registerUsage(app, attach);
+  app.notFound((c) => {
+    throw notFoundAws(`no operation ${c.req.method} ${c.req.path} in Tollgate's API Gateway subset`);
+  });
+  return app;
+}

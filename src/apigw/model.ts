@@ -1,0 +1,189 @@
+/**
+ * Tollgate records ↔ API Gateway shapes (restJson1 wire names; times in epoch seconds).
+ *
+ * - UsagePlan ↔ plan: throttle {rateLimit, burstLimit} and quota {limit, offset, period} are
+ *   the same; `apiStages` ↔ plan.apiIds, each as stage `prod` (a Tollgate API has one stage);
+ *   a stage's per-method throttles `"/resource/path/METHOD"` ↔ routeThrottles keyed by the
+ *   route with that path template and method (`*` for any method).
+ * - ApiKey ↔ key: id, name, enabled, created/updated; `customerId` ↔ the externalCustomerId
+ *   of the key's consumer. The value exists only in the CreateApiKey answer.
+ */
+import type { Actor, PlanView } from '../catalog/index.js';
+import type { Store } from '../store/index.js';
+import { badRequest } from './errors.js';
+
+export const STAGE = 'prod';
+/** The reserved name of each provider's plan for keys that are in no usage plan (see attach.ts). */
+export const HOLDING_PLAN = 'apigw: keys without a usage plan';
+
+export interface WireThrottle {
+  burstLimit?: number;
+  rateLimit?: number;
+}
+export interface WireQuota {
+  limit?: number;
+  offset?: number;
+  period?: string;
+}
+export interface WireApiStage {
+  apiId?: string;
+  stage?: string;
+  throttle?: Record<string, WireThrottle>;
+}
+
+export const seconds = (iso: string | null): number | undefined =>
+  iso ? Math.floor(Date.parse(iso) / 1000) : undefined;
+
+interface RouteRow {
+  id: string;
+  api_id: string;
+  method: string;
+  path: string;
+}
+
+async function routesOf(store: Store, apiIds: string[]): Promise<RouteRow[]> {
+  if (apiIds.length === 0) return [];
+  return store.db
+    .selectFrom('routes')
+    .select(['id', 'api_id', 'method', 'path'])
+    .where('api_id', 'in', apiIds)
+    .execute();
+}
+
+/** `/pets/{id}` + `GET` → `/pets/{id}/GET`; the root `/` gives `//GET` as in API Gateway. */
+export const methodKey = (path: string, method: string) => `${path}/${method}`;
+
+export async function usagePlanWire(store: Store, plan: PlanView) {
+  const routes = await routesOf(store, plan.apiIds);
+  const byId = new Map(routes.map((r) => [r.id, r]));
+  const apiStages = plan.apiIds.map((apiId) => {
+    const throttle: Record<string, WireThrottle> = {};
+    for (const [routeId, t] of Object.entries(plan.routeThrottles)) {
+      const r = byId.get(routeId);
+      if (r && r.api_id === apiId)
+        throttle[methodKey(r.path, r.method)] = { burstLimit: t.burstLimit, rateLimit: t.rateLimit };
+    }
+    return { apiId, stage: STAGE, ...(Object.keys(throttle).length ? { throttle } : {}) };
+  });
+  return {
+    id: plan.id,
+    name: plan.name,
+    description: plan.description,
+    apiStages,
+    ...(plan.throttle
+      ? { throttle: { burstLimit: plan.throttle.burstLimit, rateLimit: plan.throttle.rateLimit } }
+      : {}),
+    ...(plan.quota
+      ? { quota: { limit: plan.quota.limit, offset: plan.quota.offset, period: plan.quota.period } }
+      : {}),
+  };
+}
+
+/** apiStages → apiIds + routeThrottles; refuses stages other than `prod` and unknown methods. */
+export async function fromApiStages(
+  store: Store,
+  stages: WireApiStage[],
+  field = 'apiStages',
+): Promise<{ apiIds: string[]; routeThrottles: Record<string, { rateLimit: number; burstLimit: number }> }> {
+  const apiIds: string[] = [];
+  stages.forEach((s, i) => {
+    if (typeof s.apiId !== 'string' || !s.apiId) throw badRequest(`${field}[${i}].apiId: is required`);
+    if (s.stage !== undefined && s.stage !== STAGE)
+      throw badRequest(`${field}[${i}].stage: Tollgate APIs have one stage, "${STAGE}" (got "${s.stage}")`);
+    apiIds.push(s.apiId);
+  });
+  const routes = await routesOf(store, apiIds);
+  const routeThrottles: Record<string, { rateLimit: number; burstLimit: number }> = {};
+  stages.forEach((s, i) => {
+    for (const [key, t] of Object.entries(s.throttle ?? {})) {
+      const cut = key.lastIndexOf('/');
+      const path = key.slice(0, cut) || '/';
+      const method = key.slice(cut + 1);
+      const r = routes.find((x) => x.api_id === s.apiId && x.path === path && x.method === method);
+      if (!r)
+        throw badRequest(`${field}[${i}].throttle.${key}: API ${s.apiId} has no route ${method} ${path}`);
+      routeThrottles[r.id] = throttleIn(t, `${field}[${i}].throttle.${key}`);
+    }
+  });
+  return { apiIds, routeThrottles };
+}
+
+export function throttleIn(t: WireThrottle, field: string): { rateLimit: number; burstLimit: number } {
+  if (typeof t?.rateLimit !== 'number') throw badRequest(`${field}.rateLimit: is required`);
+  if (typeof t.burstLimit !== 'number') throw badRequest(`${field}.burstLimit: is required`);
+  return { rateLimit: t.rateLimit, burstLimit: t.burstLimit };
+}
+
+export function quotaIn(q: WireQuota, field: string, timeZone = 'UTC') {
+  if (typeof q?.limit !== 'number') throw badRequest(`${field}.limit: is required`);
+  if (q.period !== 'DAY' && q.period !== 'WEEK' && q.period !== 'MONTH')
+    throw badRequest(`${field}.period: must be DAY, WEEK or MONTH`);
+  return { limit: q.limit, period: q.period, offset: q.offset ?? 0, timeZone } as const;
+}
+
+// ---------------------------------------------------------------- keys
+
+export interface KeyRow {
+  id: string;
+  name: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  subscription_id: string;
+  plan_id: string;
+  plan_name: string;
+  provider_id: string;
+  consumer_id: string;
+  customer_id: string | null;
+}
+
+/** Keys visible to the actor (a provider: keys on its plans), with plan and consumer. */
+export function keysQuery(store: Store, actor: Actor) {
+  let q = store.db
+    .selectFrom('api_keys')
+    .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
+    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+    .innerJoin('consumers', 'consumers.id', 'subscriptions.consumer_id')
+    .select([
+      'api_keys.id',
+      'api_keys.name',
+      'api_keys.enabled',
+      'api_keys.created_at',
+      'api_keys.updated_at',
+      'api_keys.subscription_id',
+      'plans.id as plan_id',
+      'plans.name as plan_name',
+      'plans.provider_id',
+      'consumers.id as consumer_id',
+      'consumers.external_customer_id as customer_id',
+    ]);
+  if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
+  return q;
+}
+
+export function apiKeyWire(k: KeyRow, value?: string) {
+  return {
+    id: k.id,
+    ...(value !== undefined ? { value } : {}),
+    name: k.name,
+    ...(k.customer_id ? { customerId: k.customer_id } : {}),
+    enabled: Number(k.enabled) === 1,
+    createdDate: Math.floor(Number(k.created_at) / 1000),
+    lastUpdatedDate: Math.floor(Number(k.updated_at) / 1000),
+    stageKeys: [] as string[],
+  };
+}
+
+export function usagePlanKeyWire(k: KeyRow) {
+  return { id: k.id, type: 'API_KEY', name: k.name };
+}
+
+/** `limit` (default 25, at most 500) and `position` (an id from a previous page). */
+export function paging(q: { limit?: string | undefined; position?: string | undefined }) {
+  const limit = q.limit === undefined ? 25 : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    throw badRequest('limit: must be an integer 1-500');
+  if (q.position !== undefined && !/^[a-z]{2,5}_[0-9A-Z]{26}$/.test(q.position))
+    throw badRequest('position: must be a position from a previous page');
+  return { limit, position: q.position };
+}
