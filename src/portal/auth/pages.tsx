@@ -21,8 +21,15 @@ export function authPages(
   deps: PortalDeps & { accounts: Accounts; sessions: Sessions; ttlMs: number },
 ) {
   const names = cookieNames(deps.config);
-  const baseUrl = (c: PortalContext) =>
-    (deps.config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, '');
+  let warned = false;
+  // Reset links must not trust the Host header (reset-link poisoning): set publicUrl in production.
+  const baseUrl = (c: PortalContext) => {
+    if (!deps.config.publicUrl && !warned) {
+      warned = true;
+      deps.log.warn('portal publicUrl is not set: password reset links use the request Host header');
+    }
+    return (deps.config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, '');
+  };
 
   async function startSession(c: PortalContext, user: User) {
     // A new id at every log-in; the id the browser came with (if any) is dropped.
