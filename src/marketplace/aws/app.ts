@@ -54,9 +54,12 @@ export function createMarketplaceAwsApp(deps: MarketplaceAwsDeps): Hono {
       return c.body(JSON.stringify(payload), status as 200, headers);
     };
     try {
+      const declared = Number(c.req.header('content-length') ?? 0);
+      if (declared > maxBody)
+        throw new AwsError('ValidationException', `Request must be smaller than ${maxBody} bytes.`);
       const raw = await c.req.text();
       if (Buffer.byteLength(raw) > maxBody) {
-        throw new AwsError('ValidationException', 'Request must be smaller than 1048576 bytes.');
+        throw new AwsError('ValidationException', `Request must be smaller than ${maxBody} bytes.`);
       }
       const url = new URL(c.req.url);
       const headers: Record<string, string> = {};
