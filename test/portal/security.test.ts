@@ -13,6 +13,7 @@ for (const kind of await testStores()) {
   describe(`portal security (${kind.name})`, () => {
     let h: PortalHarness;
     let seed: Awaited<ReturnType<typeof seedProduct>>;
+    let aliceInvoice = '';
 
     beforeAll(async () => {
       h = await startPortal(kind, { trustProxy: true });
@@ -123,6 +124,7 @@ for (const kind of await testStores()) {
       await h.billing.run({ subscriptionId: a.subscriptionId, finalize: true });
       const inv = (await h.billing.listInvoices({ subscriptionId: a.subscriptionId })).items[0]!;
       h.clock.advance(-32 * 86_400_000);
+      aliceInvoice = inv.id;
       expect((await alice.get(`/account/invoices/${inv.id}`)).status).toBe(200);
 
       await mallory.get('/account');
@@ -255,6 +257,20 @@ for (const kind of await testStores()) {
       expect((await p.get(`/console/products/${other.productId}`)).status).toBe(404);
       expect((await p.post(`/console/products/${other.productId}/unpublish`, {})).status).toBe(404);
       expect((await p.get(`/console/apis/${seed.apiId}`)).status).toBe(200);
+      expect((await p.get(`/console/invoices/${aliceInvoice}`)).status).toBe(200);
+      const otherEmail = `other-${Date.now()}@example.com`;
+      await h.accounts.createUser({
+        email: otherEmail,
+        name: 'O',
+        password: PASSWORD,
+        role: 'provider',
+        providerId: other.providerId,
+      });
+      const o = new Browserless(h.url, { 'x-forwarded-for': '10.9.0.6' });
+      await o.login(otherEmail, PASSWORD);
+      expect((await o.get(`/console/invoices/${aliceInvoice}`)).status).toBe(404);
+      expect((await o.get(`/console/invoices/${aliceInvoice}/pdf`)).status).toBe(404);
+      expect((await o.get('/console/subscribers')).text).not.toContain('Buyer ');
     });
 
     it('answers unknown pages and bad input with human pages, never a stack trace', async () => {
