@@ -61,12 +61,13 @@ export function registerPlanChange(app: OpenAPIHono<Env>, deps: BillingAdminDeps
         throw invalid('at', `must not be before the latest plan change (${iso(Number(latest.at))})`);
       }
       await store.db.transaction().execute(async (tx) => {
+        // first: billing reads the plan in force before `at` from subscriptions.plan_id
+        await billing.recordPlanChange({ subscriptionId: id, toPlanId: body.toPlanId, at }, tx);
         await tx
           .updateTable('subscriptions')
           .set({ plan_id: body.toPlanId, updated_at: now })
           .where('id', '=', id)
           .execute();
-        await billing.recordPlanChange({ subscriptionId: id, toPlanId: body.toPlanId, at }, tx);
         await tx
           .insertInto('audit_log')
           .values({
