@@ -2,6 +2,8 @@
  * The official AWS SDK clients against Tollgate's marketplace endpoint on a real socket:
  * success paths and AWS's named exceptions.
  */
+
+import { createHash } from 'node:crypto';
 import {
   GetEntitlementsCommand,
   MarketplaceEntitlementServiceClient,
@@ -12,6 +14,9 @@ import {
   MeterUsageCommand,
   ResolveCustomerCommand,
 } from '@aws-sdk/client-marketplace-metering';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agreement, createAgreements } from '../../src/marketplace/agreements.js';
 import { createMarketplaceAwsApp } from '../../src/marketplace/aws/app.js';
@@ -335,6 +340,40 @@ for (const kind of await testStores()) {
       stale.destroy();
       expect(exp.name).toBe('InvalidSignatureException');
       expect(exp.message).toContain('Signature expired');
+    });
+
+    it('holds the body to a signed x-amz-content-sha256 and answers with AWS error framing', async () => {
+      const u = new URL(server.url);
+      const original = JSON.stringify({ RegistrationToken: 'a' });
+      const signer = new SignatureV4({
+        service: 'aws-marketplace',
+        region: 'us-east-1',
+        credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+        sha256: Hash.bind(null, 'sha256'),
+        applyChecksum: false,
+      });
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: u.hostname,
+        port: Number(u.port),
+        path: '/',
+        headers: {
+          host: u.host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'AWSMPMeteringService.ResolveCustomer',
+          'x-amz-content-sha256': createHash('sha256').update(original).digest('hex'),
+        },
+        body: original,
+      });
+      const res = await request(`${server.url}/`, {
+        method: 'POST',
+        headers: signed.headers as Record<string, string>,
+        body: JSON.stringify({ RegistrationToken: 'b' }),
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['x-amzn-errortype']).toBe('InvalidSignatureException');
+      expect(await res.body.json()).toMatchObject({ __type: 'InvalidSignatureException' });
     });
 
     it('MeterUsage needs buyer-deployment credentials and dedups per hour', async () => {

@@ -11,7 +11,7 @@
  * no session tokens).
  * Ref: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Clock } from '../../shared/index.js';
@@ -109,6 +109,14 @@ export async function verifySigV4(
       throw new AwsError('InvalidSignatureException', `Signed header '${h}' is missing from the request.`);
     }
     headers[h] = v;
+  }
+  // The signature covers x-amz-content-sha256 when sent, not the body: hold the body to it.
+  const declared = req.headers['x-amz-content-sha256'];
+  if (declared !== undefined && declared !== createHash('sha256').update(req.body).digest('hex')) {
+    throw new AwsError(
+      'InvalidSignatureException',
+      'The provided x-amz-content-sha256 header does not match what was computed.',
+    );
   }
   const signer = new SignatureV4({
     service: SIGNING_SERVICE,
