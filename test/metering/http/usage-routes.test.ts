@@ -85,7 +85,8 @@ for (const kind of await testStores()) {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: await res.json() };
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are inspected loosely
+      return { status: res.status, body: (await res.json()) as any };
     }
 
     beforeAll(async () => {
