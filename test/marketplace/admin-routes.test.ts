@@ -6,6 +6,7 @@ import { marketplaceRoutes } from '../../src/marketplace/admin-routes.js';
 import { createMarketplace } from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { createWebhooks, type Webhooks } from '../../src/webhooks/index.js';
 import { sqliteStore } from '../helpers/stores.js';
 import { seedProvider } from './fixtures.js';
 
@@ -14,17 +15,21 @@ describe('marketplace admin routes', () => {
   let app: ReturnType<typeof createControlApp>;
   let token: string;
   let seed: Awaited<ReturnType<typeof seedProvider>>;
+  let webhooks: Webhooks;
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9));
 
   beforeAll(async () => {
     store = await sqliteStore.open();
     seed = await seedProvider(store.db, clock.now());
     const catalog = createCatalog({ store, clock, log: silentLogger });
+    webhooks = createWebhooks({ store, clock, log: silentLogger });
+    await webhooks.addEndpoint(seed.providerId, { url: 'http://127.0.0.1:9/hooks' });
     const marketplace = createMarketplace({
       store,
       clock,
       log: silentLogger,
       catalog,
+      webhooks,
       secretKey: 'x'.repeat(32),
     });
     app = createControlApp({
@@ -76,6 +81,18 @@ describe('marketplace admin routes', () => {
     expect((await call('POST', `/marketplace/subscriptions/${sid}/suspend`)).body.status).toBe('suspended');
     expect((await call('POST', `/marketplace/subscriptions/${sid}/resume`)).body.status).toBe('active');
     expect((await call('POST', `/marketplace/subscriptions/${sid}/cancel`)).body.status).toBe('cancelled');
+    const queued = await webhooks.listDeliveries(seed.providerId, { limit: 50 });
+    expect(new Set(queued.map((d) => d.type))).toEqual(
+      new Set([
+        'subscription.subscribed',
+        'subscription.key_provisioned',
+        'subscription.suspended',
+        'subscription.resumed',
+        'subscription.cancel_requested',
+        'subscription.cancelled',
+        'subscription.keys_disabled',
+      ]),
+    );
     const events = await call('GET', `/marketplace/subscriptions/${sid}/events`);
     expect(events.body.items.map((e: { type: string }) => e.type)).toContain('keys_disabled');
     const creds = await call('POST', '/marketplace/credentials', {
