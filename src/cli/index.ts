@@ -70,32 +70,37 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`tollgate: ${(err as Error).message}`);
     if (process.env.TOLLGATE_LOG_LEVEL === 'debug') console.error(err);
     process.exitCode = usage ? 2 : 1;
+    // A failed start may leave handles open (a pool, a timer): do not hang on them.
+    if (command === 'serve') process.exit(process.exitCode);
   }
 }
 
 async function serveCommand(args: string[]): Promise<void> {
   const { flags } = parseFlags(args);
   const config = loadConfig(flags);
+  // Signals are caught from the first moment: a SIGTERM during start-up waits for the start
+  // to finish, then shuts down cleanly (drain, flush) instead of dying half-way.
+  const closers: Array<() => Promise<void>> = [];
+  const started = onShutdown(async () => {
+    for (const close of closers) await close();
+  });
   let t: Awaited<ReturnType<typeof startTollgate>>;
   try {
     t = await startTollgate(config);
   } catch (err) {
     throw new Error(`cannot start: ${(err as Error).message}`);
   }
+  closers.push(() => t.close());
   if (t.bootstrapToken) {
     console.log(`\nOperator admin token (shown once, keep it safe):\n  ${t.bootstrapToken}\n`);
   }
   if (config.demo) {
     const { startDemo } = await import('../main/demo.js');
     const demo = await startDemo(t);
+    closers.push(() => demo.close());
     console.log(demo.instructions);
-    onShutdown(async () => {
-      await t.close();
-      await demo.close();
-    });
-  } else {
-    onShutdown(() => t.close());
   }
+  started();
 }
 
 async function apisCommand(args: string[]): Promise<void> {
@@ -115,16 +120,21 @@ async function apisCommand(args: string[]): Promise<void> {
     return;
   }
   console.log(`${which} API listening on ${started.url}`);
-  onShutdown(() => started.close());
+  onShutdown(() => started.close())();
 }
 
-function onShutdown(close: () => Promise<void>): void {
+/** Installs SIGTERM/SIGINT handlers now; returns `started()`, to call once there is something to close. */
+function onShutdown(close: () => Promise<void>): () => void {
+  let ready: () => void = () => {};
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
     closing = true;
     console.error(`${signal}: draining and flushing…`);
-    close().then(
+    isReady.then(close).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error(err);
@@ -134,6 +144,7 @@ function onShutdown(close: () => Promise<void>): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  return ready;
 }
 
 // Run directly (`node --import tsx src/cli/index.ts serve`) as well as through bin/tollgate.js.

@@ -9,14 +9,20 @@
  *  - the provider sees the buyer and the revenue.
  * Screenshots of the main pages go to docs/screenshots/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../helpers/stores.js';
 import { type PortalHarness, startPortal } from './harness.js';
 
-const SHOTS = join(import.meta.dirname, '../../docs/screenshots');
+// `TOLLGATE_SCREENSHOTS=1 npx vitest run test/portal/flows.test.ts` refreshes the checked-in
+// pictures; ordinary runs still take them, into a temporary folder, so the tree stays clean.
+const SHOTS =
+  process.env.TOLLGATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '../../docs/screenshots')
+    : mkdtempSync(join(tmpdir(), 'tollgate-shots-'));
 const PASSWORD = 'correct horse battery';
 const OPENAPI = `openapi: 3.1.0
 info:
