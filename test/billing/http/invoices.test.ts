@@ -135,6 +135,13 @@ for (const kind of await testStores()) {
       const run = await h.call('POST', '/billing/runs', { token: h.a.token, body: { finalize: false } });
       expect(run.body.created).toBe(2);
 
+      // the operator's run covers every provider: nothing left for Acme, Bolt's plan has no price
+      const all = await h.call('POST', '/billing/runs', { body: {} });
+      expect(all.body).toMatchObject({ subscriptions: 2, created: 0 });
+      expect(all.body.skipped).toEqual([
+        { subscriptionId: h.b.subscriptionId, reason: `plan ${h.b.planId} has no price` },
+      ]);
+
       const first = await h.call('GET', '/invoices?limit=2', { token: h.a.token });
       expect(first.status).toBe(200);
       expect(first.body.items.map((i: { number: string }) => i.number)).toEqual(['INV-000001', 'INV-000002']);
@@ -224,6 +231,9 @@ for (const kind of await testStores()) {
       const voided = await h.call('POST', `/invoices/${other}/void`, { token: a });
       expect(voided.body).toMatchObject({ status: 'void', voidedAt: expect.any(String) });
       expect((await h.call('POST', `/invoices/${other}/finalize`, { token: a })).status).toBe(409);
+      const del = await h.call('DELETE', `/invoices/${other}`, { token: a });
+      expect(del.status).toBe(405);
+      expect(del.headers.get('allow')).toBe('GET');
 
       // each transition is in the audit log under the acting token
       const audit = await h.store.db
