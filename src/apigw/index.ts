@@ -54,7 +54,8 @@ export function createApiGatewayApp(deps: ApiGatewayDeps): Hono<ApigwEnv> {
   registerPlans(app, attach);
   registerKeys(app, attach);
   registerUsage(app, attach);
-  app.notFound((c) => {
+  // A catch-all route, not notFound(): a mounted sub-app's notFound is not consulted.
+  app.all('*', (c) => {
     throw notFoundAws(`no operation ${c.req.method} ${c.req.path} in Tollgate's API Gateway subset`);
   });
   return app;
