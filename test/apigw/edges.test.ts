@@ -125,7 +125,7 @@ for (const kind of await testStores()) {
       });
       expect(badJson.status).toBe(400);
       expect(badJson.headers.get('x-amzn-errortype')).toBe('BadRequestException');
-      expect((await badJson.json()).message).toMatch(/^body: /);
+      expect(((await badJson.json()) as { message: string }).message).toMatch(/^body: /);
 
       // Signed by hand: the untouched request passes, the same signature over another body does not.
       const port = new URL(h.url).port;
