@@ -22,9 +22,9 @@
  * between them leaves at most an unused consumer or subscription, never a key in two places.
  */
 import type { Actor, Catalog } from '../catalog/index.js';
-import { type Logger, newId } from '../shared/index.js';
+import { isTollgateError, type Logger, newId } from '../shared/index.js';
 import type { Store } from '../store/index.js';
-import { badRequest, conflict, notFoundAws } from './errors.js';
+import { AwsError, badRequest, conflict, notFoundAws } from './errors.js';
 import { HOLDING_PLAN, type KeyRow, keysQuery } from './model.js';
 
 export interface AttachDeps {
@@ -35,6 +35,13 @@ export interface AttachDeps {
 }
 
 export const PROVIDER_TAG = 'tollgate:providerId';
+
+/** For `.catch`: a NOT_FOUND refusal becomes null; anything else is rethrown. */
+export function nullIfNotFound(e: unknown): null {
+  if ((isTollgateError(e) && e.code === 'NOT_FOUND') || (e instanceof AwsError && e.status === 404))
+    return null;
+  throw e;
+}
 
 /** The provider a new key belongs to: the token's own; for the operator the tag, a plan's, or the only one. */
 export async function resolveProvider(
@@ -181,7 +188,7 @@ export async function attachKey(
   planId: string,
   keyId: string,
 ): Promise<KeyRow> {
-  const plan = await deps.catalog.plans.get(actor, planId).catch(() => null);
+  const plan = await deps.catalog.plans.get(actor, planId).catch(nullIfNotFound);
   if (!plan || plan.name === HOLDING_PLAN) throw notFoundAws(`Invalid Usage Plan ID specified: ${planId}`);
   const key = await loadKeyRow(deps, actor, keyId);
   if (key.plan_id === planId) throw conflict(`Usage plan ${planId} already contains key ${keyId}`);

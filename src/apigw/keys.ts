@@ -14,6 +14,7 @@ import {
   deleteKey,
   holdingSubscriptionFor,
   loadKeyRow,
+  nullIfNotFound,
   PROVIDER_TAG,
   resolveProvider,
 } from './attach.js';
@@ -93,7 +94,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
             `line ${r.line}: a Tollgate key is in one usage plan; only ${r.usagePlanIds[0]} is used`,
           );
         if (r.usagePlanIds[0]) {
-          const ok = await visiblePlan(deps, actor, r.usagePlanIds[0]).catch(() => null);
+          const ok = await visiblePlan(deps, actor, r.usagePlanIds[0]).catch(nullIfNotFound);
           if (!ok) {
             warnings.push(`line ${r.line}: usage plan ${r.usagePlanIds[0]} does not exist`);
             continue;

@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import type { Actor, PlanView } from '../catalog/index.js';
-import { type AttachDeps, loadKeyRow, PROVIDER_TAG, resolveProvider } from './attach.js';
+import { type AttachDeps, loadKeyRow, nullIfNotFound, PROVIDER_TAG, resolveProvider } from './attach.js';
 import type { ApigwEnv } from './auth.js';
 import { badRequest, notFoundAws } from './errors.js';
 import {
@@ -33,7 +33,7 @@ interface CreateBody {
 }
 
 export async function visiblePlan(deps: AttachDeps, actor: Actor, id: string): Promise<PlanView> {
-  const plan = await deps.catalog.plans.get(actor, id).catch(() => null);
+  const plan = await deps.catalog.plans.get(actor, id).catch(nullIfNotFound);
   if (!plan || plan.name === HOLDING_PLAN) throw notFoundAws(`Invalid Usage Plan ID specified: ${id}`);
   return plan;
 }

@@ -155,6 +155,23 @@ for (const kind of await testStores()) {
       await store.close();
     });
 
+    it('documents its routes in the admin OpenAPI document', async () => {
+      const doc = await get('/openapi.json');
+      expect(Object.keys(doc.body.paths)).toEqual(
+        expect.arrayContaining([
+          '/admin/v1/usage',
+          '/admin/v1/usage/rejections',
+          '/admin/v1/subscriptions/{id}/usage/quota',
+          '/admin/v1/subscriptions/{id}/usage/adjustments',
+          '/admin/v1/usageplans/{planId}/usage',
+        ]),
+      );
+      expect(Object.keys(doc.body.paths['/admin/v1/usage'].get.responses['200'].content)).toEqual([
+        'application/json',
+        'text/csv',
+      ]);
+    });
+
     it('the operator sees every subscription, per day and subscription', async () => {
       const r = await get('/usage?from=2026-11-25&to=2026-11-27&groupBy=subscription');
       expect(r.status).toBe(200);
