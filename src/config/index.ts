@@ -38,6 +38,15 @@ export const configSchema = z
     /** Public URL of the console, used in links (portal mails, marketplace redirects). */
     publicUrl: z.string().url().optional(),
     metering: z.enum(['off', 'batched', 'strict']).default('batched'),
+    /** Selling through an external marketplace (AWS Marketplace, or another Tollgate's console URL). */
+    marketplaceEndpoint: z.string().url().optional(),
+    marketplaceRegion: z.string().min(1).max(32).default('us-east-1'),
+    marketplaceAccessKeyId: z.string().min(1).max(128).optional(),
+    marketplaceSecretAccessKey: z.string().min(1).max(256).optional(),
+    /** Shared secret for lifecycle notifications relayed without SigV4 (see docs/marketplace.md). */
+    marketplaceNotificationSecret: z.string().min(16).max(256).optional(),
+    /** Lets providers sign up in the portal themselves (otherwise the operator creates their logins). */
+    providerSignup: bool.default(false),
     flushIntervalMs: ms.default(1000),
     /** Full snapshot reload interval: the safety net behind change notifications. */
     snapshotRefreshMs: ms.default(30_000),
@@ -98,7 +107,13 @@ export function loadConfig(
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return Object.freeze(parsed.data);
+  const c = parsed.data;
+  if (c.marketplaceEndpoint && !(c.marketplaceAccessKeyId && c.marketplaceSecretAccessKey)) {
+    throw new ConfigError(
+      'invalid configuration:\n  marketplaceEndpoint: needs marketplaceAccessKeyId and marketplaceSecretAccessKey too',
+    );
+  }
+  return Object.freeze(c);
 }
 
 export function kebab(key: string): string {

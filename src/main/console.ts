@@ -1,18 +1,28 @@
 /**
- * The console port: one Hono app carrying the admin API (`/admin/v1`), health and metrics,
- * and the marketplace and portal surfaces as their modules land. Each surface is built by
- * its own module; this file only mounts them.
+ * The console port: one Hono app carrying every surface that is not the data plane. Each
+ * surface is built by its own module; this file only mounts them, in this order:
+ *
+ *   /healthz, /metrics                 operations
+ *   /admin/v1/…                        admin REST API (+ billing, licences, webhooks routes)
+ *   /licences/v1/…                     what wholesale deployments call (seats, public keys)
+ *   POST / with X-Amz-Target           AWS Marketplace Metering/Entitlement protocol
+ *   /marketplace/register, …           onboarding from an external marketplace (if configured)
+ *   /, /products, /account, /console…  developer portal and provider console
  */
 import { Hono } from 'hono';
+import { billingAdminRoutes } from '../billing/http/index.js';
 import type { Billing } from '../billing/index.js';
-import type { createCatalog } from '../catalog/index.js';
+import type { Catalog, Change } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { createControlApp } from '../control/index.js';
 import { licenceAdminRoutes, licencePublicApp } from '../licences/http/index.js';
 import type { Licences } from '../licences/index.js';
+import { type Marketplace, marketplaceRoutes } from '../marketplace/index.js';
 import type { Meter, TollgateMetrics } from '../metering/index.js';
+import { createPortalApp, portalNotFound } from '../portal/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
+import { webhookAdminRoutes } from '../webhooks/http/index.js';
 import type { Webhooks } from '../webhooks/index.js';
 
 export interface ConsoleDeps {
@@ -20,31 +30,63 @@ export interface ConsoleDeps {
   store: Store;
   clock: Clock;
   log: Logger;
-  catalog: ReturnType<typeof createCatalog>;
+  catalog: Catalog;
   meter: Meter | null;
   metrics: TollgateMetrics;
   billing: Billing;
   licences: Licences;
   webhooks: Webhooks;
+  marketplace: Marketplace;
+  gatewayUrl: string | null;
+  onChange: (change: Change) => void;
 }
 
 export function buildConsole(deps: ConsoleDeps): Hono {
+  const { catalog, store, clock, log, config } = deps;
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/metrics', async (c) => {
-    return c.body(await deps.metrics.registry.metrics(), 200, {
-      'content-type': deps.metrics.registry.contentType,
-    });
-  });
-  const { catalog, store, clock, log } = deps;
-  const control = createControlApp({
-    catalog,
-    log,
-    clock,
-    extraRoutes: [licenceAdminRoutes(deps.licences, { catalog, store, clock })],
-  });
-  app.route('/', control);
-  // What a wholesale deployment calls: seat activation and the provider's public keys.
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.scrape(), 200, { 'content-type': deps.metrics.contentType }),
+  );
+
+  app.route(
+    '/',
+    createControlApp({
+      catalog,
+      log,
+      clock,
+      extraRoutes: [
+        licenceAdminRoutes(deps.licences, { catalog, store, clock }),
+        billingAdminRoutes({ billing: deps.billing, store, catalog, clock, onChange: deps.onChange }),
+        webhookAdminRoutes({ webhooks: deps.webhooks, catalog }),
+        marketplaceRoutes(deps.marketplace),
+      ],
+    }),
+  );
   app.route('/', licencePublicApp(deps.licences, { log }));
+  app.route('/', deps.marketplace.app);
+  app.route(
+    '/',
+    createPortalApp({
+      store,
+      clock,
+      log,
+      catalog,
+      marketplace: deps.marketplace,
+      billing: deps.billing,
+      meter: deps.meter,
+      webhooks: deps.webhooks,
+      config: {
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        ...(deps.gatewayUrl ? { gatewayUrl: deps.gatewayUrl } : {}),
+        secureCookies: config.publicUrl?.startsWith('https://') ?? false,
+        providerSignup: config.providerSignup,
+        trustProxy: config.trustProxy,
+      },
+      // The operator's mail hook: a structured log line their log shipper turns into mail.
+      mail: (msg) => log.info({ mail: { to: msg.to, subject: msg.subject }, text: msg.text }, 'mail'),
+    }),
+  );
+  app.notFound(portalNotFound);
   return app;
 }

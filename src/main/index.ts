@@ -11,12 +11,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { deploymentSourceFromLicences } from '../billing/http/index.js';
 import { createBilling } from '../billing/index.js';
-import { createCatalog } from '../catalog/index.js';
+import { type Change, createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
 import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
+import { createMarketplace } from '../marketplace/index.js';
 import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
 import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -63,11 +65,13 @@ export async function startTollgate(
     log,
     quotaUsed: async (subscriptionId, windowStart) =>
       Number(await limits!.quotaUsed(`q:${subscriptionId}`, windowStart)),
-    onChange: (change) => {
-      void snapshots?.refresh();
-      bus?.publish(`${change.entity}:${change.id}`);
-    },
+    onChange: (change) => onChange(change),
   });
+  // Every write the gateway must see (catalog, plan changes, marketplace transitions).
+  function onChange(change: Change): void {
+    void snapshots?.refresh();
+    bus?.publish(`${change.entity}:${change.id}`);
+  }
 
   const runsGateway = config.role !== 'console';
   const runsConsole = config.role !== 'gateway';
@@ -86,6 +90,7 @@ export async function startTollgate(
   const secret = installationSecret(config.secret, config.dataDir);
   const licences = createLicences({ store, clock, log, secret });
   const billing = createBilling({ store, clock, log, webhooks });
+  billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));
 
   const meter =
     config.metering === 'off'
@@ -101,6 +106,35 @@ export async function startTollgate(
           onFlushed: (rows) => void alerts.onFlushed(rows),
         });
   if (meter) metrics.attachMeter(meter);
+
+  const marketplace = createMarketplace({
+    store,
+    clock,
+    log,
+    catalog,
+    secretKey: secret,
+    webhooks,
+    billing,
+    flushUsage: async () => {
+      await meter?.flush();
+    },
+    onChange,
+    onAlert: (alert) => log.warn({ alert }, 'marketplace export alert'),
+    ...(config.marketplaceEndpoint
+      ? {
+          external: {
+            endpoint: config.marketplaceEndpoint,
+            region: config.marketplaceRegion,
+            accessKeyId: config.marketplaceAccessKeyId!,
+            secretAccessKey: config.marketplaceSecretAccessKey!,
+            ...(config.marketplaceNotificationSecret
+              ? { notificationSecret: config.marketplaceNotificationSecret }
+              : {}),
+          },
+        }
+      : {}),
+  });
+  if (runsConsole) marketplace.start();
 
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   snapshots.startPeriodic(config.snapshotRefreshMs);
@@ -149,6 +183,9 @@ export async function startTollgate(
       billing,
       licences,
       webhooks,
+      marketplace,
+      gatewayUrl: config.publicUrl ? null : gatewayUrl,
+      onChange,
     });
     consoleServer = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.consolePort, hostname: config.consoleHost }, () =>
@@ -188,6 +225,7 @@ export async function startTollgate(
       await stopDelivery?.();
       wholesale?.stop();
       await meter?.close();
+      marketplace.stop();
       await billing.close();
       await bus?.close();
       await limits.close();

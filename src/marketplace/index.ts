@@ -22,6 +22,7 @@ import { createOnboarding, type Onboarding } from './onboarding.js';
 import type { BillingPort, CatalogPort, WebhooksPort } from './ports.js';
 import { createLifecycle } from './subscriptions.js';
 
+export { marketplaceRoutes } from './admin-routes.js';
 export type { Agreement, AgreementService } from './agreements.js';
 export { TOKEN_TTL_MS } from './agreements.js';
 export { createMarketplaceAwsApp, type MarketplaceAwsDeps } from './aws/app.js';
