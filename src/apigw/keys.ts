@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import { sql } from 'kysely';
 import type { Actor } from '../catalog/index.js';
 import { hashKey, importProblem } from '../keys/index.js';
+import { isTollgateError } from '../shared/index.js';
 import {
   type AttachDeps,
   attachKey,
@@ -19,8 +20,8 @@ import {
   resolveProvider,
 } from './attach.js';
 import type { ApigwEnv } from './auth.js';
-import { parseKeyFile } from './csv.js';
-import { badRequest } from './errors.js';
+import { type KeyFileRow, parseKeyFile } from './csv.js';
+import { AwsError, badRequest } from './errors.js';
 import { apiKeyWire, keysQuery, paging } from './model.js';
 import { keyPatch, patchOps } from './patch.js';
 import { visiblePlan } from './plans.js';
@@ -106,27 +107,36 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     if (failOnWarnings && warnings.length) throw badRequest(`nothing imported: ${warnings.join('; ')}`);
     const ids: string[] = [];
     for (const r of valid) {
-      // Re-importing a value overwrites the key's name and state (API Gateway's rule).
-      const existing = await keysQuery(store, actor)
-        .where('api_keys.hash', '=', hashKey(r.key))
-        .executeTakeFirst();
-      if (existing) {
-        await catalog.keys.update(actor, existing.id, { name: r.name, enabled: r.enabled! });
-        ids.push(existing.id);
-        continue;
+      try {
+        ids.push(await importRow(r, actor));
+      } catch (e) {
+        // Rows are written one by one: a refusal here is reported, the other rows still count.
+        if (!(e instanceof AwsError) && !isTollgateError(e)) throw e;
+        warnings.push(`line ${r.line}: ${(e as Error).message}`);
       }
-      const planId = r.usagePlanIds[0];
-      const planProviderId = planId ? (await catalog.plans.get(actor, planId)).providerId : undefined;
-      const made = await createKey(actor, {
-        name: r.name,
-        value: r.key,
-        enabled: r.enabled!,
-        ...(planProviderId ? { tags: { [PROVIDER_TAG]: planProviderId } } : {}),
-      });
-      if (planId) await attachKey(deps, actor, planId, made.id);
-      ids.push(made.id);
     }
     return { ids, warnings };
+  }
+
+  async function importRow(r: KeyFileRow, actor: Actor): Promise<string> {
+    // Re-importing a value overwrites the key's name and state (API Gateway's rule).
+    const existing = await keysQuery(store, actor)
+      .where('api_keys.hash', '=', hashKey(r.key))
+      .executeTakeFirst();
+    if (existing) {
+      await catalog.keys.update(actor, existing.id, { name: r.name, enabled: r.enabled! });
+      return existing.id;
+    }
+    const planId = r.usagePlanIds[0];
+    const planProviderId = planId ? (await catalog.plans.get(actor, planId)).providerId : undefined;
+    const made = await createKey(actor, {
+      name: r.name,
+      value: r.key,
+      enabled: r.enabled!,
+      ...(planProviderId ? { tags: { [PROVIDER_TAG]: planProviderId } } : {}),
+    });
+    if (planId) await attachKey(deps, actor, planId, made.id);
+    return made.id;
   }
 
   app.get('/apikeys', async (c) => {

@@ -7,6 +7,7 @@ import {
   CreateApiKeyCommand,
   CreateUsagePlanCommand,
   GetUsagePlansCommand,
+  ImportApiKeysCommand,
   UnauthorizedException,
   UpdateApiKeyCommand,
   UpdateUsagePlanCommand,
@@ -61,6 +62,19 @@ for (const kind of await testStores()) {
       const s1 = await h.catalog.subscriptions.get(OP, (await h.catalog.keys.get(OP, c1.id!)).subscriptionId);
       const s2 = await h.catalog.subscriptions.get(OP, (await h.catalog.keys.get(OP, c2.id!)).subscriptionId);
       expect(s1.consumerId).toBe(s2.consumerId);
+    });
+
+    it("reports an imported value already used by another provider's key as a warning", async () => {
+      const value = 'shared-value-0123456789abcdef';
+      await h.bearer.send(
+        new CreateApiKeyCommand({ name: 'beta', value, tags: { 'tollgate:providerId': h.beta.providerId } }),
+      );
+      const csv = `name,key\ntaken,${value}\nfresh,fresh-value-0123456789abcdef\n`;
+      const r = await h.sigv4.send(
+        new ImportApiKeysCommand({ body: new TextEncoder().encode(csv), format: 'csv' }),
+      );
+      expect(r.ids).toHaveLength(1);
+      expect(r.warnings).toEqual([expect.stringMatching(/^line 2: .*already in use/)]);
     });
 
     it('refuses what it cannot honour, naming it', async () => {

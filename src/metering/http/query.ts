@@ -49,7 +49,11 @@ export function parseRange(q: RangeInput, now: number): Range {
   if (q.from === undefined) throw invalid('from', 'is required');
   const from = parseTime('from', q.from, timeZone);
   const to = q.to === undefined ? now : parseTime('to', q.to, timeZone);
-  if (to <= from) throw invalid('to', 'must be after from');
+  if (to <= from) {
+    throw q.to === undefined
+      ? invalid('from', 'must be in the past (to defaults to now)')
+      : invalid('to', 'must be after from');
+  }
   if (to - from > MAX_DAYS[granularity] * 86_400_000) {
     throw invalid('to', `a ${granularity} report spans at most ${MAX_DAYS[granularity]} days after from`);
   }
