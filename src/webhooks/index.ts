@@ -27,6 +27,12 @@ export const endpointInputSchema = z.object({
   enabled: z.boolean().default(true),
 });
 export type EndpointInput = z.input<typeof endpointInputSchema>;
+/** A change: only what is sent changes (no defaults, so a URL edit never re-enables an endpoint). */
+export const endpointUpdateSchema = z.object({
+  url: endpointInputSchema.shape.url.optional(),
+  secret: endpointInputSchema.shape.secret,
+  enabled: z.boolean().optional(),
+});
 
 export interface EndpointView {
   id: string;
@@ -292,7 +298,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
     },
 
     async updateEndpoint(id, input) {
-      const p = parse(endpointInputSchema.partial(), input);
+      const p = parse(endpointUpdateSchema, input);
       const set: Record<string, unknown> = { updated_at: clock.now() };
       if (p.url !== undefined) set.url = p.url;
       if (p.secret !== undefined) set.secret = p.secret;

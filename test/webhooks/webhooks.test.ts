@@ -154,6 +154,9 @@ for (const kind of await testStores()) {
       const { secret } = await hooks.rotateSecret(ep!.id);
       expect(secret).toMatch(/^whsec_/);
       expect((await hooks.updateEndpoint(ep!.id, { enabled: false })).enabled).toBe(false);
+      // Changing only the URL leaves a disabled endpoint disabled.
+      const moved = await hooks.updateEndpoint(ep!.id, { url: `${rx.url}/v2` });
+      expect(moved).toMatchObject({ url: `${rx.url}/v2`, enabled: false });
       expect(await hooks.emit('prv_a', 'invoice.created', {})).toMatch(/^evt_/);
       expect(await hooks.deliverDue()).toEqual({ delivered: 0, retrying: 0, failed: 0 });
     });
