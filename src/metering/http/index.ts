@@ -24,7 +24,7 @@ import { adjustQuota, type QuotaStatus, quotaStatus } from '../quota.js';
 import { rejectionReport, toCsv, usageReport } from '../reports.js';
 import { parseList, parseRange } from './query.js';
 import * as s from './schemas.js';
-import { checkVisible, scopeApis, scopeSubscriptions } from './scope.js';
+import { checkVisible, scopeApis } from './scope.js';
 
 export interface UsageRoutesDeps {
   store: Store;
@@ -104,7 +104,7 @@ export function usageAdminRoutes(deps: UsageRoutesDeps): (app: OpenAPIHono<Env>)
         const groupBy = parseList('groupBy', q.groupBy, USAGE_GROUPS);
         const actor = c.var.actor;
         await checkVisible(catalog, actor, q);
-        const subscriptionIds = await scopeSubscriptions(store, actor);
+        const apiIds = await scopeApis(store, actor);
         const items = await usageReport(store, {
           ...range,
           groupBy,
@@ -112,7 +112,7 @@ export function usageAdminRoutes(deps: UsageRoutesDeps): (app: OpenAPIHono<Env>)
           ...(q.keyId ? { keyId: q.keyId } : {}),
           ...(q.apiId ? { apiId: q.apiId } : {}),
           ...(q.dimension ? { dimension: q.dimension } : {}),
-          ...(subscriptionIds ? { subscriptionIds } : {}),
+          ...(apiIds ? { apiIds } : {}),
         });
         if (q.format === 'csv') {
           const cols = columnsFor(USAGE_COLUMNS, groupBy, ['units', 'requests']);
