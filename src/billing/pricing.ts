@@ -42,31 +42,31 @@ const common = {
   maximum: decimalString.optional(),
 };
 
-export const tierSchema = z.object({
+export const tierSchema = z.strictObject({
   /** Inclusive upper bound of the tier in billable units; null = no bound (last tier). */
   upTo: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable(),
   unitPrice: decimalString,
   flatFee: decimalString.optional(),
 });
 
-const perUnitSchema = z.object({ model: z.literal('per_unit'), unitPrice: decimalString, ...common });
-const graduatedSchema = z.object({
+const perUnitSchema = z.strictObject({ model: z.literal('per_unit'), unitPrice: decimalString, ...common });
+const graduatedSchema = z.strictObject({
   model: z.literal('graduated'),
   tiers: z.array(tierSchema).min(1).max(50),
   ...common,
 });
-const volumeSchema = z.object({
+const volumeSchema = z.strictObject({
   model: z.literal('volume'),
   tiers: z.array(tierSchema).min(1).max(50),
   ...common,
 });
-const packageSchema = z.object({
+const packageSchema = z.strictObject({
   model: z.literal('package'),
   packageSize: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   packagePrice: decimalString,
   ...common,
 });
-const perDeploymentSchema = z.object({
+const perDeploymentSchema = z.strictObject({
   model: z.literal('per_deployment'),
   /** Fee per deployment for a whole period. */
   fee: decimalString,
@@ -83,7 +83,7 @@ export const chargeSchema = z.discriminatedUnion('model', [
 ]);
 
 export const priceSchema = z
-  .object({
+  .strictObject({
     currency: z
       .string()
       .refine(isCurrency, 'must be an ISO 4217 code Tollgate knows, e.g. USD, EUR, GBP, JPY, KWD'),
