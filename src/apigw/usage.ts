@@ -9,6 +9,7 @@
  * key's usage for today.
  */
 import type { Hono } from 'hono';
+import { sql } from 'kysely';
 import { getUsage, localDate } from '../metering/index.js';
 import { type AttachDeps, attachKey, detachKey, loadKeyRow } from './attach.js';
 import type { ApigwEnv } from './auth.js';
@@ -38,7 +39,8 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       .orderBy('api_keys.id')
       .limit(limit + 1);
     if (position) q = q.where('api_keys.id', '>', position);
-    const rows = (await q.execute()).filter((k) => !name || k.name.startsWith(name));
+    if (name) q = q.where(sql<string>`substr(api_keys.name, 1, ${name.length})`, '=', name);
+    const rows = await q.execute();
     const more = rows.length > limit;
     const kept = more ? rows.slice(0, limit) : rows;
     return c.json(
@@ -114,6 +116,8 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       remaining = n;
     });
     if (remaining === undefined) throw badRequest('patchOperations: give replace /remaining');
+    if (!plan.quota)
+      throw badRequest(`usage plan ${plan.id} has no quota: there is nothing remaining to set`);
     await catalog.quota.adjust(actor, key.subscription_id, {
       remaining,
       reason: 'UpdateUsage through the API Gateway API',

@@ -6,10 +6,13 @@ import {
   BadRequestException,
   CreateApiKeyCommand,
   CreateUsagePlanCommand,
+  CreateUsagePlanKeyCommand,
+  GetUsagePlanKeysCommand,
   GetUsagePlansCommand,
   ImportApiKeysCommand,
   UnauthorizedException,
   UpdateApiKeyCommand,
+  UpdateUsageCommand,
   UpdateUsagePlanCommand,
 } from '@aws-sdk/client-api-gateway';
 import { Hash } from '@smithy/hash-node';
@@ -113,6 +116,40 @@ for (const kind of await testStores()) {
         .send(new CreateApiKeyCommand({ name: 'k', value: 'short' }))
         .catch((x) => x);
       expect(value.message).toMatch(/^value: /);
+    });
+
+    it('pages and filters the keys of a plan; UpdateUsage needs a quota', async () => {
+      const plan = await h.sigv4.send(new CreateUsagePlanCommand({ name: 'no quota' }));
+      for (const name of ['app-a', 'app-b', 'web-c']) {
+        const k = await h.sigv4.send(new CreateApiKeyCommand({ name, enabled: true }));
+        await h.sigv4.send(
+          new CreateUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: k.id, keyType: 'API_KEY' }),
+        );
+      }
+      const p1 = await h.sigv4.send(
+        new GetUsagePlanKeysCommand({ usagePlanId: plan.id, nameQuery: 'app-', limit: 1 }),
+      );
+      const p2 = await h.sigv4.send(
+        new GetUsagePlanKeysCommand({
+          usagePlanId: plan.id,
+          nameQuery: 'app-',
+          limit: 1,
+          position: p1.position,
+        }),
+      );
+      expect([...p1.items!, ...p2.items!].map((k) => k.name).sort()).toEqual(['app-a', 'app-b']);
+      expect(p2.position).toBeUndefined();
+      const e = await h.sigv4
+        .send(
+          new UpdateUsageCommand({
+            usagePlanId: plan.id,
+            keyId: p1.items![0]!.id,
+            patchOperations: [{ op: 'replace', path: '/remaining', value: '5' }],
+          }),
+        )
+        .catch((x) => x);
+      expect(e).toBeInstanceOf(BadRequestException);
+      expect(e.message).toMatch(/no quota/);
     });
 
     it('refuses a SigV4 date more than 15 minutes off the clock', async () => {
