@@ -87,7 +87,8 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     for (const r of rows) {
       const problem = r.key === '' ? 'Key is required' : importProblem(r.key);
       if (problem) warnings.push(`line ${r.line}: Key ${problem}`);
-      else if (r.name.length > 1024) warnings.push(`line ${r.line}: Name is longer than 1024 characters`);
+      else if (r.name.length > 200)
+        warnings.push(`line ${r.line}: Name is longer than 200 characters (Tollgate's limit)`);
       else if (r.enabled === null) warnings.push(`line ${r.line}: Enabled must be true or false`);
       else {
         if (r.usagePlanIds.length > 1)
