@@ -5,11 +5,13 @@
  *   /healthz, /metrics                 operations
  *   /admin/v1/…                        admin REST API (+ billing, licences, webhooks routes)
  *   /licences/v1/…                     what wholesale deployments call (seats, public keys)
+ *   /apigateway/…                      API Gateway REST subset (usage plans, keys, usage)
  *   POST / with X-Amz-Target           AWS Marketplace Metering/Entitlement protocol
  *   /marketplace/register, …           onboarding from an external marketplace (if configured)
  *   /, /products, /account, /console…  developer portal and provider console
  */
 import { Hono } from 'hono';
+import { createApiGatewayApp } from '../apigw/index.js';
 import { billingAdminRoutes } from '../billing/http/index.js';
 import type { Billing } from '../billing/index.js';
 import type { Catalog, Change } from '../catalog/index.js';
@@ -18,6 +20,7 @@ import { createControlApp } from '../control/index.js';
 import { licenceAdminRoutes, licencePublicApp } from '../licences/http/index.js';
 import type { Licences } from '../licences/index.js';
 import { type Marketplace, marketplaceRoutes } from '../marketplace/index.js';
+import { usageAdminRoutes } from '../metering/http/index.js';
 import type { Meter, TollgateMetrics } from '../metering/index.js';
 import { createPortalApp, portalNotFound } from '../portal/index.js';
 import type { Clock, Logger } from '../shared/index.js';
@@ -60,10 +63,13 @@ export function buildConsole(deps: ConsoleDeps): Hono {
         billingAdminRoutes({ billing: deps.billing, store, catalog, clock, onChange: deps.onChange }),
         webhookAdminRoutes({ webhooks: deps.webhooks, catalog }),
         marketplaceRoutes(deps.marketplace),
+        usageAdminRoutes({ store, clock, catalog }),
       ],
     }),
   );
   app.route('/', licencePublicApp(deps.licences, { log }));
+  // The usage-plan / API-key subset of the API Gateway REST API, for @aws-sdk/client-api-gateway.
+  app.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log }));
   app.route('/', deps.marketplace.app);
   app.route(
     '/',

@@ -13,6 +13,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SYSTEM } from '../catalog/index.js';
+import { createAccounts } from '../portal/index.js';
+import { systemClock } from '../shared/index.js';
 import type { Tollgate } from './index.js';
 
 const DEMO_PROVIDER = 'Demo APIs Inc.';
@@ -60,6 +62,95 @@ async function startSamples(log: Tollgate['log']) {
   };
 }
 
+const DEMO_PASSWORD = 'tollgate-demo';
+
+/** Usage prices of the demo plan: the first 100 hello calls free, then 0.0005 USD each; 0.02 USD per started 1,000 characters; 0.005 USD per capture. */
+const STARTER_PRICE = {
+  currency: 'USD',
+  charges: [
+    { dimension: 'requests', model: 'per_unit' as const, unitPrice: '0.0005', includedUnits: 100 },
+    { dimension: 'characters', model: 'package' as const, packageSize: 1000, packagePrice: '0.02' },
+    { dimension: 'captures', model: 'per_unit' as const, unitPrice: '0.005' },
+  ],
+};
+
+/** The two sample APIs as marketplace products, each with its own priced plan. */
+async function publishSamples(t: Tollgate, providerId: string, apis: Map<string, string>): Promise<void> {
+  const products = [
+    {
+      prefix: '/nouns',
+      title: 'Proper-noun search',
+      summary: 'Find the people, places and organisations in any text, with exact offsets.',
+      description:
+        '## What it does\n\nSend text, get back every proper noun in it — **people**, **places**, **organisations** — with its normalised form, every offset and a count. A search mode answers whether and where given names occur.\n\nBilled per started 1,000 characters.',
+      plan: {
+        name: 'Nouns Standard',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+        quota: { limit: 10_000, period: 'DAY' as const },
+      },
+      price: {
+        currency: 'USD',
+        charges: [
+          { dimension: 'characters', model: 'package' as const, packageSize: 1000, packagePrice: '0.02' },
+        ],
+      },
+    },
+    {
+      prefix: '/capture',
+      title: 'Screen capture',
+      summary: 'Turn any URL into a PNG, JPEG or PDF, rendered by headless Chromium.',
+      description:
+        '## What it does\n\nGive a URL, get a picture of the page: viewport, device scale, full page, clip, dark mode, wait for a selector. Private and internal addresses are refused.\n\nBilled per capture.',
+      plan: {
+        name: 'Capture Standard',
+        throttle: { rateLimit: 2, burstLimit: 4 },
+        quota: { limit: 1_000, period: 'DAY' as const },
+      },
+      price: {
+        currency: 'USD',
+        recurringFee: '9.00',
+        charges: [
+          { dimension: 'captures', model: 'per_unit' as const, unitPrice: '0.005', includedUnits: 100 },
+        ],
+      },
+    },
+  ];
+  for (const p of products) {
+    const apiId = apis.get(p.prefix);
+    if (!apiId) continue;
+    const plan = await t.catalog.plans.create(SYSTEM, { providerId, apiIds: [apiId], ...p.plan });
+    await t.billing.setPrice(plan.id, p.price, SYSTEM.id);
+    const product = await t.marketplace.catalogue.create(SYSTEM, {
+      providerId,
+      title: p.title,
+      summary: p.summary,
+      description: p.description,
+      apiIds: [apiId],
+      planIds: [plan.id],
+    });
+    await t.marketplace.catalogue.publish(SYSTEM, product.id);
+  }
+}
+
+/** Portal logins for the demo's provider and buyer (the password is printed with the demo). */
+async function createLogins(t: Tollgate, providerId: string, consumerId: string): Promise<void> {
+  const accounts = createAccounts({ store: t.store, clock: systemClock, catalog: t.catalog, log: t.log });
+  await accounts.createUser({
+    email: 'provider@example.com',
+    name: 'Demo Provider',
+    password: DEMO_PASSWORD,
+    role: 'provider',
+    providerId,
+  });
+  await accounts.createUser({
+    email: 'buyer@example.com',
+    name: 'Demo Buyer',
+    password: DEMO_PASSWORD,
+    role: 'buyer',
+    consumerId,
+  });
+}
+
 /** The sample APIs list their routes in Tollgate's shape, with methods as plain strings. */
 function asRoutes(
   routes: Array<{ method: string; path: string; dimension: string; units: number; public: boolean }>,
@@ -95,6 +186,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
   } else {
     const provider = await catalog.providers.create(actor, { name: DEMO_PROVIDER });
     const apiIds: string[] = [];
+    const apiByPrefix = new Map<string, string>();
     for (const [name, prefix, url] of upstreams) {
       if (!url) continue;
       const api = await catalog.apis.create(actor, {
@@ -110,6 +202,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
           : {}),
       });
       apiIds.push(api.id);
+      apiByPrefix.set(prefix, api.id);
     }
     const plan = await catalog.plans.create(actor, {
       providerId: provider.id,
@@ -119,10 +212,13 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
       throttle: { rateLimit: 5, burstLimit: 10 },
       quota: { limit: 1000, period: 'DAY' },
     });
+    await t.billing.setPrice(plan.id, STARTER_PRICE, actor.id);
     const consumer = await catalog.consumers.create(actor, {
       name: 'Demo Buyer',
       email: 'buyer@example.com',
     });
+    await publishSamples(t, provider.id, apiByPrefix);
+    await createLogins(t, provider.id, consumer.id);
     const sub = await catalog.subscriptions.create(actor, { consumerId: consumer.id, planId: plan.id });
     const key = await catalog.keys.create(actor, { subscriptionId: sub.id, name: 'demo key' });
     keyValue = key.value;
@@ -143,6 +239,9 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     '',
     'Fifteen calls at once — the plan allows a burst of 10, so some answer 429:',
     `  for i in $(seq 1 15); do curl -s -o /dev/null -w '%{http_code} ' -H 'x-api-key: ${keyValue}' ${gw}/hello/world & done; wait; echo`,
+    '',
+    'The developer portal and provider console (log in as either):',
+    `  ${t.consoleUrl ?? '-'}/login   buyer@example.com / ${DEMO_PASSWORD}   provider@example.com / ${DEMO_PASSWORD}`,
     '',
     'Without a key:',
     `  curl -i ${gw}/hello/world`,

@@ -35,6 +35,8 @@ export interface Tollgate {
   store: Store;
   log: Logger;
   catalog: ReturnType<typeof createCatalog>;
+  billing: ReturnType<typeof createBilling>;
+  marketplace: ReturnType<typeof createMarketplace>;
   meter: Meter | null;
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
@@ -207,6 +209,8 @@ export async function startTollgate(
     store,
     log,
     catalog,
+    billing,
+    marketplace,
     meter,
     snapshots,
     gatewayUrl,
