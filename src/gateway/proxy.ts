@@ -106,7 +106,7 @@ export function upstreamHeaders(req: IncomingMessage, id: ForwardIdentity, trust
 }
 
 function connectionTokens(value: string | undefined): Set<string> | null {
-  if (!value) return null;
+  if (!value || value === 'keep-alive' || value === 'close') return null;
   const set = new Set<string>();
   for (const t of value.split(',')) {
     const v = t.trim().toLowerCase();

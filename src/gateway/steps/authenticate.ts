@@ -11,6 +11,23 @@ export type AuthOutcome =
   | { ok: true; key: KeyEntry }
   | { ok: false; reason: 'missing' | 'unknown' | 'disabled' | 'expired' | 'inactive' | 'not_in_plan' };
 
+/**
+ * SHA-256 of recently seen key values, so a busy key is hashed once, not on every call.
+ * Bounded: cleared whole when full (an attacker cycling random keys only costs hashing).
+ */
+const recent = new Map<string, string>();
+const RECENT_MAX = 10_000;
+
+function hashOf(value: string): string {
+  let h = recent.get(value);
+  if (h === undefined) {
+    h = hashKey(value);
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(value, h);
+  }
+  return h;
+}
+
 export function authenticate(
   snapshot: Snapshot,
   header: string | string[] | undefined,
@@ -19,7 +36,7 @@ export function authenticate(
 ): AuthOutcome {
   if (typeof header !== 'string' || header.length === 0 || header.length > 256)
     return { ok: false, reason: 'missing' };
-  const key = snapshot.keys.get(hashKey(header));
+  const key = snapshot.keys.get(hashOf(header));
   if (!key) return { ok: false, reason: 'unknown' };
   if (!key.enabled) return { ok: false, reason: 'disabled' };
   if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, reason: 'expired' };
