@@ -198,8 +198,9 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     for (const d of [marketDir, sellerDir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
-  it('onboards the buyer, meters the calls to the marketplace, invoices them, and ends access on unsubscribe', async () => {
-    // 1. The buyer subscribes on the marketplace and is handed a registration token.
+  /** Subscribe on the marketplace, then follow the hand-off form to the provider's key page. */
+  async function subscribeAndOnboard(name: string) {
+    // The buyer subscribes on the marketplace and is handed a registration token.
     const subscribed = await m.post<{
       subscription: { id: string; status: string };
       registration: { url: string; token: string };
@@ -207,14 +208,13 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     }>('/marketplace/subscriptions', {
       productId: ids.product,
       planId: ids.marketPlan,
-      consumer: { name: 'Buyer', email: 'buyer@example.com' },
+      consumer: { name, email: `${name.toLowerCase()}@example.com` },
     });
-    const marketSubId = subscribed.subscription.id;
     expect(subscribed.subscription.status).toBe('active');
     expect(subscribed.key).toBeUndefined();
     expect(subscribed.registration.url).toBe(`${seller.consoleUrl}/marketplace/register`);
 
-    // 2. The hand-off form: the browser POSTs the token to the provider, which lands it on its key page.
+    // The hand-off form: the browser POSTs the token to the provider, which lands it on its key page.
     const page = await fetch(subscribed.registration.url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -231,7 +231,7 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     const sellerSubId = /<dt>Subscription<\/dt><dd><code>([^<]+)</.exec(html)?.[1];
     expect(sellerSubId).toMatch(/^sub_/);
 
-    // 3. The buyer calls the API through the provider's gateway.
+    /** One call through the provider's gateway with the buyer's key: its status. */
     const call = (path: string, method = 'GET') =>
       fetch(`${seller.gatewayUrl}/nouns${path}`, {
         method,
@@ -242,6 +242,14 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
         await r.arrayBuffer();
         return r.status;
       });
+    return { marketSubId: subscribed.subscription.id, sellerSubId: sellerSubId!, call };
+  }
+
+  it('onboards the buyer, meters the calls to the marketplace, invoices them, and ends access on unsubscribe', async () => {
+    // 1–2. Subscribe on the marketplace, onboard at the provider, key shown once.
+    const { marketSubId, sellerSubId, call } = await subscribeAndOnboard('Buyer');
+
+    // 3. The buyer calls the API through the provider's gateway.
     // The gateway picks the new key up from its snapshot within a moment; refusals are not metered.
     await until('the key to work at the gateway', async () => (await call('/lookup')) === 200, 5_000);
     const LOOKUPS = 7;
@@ -249,6 +257,7 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     for (let i = 1; i < LOOKUPS; i++) expect(await call('/lookup')).toBe(200);
     for (let i = 0; i < EXTRACTS; i++) expect(await call('/extract', 'POST')).toBe(200);
     expect(up.requests.filter((r) => r.url.startsWith('/lookup'))).toHaveLength(LOOKUPS);
+    expect(up.requests.filter((r) => r.url.startsWith('/extract'))).toHaveLength(EXTRACTS);
 
     // 4. The provider's exporter meters the usage to the marketplace (BatchMeterUsage, SigV4).
     const report = await s.post<{ sent: number; failed: number; pending: number }>(
@@ -328,6 +337,28 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
       'keys_disabled',
     ]);
   }, 60_000);
+
+  // KNOWN BUG (reported with issue 5): an export that freezes the current, partial hour while the
+  // key still works (the admin flush on a live subscription) leaves every later call of that hour
+  // out of the ledger: unsubscribe-pending finds the hour already frozen, AWS allows one record per
+  // customer, dimension and hour, and unsubscribe-success comes after the marketplace has closed the
+  // subscription. The final calls are never sent and nothing alerts. `it.fails` until it is fixed.
+  it.fails('final calls made after an export in the same hour still reach the marketplace on unsubscribe', async () => {
+    const { marketSubId, sellerSubId, call } = await subscribeAndOnboard('Late');
+    await until('the key to work at the gateway', async () => (await call('/lookup')) === 200, 5_000);
+    for (let i = 1; i < 4; i++) expect(await call('/lookup')).toBe(200);
+    const hour = Math.floor(Date.now() / HOUR);
+    const report = await s.post<{ sent: number }>('/marketplace/exports/flush', {
+      subscriptionId: sellerSubId,
+    });
+    expect(report.sent).toBeGreaterThan(0);
+    expect(await marketUsage(marketSubId)).toEqual({ requests: 4 });
+    for (let i = 0; i < 2; i++) expect(await call('/lookup')).toBe(200); // the buyer's final calls
+    await m.post(`/marketplace/subscriptions/${marketSubId}/cancel`);
+    // Across an hour boundary the final calls would fall in a fresh hour: not the case under test.
+    if (Math.floor(Date.now() / HOUR) !== hour) throw new Error('crossed an hour: the case did not run');
+    expect(await marketUsage(marketSubId)).toEqual({ requests: 6 });
+  }, 20_000);
 
   async function marketUsage(subscriptionId: string): Promise<Record<string, number>> {
     const from = new Date(Date.now() - 2 * HOUR).toISOString();
