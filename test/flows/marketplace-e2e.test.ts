@@ -16,7 +16,10 @@
  * hour (as AWS does) and has no setting to shorten it, so the test makes that hour pass by
  * moving the `cancel_requested` event an hour back in the marketplace's SQLite file (the
  * clock is the one thing faked); the marketplace's own sweep (every 30 s) then completes
- * the cancellation.
+ * the cancellation. That wait (≤ 30 s) is most of the test's ~32 s.
+ *
+ * The second case is an `it.fails` that pins a known bug: calls made after an export that
+ * froze the current hour never reach the marketplace (see the comment there).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
