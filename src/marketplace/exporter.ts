@@ -288,9 +288,20 @@ export function createExporter(deps: ExporterDeps) {
 
   return {
     runOnce: () => exclusive(() => run(undefined, false)),
+    /**
+     * Exports a subscription's usage now. The current, partial hour is frozen only for a
+     * subscription that is ending (cancel_pending/cancelled): freezing it while the key still
+     * works would strand that hour's later calls, since an hour is sent once.
+     */
     async flushNow(subscriptionId: string): Promise<ExportReport> {
       await deps.flushUsage?.();
-      return exclusive(() => run(subscriptionId, true));
+      const sub = await db
+        .selectFrom('subscriptions')
+        .select('status')
+        .where('id', '=', subscriptionId)
+        .executeTakeFirst();
+      const ending = sub?.status === 'cancel_pending' || sub?.status === 'cancelled';
+      return exclusive(() => run(subscriptionId, ending));
     },
     async ledger(subscriptionId: string) {
       return db

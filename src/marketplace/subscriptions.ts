@@ -339,11 +339,20 @@ export function createLifecycle(deps: LifecycleDeps) {
       return out;
     },
 
-    /** Provider side (unsubscribe-pending): cancel_pending without finishing; the caller flushes and exports. */
+    /**
+     * Provider side (unsubscribe-pending): cancel_pending, and access ends now — the caller then
+     * flushes and exports the final usage. Calls made after that export could never be metered
+     * (one record per customer, dimension and hour, and the marketplace closes the agreement at
+     * unsubscribe-success), so the keys stop before it, not an hour later.
+     */
     async markCancelPending(id: string, actor: Actor = MARKETPLACE_ACTOR, reason = 'unsubscribe-pending') {
       const s = await load(id, actor);
       if (!['trialing', 'active', 'suspended'].includes(s.status)) return s;
-      return setStatus(id, 'cancel_pending', 'cancel_requested', actor, { reason });
+      const pending = await setStatus(id, 'cancel_pending', 'cancel_requested', actor, { reason });
+      const disabled = await disableKeys(id);
+      if (disabled)
+        await record(pending, 'keys_disabled', 'cancel_pending', 'cancel_pending', actor, { keys: disabled });
+      return pending;
     },
 
     /** Provider side: the external marketplace says the buyer is gone — cancel now. */

@@ -18,8 +18,8 @@
  * clock is the one thing faked); the marketplace's own sweep (every 30 s) then completes
  * the cancellation. That wait (≤ 30 s) is most of the test's ~32 s.
  *
- * The second case is an `it.fails` that pins a known bug: calls made after an export that
- * froze the current hour never reach the marketplace (see the comment there).
+ * The second case pins a bug this suite found (now fixed): calls made after an export that
+ * froze the current hour used to be lost (see the comment there).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -262,13 +262,22 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     expect(up.requests.filter((r) => r.url.startsWith('/lookup'))).toHaveLength(LOOKUPS);
     expect(up.requests.filter((r) => r.url.startsWith('/extract'))).toHaveLength(EXTRACTS);
 
-    // 4. The provider's exporter meters the usage to the marketplace (BatchMeterUsage, SigV4).
+    // 4. An export while the subscription is live sends complete hours only: the current hour
+    //    stays open, so calls made later in it still count.
     const report = await s.post<{ sent: number; failed: number; pending: number }>(
       '/marketplace/exports/flush',
       { subscriptionId: sellerSubId },
     );
     expect(report).toMatchObject({ failed: 0, pending: 0 });
-    expect(report.sent).toBeGreaterThanOrEqual(2);
+
+    // 5. The buyer unsubscribes on the marketplace: unsubscribe-pending → the provider ends access
+    //    and exports its final usage (BatchMeterUsage, SigV4), the current hour included.
+    const cancelled = await m.post<{ status: string }>(`/marketplace/subscriptions/${marketSubId}/cancel`);
+    expect(cancelled.status).toBe('cancel_pending');
+    const sellerEvents = await s.get<{ items: Array<{ type: string }> }>(
+      `/marketplace/subscriptions/${sellerSubId}/events`,
+    );
+    expect(sellerEvents.items.map((e) => e.type)).toEqual(['onboarded', 'cancel_requested', 'keys_disabled']);
     const ledger = await s.get<{ items: Array<{ dimension: string; quantity: number; status: string }> }>(
       `/marketplace/exports?subscriptionId=${sellerSubId}`,
     );
@@ -277,16 +286,7 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
       requests: LOOKUPS,
     });
     expect(new Set(ledger.items.map((r) => r.status))).toEqual(new Set(['sent']));
-    // The marketplace holds the same quantities as the buyer's usage.
-    expect(await marketUsage(marketSubId)).toEqual({ chars: EXTRACTS * 250, requests: LOOKUPS });
-
-    // 5. The buyer unsubscribes on the marketplace: unsubscribe-pending → the provider exports its final usage.
-    const cancelled = await m.post<{ status: string }>(`/marketplace/subscriptions/${marketSubId}/cancel`);
-    expect(cancelled.status).toBe('cancel_pending');
-    const sellerEvents = await s.get<{ items: Array<{ type: string }> }>(
-      `/marketplace/subscriptions/${sellerSubId}/events`,
-    );
-    expect(sellerEvents.items.map((e) => e.type)).toEqual(['onboarded', 'cancel_requested']);
+    // The marketplace holds exactly the buyer's usage.
     expect(await marketUsage(marketSubId)).toEqual({ chars: EXTRACTS * 250, requests: LOOKUPS });
 
     // 6. The grace hour passes; the marketplace completes the cancellation (unsubscribe-success),
@@ -336,17 +336,16 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     expect(history.items.map((e) => e.type)).toEqual([
       'onboarded',
       'cancel_requested',
-      'cancelled',
       'keys_disabled',
+      'cancelled',
     ]);
   }, 60_000);
 
-  // KNOWN BUG (reported with issue 5): an export that freezes the current, partial hour while the
-  // key still works (the admin flush on a live subscription) leaves every later call of that hour
-  // out of the ledger: unsubscribe-pending finds the hour already frozen, AWS allows one record per
-  // customer, dimension and hour, and unsubscribe-success comes after the marketplace has closed the
-  // subscription. The final calls are never sent and nothing alerts. `it.fails` until it is fixed.
-  it.fails('final calls made after an export in the same hour still reach the marketplace on unsubscribe', async () => {
+  // Regression (found by this suite): an export of a live subscription used to freeze the
+  // current hour, so calls made later in that hour were never sent — AWS takes one record per
+  // customer, dimension and hour. Now a live export leaves the hour open and unsubscribe-pending
+  // ends access before the final export.
+  it('final calls made after an export in the same hour still reach the marketplace on unsubscribe', async () => {
     const { marketSubId, sellerSubId, call } = await subscribeAndOnboard('Late');
     await until('the key to work at the gateway', async () => (await call('/lookup')) === 200, 5_000);
     for (let i = 1; i < 4; i++) expect(await call('/lookup')).toBe(200);
@@ -354,8 +353,8 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
     const report = await s.post<{ sent: number }>('/marketplace/exports/flush', {
       subscriptionId: sellerSubId,
     });
-    expect(report.sent).toBeGreaterThan(0);
-    expect(await marketUsage(marketSubId)).toEqual({ requests: 4 });
+    expect(report).toMatchObject({ sent: 0 });
+    expect(await marketUsage(marketSubId)).toEqual({});
     for (let i = 0; i < 2; i++) expect(await call('/lookup')).toBe(200); // the buyer's final calls
     await m.post(`/marketplace/subscriptions/${marketSubId}/cancel`);
     // Across an hour boundary the final calls would fall in a fresh hour: not the case under test.

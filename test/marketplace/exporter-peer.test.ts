@@ -113,6 +113,11 @@ for (const kind of await testStores()) {
         .set({ status: 'cancelled' })
         .where('id', '=', buyer.subscriptionId)
         .execute();
+      await seller.db
+        .updateTable('subscriptions')
+        .set({ status: 'cancel_pending' })
+        .where('id', '=', subscriptionId)
+        .execute();
       const flushed = await exporter.flushNow(subscriptionId);
       expect(flushed).toMatchObject({ notSubscribed: 2, pending: 0 });
     });

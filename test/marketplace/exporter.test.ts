@@ -177,7 +177,7 @@ for (const kind of await testStores()) {
       }
     });
 
-    it('flushNow sends the current partial hour at once; later usage goes into the next hour', async () => {
+    it('flushNow sends the partial hour of an ending subscription at once; later usage goes into the next hour', async () => {
       const ext = external();
       const { subscriptionId } = await seedExternalSubscription(store.db, T0, seed.planId, ext);
       let flushed = 0;
@@ -192,8 +192,15 @@ for (const kind of await testStores()) {
       });
       await addUsage(store.db, subscriptionId, 'requests', T0, 4);
       clock.set(T0 + 20 * MIN);
+      // While the subscription is live, the partial hour stays open (its later calls still count).
+      expect(await ex.flushNow(subscriptionId)).toMatchObject({ sent: 0 });
+      await store.db
+        .updateTable('subscriptions')
+        .set({ status: 'cancel_pending' })
+        .where('id', '=', subscriptionId)
+        .execute();
       const r = await ex.flushNow(subscriptionId);
-      expect(flushed).toBe(1);
+      expect(flushed).toBe(2);
       expect(r).toMatchObject({ sent: 2, pending: 0 });
       expect(sent(ext.CustomerIdentifier)).toContainEqual(['requests', T0, 4]);
       await addUsage(store.db, subscriptionId, 'requests', T0, 1);
