@@ -29,7 +29,10 @@ export async function startServe(args: string[], env: Record<string, string> = {
     out += d.toString();
   });
   const started = await new Promise<{ gateway: string | null; console: string | null }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tollgate did not start in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started server behind
+      reject(new Error(`tollgate did not start in 30 s (is --log-level above info?):\n${out}`));
+    }, 30_000);
     const onData = () => {
       for (const line of out.split('\n')) {
         if (!line.includes('"tollgate started"')) continue;
