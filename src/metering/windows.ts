@@ -11,6 +11,8 @@
 export type Granularity = 'hour' | 'day' | 'month';
 export type { QuotaPeriod } from '../limits/index.js';
 
+import { isValidTimeZone, startOfLocalDay } from '../limits/index.js';
+
 export interface Window {
   start: number;
   end: number;
@@ -36,14 +38,8 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** One rule for what a time zone is: the one quotas use. */
+export const isTimeZone = isValidTimeZone;
 
 export interface LocalParts {
   year: number;
@@ -80,22 +76,11 @@ export function localParts(at: number, timeZone: string): LocalParts {
   };
 }
 
-/** Zone offset at `at`, ms (local wall clock minus UTC), to the second. */
-export function zoneOffset(at: number, timeZone: string): number {
-  if (timeZone === 'UTC') return 0;
-  const p = localParts(at, timeZone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - (at - (((at % 1000) + 1000) % 1000));
-}
-
-/** The instant of local midnight starting `year-month-day` (month 1-12; overflow allowed). */
-export function localMidnight(year: number, month: number, day: number, timeZone: string): number {
-  const wall = Date.UTC(year, month - 1, day);
-  if (timeZone === 'UTC') return wall;
-  let t = wall - zoneOffset(wall, timeZone);
-  t = wall - zoneOffset(t, timeZone);
-  return t;
-}
+/**
+ * The instant of local midnight starting `year-month-day` (month 1-12; overflow allowed), by
+ * the same rule as quota windows, so report days and quota days always line up.
+ */
+export const localMidnight = startOfLocalDay;
 
 /** Start of the bucket of `granularity` containing `at`. Hours are UTC hours. */
 export function bucketStart(at: number, granularity: Granularity, timeZone = 'UTC'): number {
