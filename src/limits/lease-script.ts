@@ -25,6 +25,8 @@
  * GIVE (settle only): same KEYS and ARGV[1..3+2n], then settleId, back → k given back.
  */
 
+import { BUCKET_LUA } from './redis-script.js';
+
 const EPS = '1e-9';
 const MAX_RETRY = '86400000';
 
@@ -77,7 +79,7 @@ local function settle(id, back)
 end
 `;
 
-export const LEASE_LUA = `${PRELUDE}
+export const LEASE_LUA = `${PRELUDE}${BUCKET_LUA}
 local b = 4 + 2 * n
 local limit, wend, mode, grace
 if qk then
@@ -101,27 +103,10 @@ for i = 1, n do
   local key = KEYS[i]
   local rate = tonumber(ARGV[2 + 2 * i])
   local burst = tonumber(ARGV[3 + 2 * i])
-  if cur[key] == nil then
-    local st = redis.call('HMGET', key, 't', 'a')
-    if st[1] then
-      cur[key] = tonumber(st[1])
-      at[key] = tonumber(st[2])
-    else
-      cur[key] = burst
-      at[key] = now
-    end
-  end
-  local tk = cur[key]
-  if now > at[key] then tk = tk + (rate * (now - at[key])) / 1000 end
-  if tk > burst then tk = burst end
+  local tk = bucket(key, rate, burst, now, cur, at)
   if tk + ${EPS} < 1 then
     throttled = true
-    local ra
-    if not (rate > 0) or burst + ${EPS} < 1 then ra = ${MAX_RETRY}
-    else
-      ra = math.ceil(((1 - ${EPS} - tk) * 1000) / rate)
-      if ra > ${MAX_RETRY} then ra = ${MAX_RETRY} end
-    end
+    local ra = retryAfter(tk, rate, burst)
     if ra > retry then retry = ra end
   else
     local w = math.floor(tk + ${EPS})

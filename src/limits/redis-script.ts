@@ -17,7 +17,38 @@
 const EPS = '1e-9';
 const MAX_RETRY = '86400000';
 
-export const ADMIT_LUA = `
+/**
+ * Token-bucket arithmetic shared by ADMIT and the lease scripts (lease-script.ts):
+ * `bucket(key, rate, burst, now, cur, at)` reads a bucket once per script (cached in cur/at)
+ * and returns its refilled tokens; `retryAfter(tk, rate, burst)` is token-bucket.ts's
+ * retryAfterMs. One copy, so the two scripts can never disagree on a bucket.
+ */
+export const BUCKET_LUA = `
+local function bucket(key, rate, burst, now, cur, at)
+  if cur[key] == nil then
+    local st = redis.call('HMGET', key, 't', 'a')
+    if st[1] then
+      cur[key] = tonumber(st[1])
+      at[key] = tonumber(st[2])
+    else
+      cur[key] = burst
+      at[key] = now
+    end
+  end
+  local tk = cur[key]
+  if now > at[key] then tk = tk + (rate * (now - at[key])) / 1000 end
+  if tk > burst then tk = burst end
+  return tk
+end
+local function retryAfter(tk, rate, burst)
+  if not (rate > 0) or burst + ${EPS} < 1 then return ${MAX_RETRY} end
+  local ra = math.ceil(((1 - ${EPS} - tk) * 1000) / rate)
+  if ra > ${MAX_RETRY} then ra = ${MAX_RETRY} end
+  return ra
+end
+`;
+
+export const ADMIT_LUA = `${BUCKET_LUA}
 local n = tonumber(ARGV[3])
 local now
 if ARGV[2] == '1' then
@@ -35,27 +66,10 @@ for i = 1, n do
   local k = KEYS[i]
   local rate = tonumber(ARGV[2 + 2 * i])
   local burst = tonumber(ARGV[3 + 2 * i])
-  if cur[k] == nil then
-    local st = redis.call('HMGET', k, 't', 'a')
-    if st[1] then
-      cur[k] = tonumber(st[1])
-      at[k] = tonumber(st[2])
-    else
-      cur[k] = burst
-      at[k] = now
-    end
-  end
-  local tk = cur[k]
-  if now > at[k] then tk = tk + (rate * (now - at[k])) / 1000 end
-  if tk > burst then tk = burst end
+  local tk = bucket(k, rate, burst, now, cur, at)
   if tk + ${EPS} < 1 then
     throttled = true
-    local ra
-    if not (rate > 0) or burst + ${EPS} < 1 then ra = ${MAX_RETRY}
-    else
-      ra = math.ceil(((1 - ${EPS} - tk) * 1000) / rate)
-      if ra > ${MAX_RETRY} then ra = ${MAX_RETRY} end
-    end
+    local ra = retryAfter(tk, rate, burst)
     if ra > retry then retry = ra end
   end
 end
