@@ -4,10 +4,7 @@
  * API through Tollgate's gateway until the quota says no, grant more with UpdateUsage, read
  * GetUsage, then take the key out of the plan — and the gateway follows each change.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   APIGatewayClient,
   CreateApiKeyCommand,
@@ -23,17 +20,17 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiGatewayApp, sigv4Credentials } from '../../src/apigw/index.js';
 import { SYSTEM } from '../../src/catalog/index.js';
-import { loadConfig } from '../../src/config/index.js';
 import { hashKey } from '../../src/keys/index.js';
-import { startTollgate, type Tollgate } from '../../src/main/index.js';
+import type { Tollgate } from '../../src/main/index.js';
 import { localDate } from '../../src/metering/index.js';
 import { silentLogger, systemClock } from '../../src/shared/index.js';
+import { startTestTollgate } from '../helpers/tollgate.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const TOKEN = `tga_apigw_${'q'.repeat(32)}`;
 
 describe('API Gateway clients drive the Tollgate gateway', () => {
-  let dir: string;
+  let closeTollgate: () => Promise<void>;
   let up: Upstream;
   let tg: Tollgate;
   let server: ReturnType<typeof serve>;
@@ -41,23 +38,8 @@ describe('API Gateway clients drive the Tollgate gateway', () => {
   let apiId: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-apigw-'));
     up = await startUpstream();
-    tg = await startTollgate(
-      loadConfig(
-        {
-          databaseUrl: `sqlite:${join(dir, 't.db')}`,
-          dataDir: dir,
-          gatewayPort: 0,
-          consolePort: 0,
-          gatewayHost: '127.0.0.1',
-          consoleHost: '127.0.0.1',
-          adminToken: TOKEN,
-        },
-        {},
-      ),
-      { log: silentLogger },
-    );
+    ({ tg, close: closeTollgate } = await startTestTollgate(TOKEN));
     const provider = await tg.catalog.providers.create(SYSTEM, { name: 'Weather Inc' });
     apiId = (
       await tg.catalog.apis.create(SYSTEM, {
@@ -91,9 +73,8 @@ describe('API Gateway clients drive the Tollgate gateway', () => {
   afterAll(async () => {
     sdk?.destroy();
     if (server) await new Promise<void>((r) => server.close(() => r()));
-    await tg?.close();
+    await closeTollgate?.();
     await up?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Calls until the gateway answers `want` (changes propagate asynchronously), at most 2 s. */

@@ -3,48 +3,28 @@
  * gateway through the admin API, a buyer's key works, limits answer like API Gateway, and
  * admin changes reach the gateway within a second.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startTollgate, type Tollgate } from '../../src/main/index.js';
-import { silentLogger } from '../../src/shared/index.js';
+import type { Tollgate } from '../../src/main/index.js';
 import { type AdminClient, adminClient, provision } from '../helpers/admin.js';
+import { startTestTollgate } from '../helpers/tollgate.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const TOKEN = `tga_single_${'z'.repeat(32)}`;
 
 describe('one process, SQLite', () => {
-  let dir: string;
+  let close: () => Promise<void>;
   let up: Upstream;
   let tg: Tollgate;
   let admin: AdminClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-single-'));
     up = await startUpstream();
-    tg = await startTollgate(
-      loadConfig(
-        {
-          databaseUrl: `sqlite:${join(dir, 't.db')}`,
-          dataDir: dir,
-          gatewayPort: 0,
-          consolePort: 0,
-          gatewayHost: '127.0.0.1',
-          consoleHost: '127.0.0.1',
-          adminToken: TOKEN,
-        },
-        {},
-      ),
-      { log: silentLogger },
-    );
+    ({ tg, close } = await startTestTollgate(TOKEN));
     admin = adminClient(tg.consoleUrl!, TOKEN);
   });
   afterAll(async () => {
-    await tg.close();
+    await close();
     await up.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('proxies with a key made through the admin API, and refuses without one', async () => {
