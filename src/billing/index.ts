@@ -69,6 +69,16 @@ export interface WebhookEmitter {
   emit(providerId: string, type: string, payload: unknown, tx?: Db): Promise<unknown>;
 }
 
+/**
+ * Told about every invoice that became `open`, whoever finalized it (a run with
+ * `finalize: true`, the scheduler, the admin API, the console). Called after the finalizing
+ * transaction committed, once per finalization, listeners in registration order; a listener
+ * that throws is logged and does not undo the finalization or stop the others. The durable
+ * record is the `invoice.finalized` webhook event written in that transaction: a consumer
+ * that must not miss one across a crash also sweeps `open` invoices on start.
+ */
+export type FinalizedListener = (invoice: InvoiceSummary) => void | Promise<void>;
+
 export interface Preview {
   planId: string;
   priceId: string;
@@ -109,8 +119,10 @@ export interface Billing {
   run(input?: RunInput): Promise<RunResult>;
   listInvoices(query?: ListInvoicesQuery): Promise<Page<InvoiceSummary>>;
   getInvoice(id: string): Promise<Invoice>;
-  /** draft → open */
+  /** draft → open: the one finalize path; tells every `onFinalized` listener after commit. */
   finalize(id: string, actor?: string): Promise<InvoiceSummary>;
+  /** Registers a listener for finalized invoices; returns its unsubscribe function. */
+  onFinalized(listener: FinalizedListener): () => void;
   /** open → paid */
   markPaid(id: string, actor?: string): Promise<InvoiceSummary>;
   /** draft | open → void */
@@ -160,6 +172,19 @@ export function createBilling(deps: BillingDeps): Billing {
       provider: { name: provider?.name ?? inv.providerId },
       consumer: { name: consumer?.name ?? inv.consumerId, email: consumer?.email ?? null },
     };
+  }
+
+  const finalizedListeners = new Set<FinalizedListener>();
+  async function finalize(id: string, actor?: string): Promise<InvoiceSummary> {
+    const summary = await move('finalize')(id, actor);
+    for (const listener of [...finalizedListeners]) {
+      try {
+        await listener(summary);
+      } catch (err) {
+        log.error({ err, invoice: summary.id }, 'invoice finalized listener failed');
+      }
+    }
+    return summary;
   }
 
   const move = (action: 'finalize' | 'pay' | 'void') => (id: string, actor?: string) =>
@@ -265,14 +290,18 @@ export function createBilling(deps: BillingDeps): Billing {
     async run(input = {}) {
       const r = parse(runInput, input);
       return runBilling(
-        { db, clock, log, emit, deployments: () => deployments },
+        { db, clock, log, emit, deployments: () => deployments, finalize: (id) => finalize(id) },
         { subscriptionId: r.subscriptionId, until: r.until, finalize: r.finalize },
       );
     },
 
     listInvoices: (query) => listInvoices(db, query),
     getInvoice: (id) => getInvoice(db, id),
-    finalize: move('finalize'),
+    finalize,
+    onFinalized(listener) {
+      finalizedListeners.add(listener);
+      return () => finalizedListeners.delete(listener);
+    },
     markPaid: move('pay'),
     void: move('void'),
 

@@ -36,6 +36,8 @@ export interface RunDeps {
   log: Logger;
   emit: Emit;
   deployments?: () => DeploymentSource | undefined;
+  /** Finalizes a freshly written draft (`finalize: true`): the service's one finalize path. */
+  finalize?: (invoiceId: string) => Promise<unknown>;
 }
 
 export interface RunOptions {
@@ -255,7 +257,7 @@ async function billSubscription(
         currency: startPrice.price.currency,
         subtotal: rated.subtotal,
         lines: rated.lines,
-        status: ctx.finalize ? 'open' : 'draft',
+        status: 'draft',
         closes: period.final,
       },
       deps.emit,
@@ -263,6 +265,7 @@ async function billSubscription(
     if (inv) {
       ctx.result.created++;
       ctx.result.invoiceIds.push(inv.id);
+      if (ctx.finalize && deps.finalize) await deps.finalize(inv.id);
     }
     if (period.final) return;
     cursor = period.end;
