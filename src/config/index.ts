@@ -50,6 +50,8 @@ export const configSchema = z
     flushIntervalMs: ms.default(1000),
     /** Full snapshot reload interval: the safety net behind change notifications. */
     snapshotRefreshMs: ms.default(30_000),
+    /** SIGTERM: how long in-flight requests may take to finish before their connections are cut. */
+    shutdownGraceMs: ms.default(10_000),
     upstreamConnectTimeoutMs: ms.default(5_000),
     upstreamHeadersTimeoutMs: ms.default(30_000),
     upstreamBodyTimeoutMs: ms.default(60_000),

@@ -56,6 +56,8 @@ export interface GatewayDeps {
 export class Gateway {
   readonly server: Server;
   private readonly upstreams: Upstreams;
+  /** Set by close(): every response from now on ends its connection. */
+  private draining = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.upstreams = new Upstreams(deps.upstream);
@@ -75,13 +77,23 @@ export class Gateway {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes pools. */
+  /**
+   * Graceful drain: stop accepting, close idle keep-alive sockets, and answer every further
+   * request (and every response not yet started) with `Connection: close`, so each busy
+   * connection ends after its current exchange. Idle sockets are swept every 20 ms (a
+   * response that finished with keep-alive leaves its socket idle); a request whose bytes
+   * race that sweep is refused before it is forwarded, never cut. Resolves as soon as the
+   * last connection is gone; after `graceMs` whatever is still open is cut.
+   */
   async close(graceMs = 10_000): Promise<void> {
+    this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    const sweep = setInterval(() => this.server.closeIdleConnections(), 20);
+    const cut = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
-    clearTimeout(timer);
+    clearInterval(sweep);
+    clearTimeout(cut);
     await this.upstreams.close();
   }
 
@@ -91,6 +103,7 @@ export class Gateway {
     const now = clock.now();
     const requestId = randomUUID();
     const snapshot = snapshots.current;
+    if (this.draining) res.shouldKeepAlive = false;
 
     let ceiling: ThrottleRule | null = null;
     if (this.deps.guard) {
@@ -187,6 +200,7 @@ export class Gateway {
 
     const handler = new RelayHandler(res, requestId, {
       onHead: (status, upstream) => {
+        if (this.draining) res.shouldKeepAlive = false; // began before the drain
         done(status);
         if (!key) return undefined;
         const billable = key.plan.billable(status);

@@ -217,7 +217,7 @@ export async function startTollgate(
     consoleUrl,
     bootstrapToken,
     async close() {
-      await gateway?.close();
+      await gateway?.close(config.shutdownGraceMs);
       if (consoleServer) {
         const s = consoleServer;
         await new Promise<void>((r) => {
