@@ -193,7 +193,7 @@ describe('selling through a marketplace Tollgate (two processes)', () => {
       externalProductCode: product.productCode,
     });
     await s.post(`/products/${own.id}/publish`);
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([seller, market].filter(Boolean).map((p) => p.stop()));

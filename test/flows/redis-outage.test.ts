@@ -77,7 +77,7 @@ describe.runIf(await redisAvailable())('when Redis goes away', () => {
       ],
       { TOLLGATE_ADMIN_TOKEN: TOKEN },
     );
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await tg?.stop();
     redis?.kill('SIGKILL');

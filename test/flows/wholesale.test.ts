@@ -118,7 +118,7 @@ describe('tollgate serve --licence', () => {
     } finally {
       await tg.stop();
     }
-  }, 30_000);
+  }, 180_000);
 
   const bad: Array<[string, () => Promise<string>, RegExp]> = [
     [
@@ -143,6 +143,6 @@ describe('tollgate serve --licence', () => {
       expect(stderr).toMatch(/tollgate: cannot start: /);
       expect(stderr).toMatch(message);
       expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
-    }, 30_000);
+    }, 120_000);
   }
 });

@@ -4,6 +4,12 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+/**
+ * A cold start compiles the sources through tsx and migrates a store: seconds when the
+ * machine is idle, far more when two suites share two cores. Generous, because a hang is
+ * still caught and a slow machine is not a failure.
+ */
+export const START_TIMEOUT_MS = 120_000;
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -31,8 +37,12 @@ export async function startServe(args: string[], env: Record<string, string> = {
   const started = await new Promise<{ gateway: string | null; console: string | null }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL'); // never leave a half-started server behind
-      reject(new Error(`tollgate did not start in 30 s (is --log-level above info?):\n${out}`));
-    }, 30_000);
+      reject(
+        new Error(
+          `tollgate did not start in ${START_TIMEOUT_MS / 1000} s (is --log-level above info?):\n${out}`,
+        ),
+      );
+    }, START_TIMEOUT_MS);
     const onData = () => {
       for (const line of out.split('\n')) {
         if (!line.includes('"tollgate started"')) continue;
