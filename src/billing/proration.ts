@@ -13,7 +13,7 @@
  *   minimum/maximum are prorated by the side's share.
  */
 import type { Decimal } from './money.js';
-import { ceilHour, floorHour, type Period, prorate, share } from './periods.js';
+import { ceilHour, floorHour, type Interval, type Period, prorate, share } from './periods.js';
 
 export interface PlanChange {
   at: number;
@@ -35,7 +35,8 @@ export interface Segment {
 
 /**
  * Splits a period at the plan changes that fall inside it. `planAtStart` is the plan in
- * force at period.start; changes outside (start, end) are ignored, changes to the same
+ * force at period.start; changes outside (start, end) are ignored (a change at exactly
+ * period.start only marks its plan as starting, for the setup fee), changes to the same
  * plan merge.
  */
 export function segmentsOf(period: Period, planAtStart: string, changes: PlanChange[]): Segment[] {
@@ -44,7 +45,10 @@ export function segmentsOf(period: Period, planAtStart: string, changes: PlanCha
   const out: Segment[] = [];
   let plan = planAtStart;
   let from = period.start;
-  let starts = period.index === 0 && period.start === period.nominalStart;
+  // a plan starts in this period in period 0, or when it took over exactly at the period's start
+  let starts =
+    (period.index === 0 && period.start === period.nominalStart) ||
+    changes.some((c) => c.at === period.start && c.toPlanId === planAtStart && c.fromPlanId !== c.toPlanId);
   for (const c of cuts) {
     if (c.toPlanId === plan) continue;
     out.push(segment(plan, from, c.at, starts, usageEnd));
@@ -95,4 +99,42 @@ export function recurringFor(
  */
 export function creditUnused(fee: Decimal, at: number, nominal: { start: number; end: number }): Decimal {
   return prorate(fee, Math.max(at, nominal.start), nominal.end, nominal.start, nominal.end).negated();
+}
+
+/**
+ * Where periods are anchored, over a subscription's life. Periods run from the
+ * subscription's start in its first plan's interval; a change to a plan with another
+ * interval ends the current period at the change and starts the new interval's periods
+ * there (each segment is rated on its own interval, never one plan's fee over another's
+ * period). `intervalOf` answers a plan's interval at an instant (null: no price, keep the
+ * current one).
+ */
+export interface Epoch {
+  from: number;
+  anchor: number;
+  interval: Interval;
+}
+
+export function billingEpochs(
+  startedAt: number,
+  firstInterval: Interval,
+  changes: PlanChange[],
+  intervalOf: (planId: string, at: number) => Interval | null,
+): Epoch[] {
+  const out: Epoch[] = [{ from: startedAt, anchor: startedAt, interval: firstInterval }];
+  for (const c of [...changes].sort((a, b) => a.at - b.at)) {
+    const current = out[out.length - 1]!;
+    const next = intervalOf(c.toPlanId, c.at);
+    if (next === null || next === current.interval || c.at < startedAt) continue;
+    if (c.at === current.from) out[out.length - 1] = { from: c.at, anchor: c.at, interval: next };
+    else out.push({ from: c.at, anchor: c.at, interval: next });
+  }
+  return out;
+}
+
+/** The epoch in force at `t` and the instant the next one starts (null: none). */
+export function epochAt(epochs: Epoch[], t: number): { epoch: Epoch; nextFrom: number | null } {
+  let i = 0;
+  while (i + 1 < epochs.length && epochs[i + 1]!.from <= t) i++;
+  return { epoch: epochs[i]!, nextFrom: epochs[i + 1]?.from ?? null };
 }

@@ -19,7 +19,7 @@ import { writeInvoice } from './invoices.js';
 import { DAY_MS, nextPeriod } from './periods.js';
 import { loadPrices, type PriceRecord, priceInForce } from './prices.js';
 import type { DeploymentSpan } from './pricing.js';
-import { type PlanChange, segmentsOf } from './proration.js';
+import { billingEpochs, epochAt, type PlanChange, segmentsOf } from './proration.js';
 import { type RatingSegment, ratePeriod } from './rating.js';
 
 /** Where per-deployment charges get their quantity timeline (wholesale licences). */
@@ -205,6 +205,10 @@ async function billSubscription(
     (t): t is number => t !== null,
   );
   const cancelledAt = cancels.length > 0 ? Math.min(...cancels) : null;
+  const intervalOf = (planId: string, at: number) =>
+    priceInForce(ctx.prices.get(planId), at)?.price.interval ?? null;
+  const firstInterval = intervalOf(planAt(sub.plan_id, ctx.changes, anchor), anchor);
+  const epochs = billingEpochs(anchor, firstInterval ?? 'month', ctx.changes, intervalOf);
   let cursor = ctx.cursor;
   for (;;) {
     const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
@@ -213,7 +217,11 @@ async function billSubscription(
       ctx.result.skipped.push({ subscriptionId: sub.id, reason: `plan ${startPlan} has no price` });
       return;
     }
-    const period = nextPeriod(anchor, startPrice.price.interval, cursor, cancelledAt);
+    const { epoch, nextFrom } = epochAt(epochs, cursor);
+    let period = nextPeriod(epoch.anchor, epoch.interval, cursor, cancelledAt);
+    // a change of interval ends the period at the change; the new interval's periods begin there
+    if (period && nextFrom !== null && nextFrom < period.end)
+      period = { ...period, end: nextFrom, final: false };
     if (!period || period.end > ctx.until) return;
     const segments: RatingSegment[] = [];
     for (const s of segmentsOf(period, startPlan, ctx.changes)) {
@@ -240,7 +248,7 @@ async function billSubscription(
           : null;
     const rated = ratePeriod({
       period,
-      anchor,
+      anchor: epoch.anchor,
       currency: startPrice.price.currency,
       trialEndsAt,
       segments: await named(deps.db, segments, ctx.planNames),

@@ -89,6 +89,9 @@ export function subscriptionsService(ctx: Ctx): SubscriptionsService {
         }
         row.status = next.status;
         if (next.status === 'cancelled') row.cancelled_at = now;
+        // billing periods and quota windows are anchored here: time spent pending is not billed
+        if (from === 'pending' && (next.status === 'active' || next.status === 'trialing'))
+          row.started_at = now;
       }
       if (next.trialEndsAt !== undefined) row.trial_ends_at = fromIso(next.trialEndsAt);
       const { id: _id, created_at: _c, consumer_id: _co, plan_id: _pl, ...changes } = row;
