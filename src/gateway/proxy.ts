@@ -13,6 +13,9 @@
  *
  * Failures: cannot connect → 502; no response head within the API's timeout → 504; the
  * upstream dies mid-body → the client connection is cut (the status line is already sent).
+ * The API's timeout runs on a native timer from the moment of dispatch (queueing and
+ * connecting included): undici's own headers timeout ticks at ~0.5 s resolution and starts
+ * only once the request is written, so alone it answered up to ~0.5 s late.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
@@ -141,6 +144,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private pending: Buffer[] | null = null;
   private bytes = 0;
   private ended = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly res: ServerResponse,
@@ -154,9 +158,26 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     });
   }
 
+  /** Starts the API's timeout (call at dispatch): no response head within `ms` → 504. */
+  arm(ms: number): void {
+    this.timer = setTimeout(() => this.expire(ms), ms);
+  }
+
+  private expire(ms: number): void {
+    this.timer = null;
+    if (this.ended) return;
+    const err = Object.assign(new Error(`no response head within ${ms} ms`), {
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
+    // Fail first (ended = true), so the abort's onResponseError is a no-op.
+    this.onResponseError(null, err);
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.res.destroyed) controller.abort(new Error('client closed the connection'));
+    if (this.ended) controller.abort(new Error('timed out before it was sent'));
+    else if (this.res.destroyed) controller.abort(new Error('client closed the connection'));
   }
 
   onResponseStart(
@@ -166,6 +187,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     if (statusCode < 200) return; // 1xx: informational, not relayed
+    if (this.ended) return; // timed out already: the client has its 504
+    if (this.timer) clearTimeout(this.timer);
     const wait = this.hooks.onHead(statusCode, headers);
     const send = () => {
       if (this.res.destroyed) return;
@@ -192,6 +215,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ended) return;
     this.bytes += chunk.length;
     if (!this.headSent) {
       if (this.pending === null) this.pending = [];
@@ -209,13 +233,16 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.ended) return;
     this.ended = true;
     if (this.headSent) this.res.end();
     this.hooks.onDone(this.bytes);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.ended) return;
     this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
     if (this.headSent) {
       this.res.destroy(err);
       return;

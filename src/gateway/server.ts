@@ -240,6 +240,7 @@ export class Gateway {
       onDone: () => {},
     });
 
+    handler.arm(api.timeoutMs);
     this.upstreams.pool(api.origin).dispatch(
       {
         origin: api.origin,
