@@ -36,7 +36,16 @@ import {
 
 export type { Invoice, InvoiceLine, InvoiceSummary, Page } from './invoices.js';
 export { formatMoney, isCurrency, MINOR_UNITS, minorUnits } from './money.js';
-export { addMonths, endedPeriods, type Interval, type Period, periodAt } from './periods.js';
+export {
+  addMonths,
+  DAY_MS,
+  endedPeriods,
+  floorHour,
+  type Interval,
+  type Period,
+  periodAt,
+  periodContaining,
+} from './periods.js';
 export type { PriceRecord } from './prices.js';
 export {
   type Charge,

@@ -36,6 +36,7 @@ export {
   productUpdate,
 } from './catalogue.js';
 export type { CredentialService, IssuedCredentials } from './credentials.js';
+export { seal, sealingKey, unseal } from './credentials.js';
 export type { ExportAlert, Exporter, ExportReport, ExportStatus } from './exporter.js';
 export { createExporter } from './exporter.js';
 export type { ExternalMarketplaceConfig } from './external.js';

@@ -168,6 +168,7 @@ import type { BillingTables } from './tables/billing.js';
 import type { LicencesTables } from './tables/licences.js';
 import type { MarketplaceTables } from './tables/marketplace.js';
 import type { MeteringTables } from './tables/metering.js';
+import type { PaymentsTables } from './tables/payments.js';
 import type { PortalTables } from './tables/portal.js';
 
 export interface Database
@@ -175,7 +176,8 @@ export interface Database
     BillingTables,
     MarketplaceTables,
     LicencesTables,
-    PortalTables {
+    PortalTables,
+    PaymentsTables {
   providers: ProviderTable;
   apis: ApiTable;
   routes: RouteTable;

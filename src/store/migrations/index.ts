@@ -9,6 +9,7 @@ import * as billing from './003_billing.js';
 import * as marketplace from './004_marketplace.js';
 import * as licences from './005_licences.js';
 import * as portal from './006_portal.js';
+import * as payments from './007_payments.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004_marketplace': marketplace,
   '005_licences': licences,
   '006_portal': portal,
+  '007_payments': payments,
 };
