@@ -11,11 +11,20 @@
  * the upstream; `x-tollgate-*` fields are Tollgate's own and are replaced, never trusted.
  * `X-Forwarded-For/-Proto/-Host` and `x-request-id` are added.
  *
+ * Response headers: besides hop-by-hop fields, `x-tollgate-*` (the upstream talking to the
+ * gateway, e.g. `x-tollgate-units`) and the operator's list (`server` by default) are dropped.
+ *
  * Failures: cannot connect → 502; no response head within the API's timeout → 504; the
- * upstream dies mid-body → the client connection is cut (the status line is already sent).
+ * upstream dies or stalls mid-body → the client connection is cut (the status line is
+ * already sent) and `onBodyFail` says the call was not delivered.
  * The API's timeout runs on a native timer from the moment of dispatch (queueing and
  * connecting included): undici's own headers timeout ticks at ~0.5 s resolution and starts
  * only once the request is written, so alone it answered up to ~0.5 s late.
+ *
+ * Client disconnects (no free calls): once forwarded, a request whose client leaves before
+ * the upstream's head is NOT aborted — the relay keeps waiting for the head (bounded by the
+ * route's timeout) so the call is metered by the upstream's answer; only then, with nobody
+ * left to read it, the body is dropped. A client leaving is never a body failure.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
@@ -118,12 +127,20 @@ function connectionTokens(value: string | undefined): Set<string> | null {
   return set.size ? set : null;
 }
 
-/** Response headers for the client: upstream's minus hop-by-hop, plus our request id. */
-export function clientHeaders(headers: IncomingHttpHeaders, requestId: string): IncomingHttpHeaders {
+/**
+ * Response headers for the client: upstream's minus hop-by-hop, `x-tollgate-*` and the
+ * `drop` list (lower-case names), plus our request id.
+ */
+export function clientHeaders(
+  headers: IncomingHttpHeaders,
+  requestId: string,
+  drop: ReadonlySet<string>,
+): IncomingHttpHeaders {
   const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || drop.has(name) || named?.has(name) || name.startsWith('x-tollgate-'))
+      continue;
     out[name] = headers[name];
   }
   out['x-request-id'] = requestId;
@@ -133,10 +150,17 @@ export function clientHeaders(headers: IncomingHttpHeaders, requestId: string): 
 export interface RelayHooks {
   /** Upstream answered; may return a promise the relay awaits before sending the head (strict metering). */
   onHead(status: number, headers: IncomingHttpHeaders): undefined | Promise<unknown>;
-  /** Upstream failed before a head: `timeout` (504) or `error` (502). */
-  onFail(kind: 'timeout' | 'error', err: Error): void;
+  /**
+   * Upstream failed before a head: `timeout` (504) or `error` (502). `clientGone`: the client
+   * had left meanwhile (nobody to answer).
+   */
+  onFail(kind: 'timeout' | 'error', err: Error, clientGone: boolean): void;
+  /** The body failed after `onHead` (upstream reset or stall): the call was not delivered. */
+  onBodyFail(err: Error): void;
   onDone(bytes: number): void;
 }
+
+const CLIENT_GONE = 'client closed the connection';
 
 export class RelayHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
@@ -145,16 +169,22 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private bytes = 0;
   private ended = false;
   private timer: NodeJS.Timeout | null = null;
+  private headReceived = false;
+  private clientGone = false;
+  /** The head's own promise (strict log write) failed: not a body failure. */
+  private headFailed = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly requestId: string,
     private readonly hooks: RelayHooks,
+    private readonly dropHeaders: ReadonlySet<string>,
   ) {
     res.on('close', () => {
-      if (!this.ended && this.controller && !this.controller.aborted) {
-        this.controller.abort(new Error('client closed the connection'));
-      }
+      if (this.ended) return;
+      this.clientGone = true;
+      // Before the head the request keeps going: its answer decides the metering.
+      if (this.headReceived) this.abort(new Error(CLIENT_GONE));
     });
   }
 
@@ -171,13 +201,18 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     });
     // Fail first (ended = true), so the abort's onResponseError is a no-op.
     this.onResponseError(null, err);
+    this.abort(err);
+  }
+
+  private abort(err: Error): void {
     if (this.controller && !this.controller.aborted) this.controller.abort(err);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.ended) controller.abort(new Error('timed out before it was sent'));
-    else if (this.res.destroyed) controller.abort(new Error('client closed the connection'));
+    // Not forwarded yet: nothing to meter.
+    else if (this.res.destroyed) controller.abort(new Error(CLIENT_GONE));
   }
 
   onResponseStart(
@@ -189,10 +224,19 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: informational, not relayed
     if (this.ended) return; // timed out already: the client has its 504
     if (this.timer) clearTimeout(this.timer);
+    this.headReceived = true;
     const wait = this.hooks.onHead(statusCode, headers);
+    if (this.clientGone) {
+      controller.abort(new Error(CLIENT_GONE));
+      return;
+    }
     const send = () => {
       if (this.res.destroyed) return;
-      this.res.writeHead(statusCode, statusMessage || undefined, clientHeaders(headers, this.requestId));
+      this.res.writeHead(
+        statusCode,
+        statusMessage || undefined,
+        clientHeaders(headers, this.requestId, this.dropHeaders),
+      );
       this.headSent = true;
       const queued = this.pending;
       this.pending = null;
@@ -210,7 +254,10 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         send();
         controller.resume();
       },
-      (err: Error) => controller.abort(err),
+      (err: Error) => {
+        this.headFailed = true;
+        controller.abort(err);
+      },
     );
   }
 
@@ -243,13 +290,18 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (this.ended) return;
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
+    this.pending = null;
+    if (this.headReceived && !this.headFailed) {
+      if (!this.clientGone) this.hooks.onBodyFail(err);
+      this.res.destroy(err);
+      return;
+    }
     if (this.headSent) {
       this.res.destroy(err);
       return;
     }
-    this.pending = null;
     const code = (err as { code?: string }).code;
     const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-    this.hooks.onFail(timeout ? 'timeout' : 'error', err);
+    this.hooks.onFail(timeout ? 'timeout' : 'error', err, this.clientGone);
   }
 }

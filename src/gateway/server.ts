@@ -6,7 +6,10 @@
  *
  * Cheap static checks come first and anything that spends (the quota) last, so a refused
  * call never burns paid quota. Quota spent on a call that turns out not billable (upstream
- * 5xx, 502, 504) is given back, so the quota a user sees and the usage billed agree.
+ * 5xx, 502, 504, or a response body that failed after its head) is given back, so the quota
+ * a user sees and the usage billed agree. A client that leaves after its request was
+ * forwarded gets no refund: the call is metered by the upstream's answer, or as billable if
+ * the upstream never answers within the route's timeout (docs/metering.md).
  * Nothing here touches the database: the snapshot is in memory, limits are in memory or
  * Redis, and metering aggregates in memory (or group-commits to its log in strict mode).
  */
@@ -14,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LimitsBackend, ThrottleRule } from '../limits/index.js';
-import type { Meter, RejectionEvent } from '../metering/index.js';
+import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
 import { BODY, limitHeaders, sendJson } from './responses.js';
@@ -51,6 +54,8 @@ export interface GatewayDeps {
   trustProxy?: boolean;
   observer?: GatewayObserver;
   guard?: ServingGuard;
+  /** Upstream response headers never relayed (lower-case), besides `x-tollgate-*`. Default: `server`. */
+  dropResponseHeaders?: readonly string[];
 }
 
 export class Gateway {
@@ -58,9 +63,11 @@ export class Gateway {
   private readonly upstreams: Upstreams;
   /** Set by close(): every response from now on ends its connection. */
   private draining = false;
+  private readonly dropHeaders: ReadonlySet<string>;
 
   constructor(private readonly deps: GatewayDeps) {
     this.upstreams = new Upstreams(deps.upstream);
+    this.dropHeaders = new Set((deps.dropResponseHeaders ?? ['server']).map((h) => h.toLowerCase()));
     this.server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         deps.log.error({ err }, 'gateway fault');
@@ -198,47 +205,75 @@ export class Gateway {
         r.catch((err: Error) => this.deps.log.warn({ err: err.message }, 'quota refund failed'));
     };
 
-    const handler = new RelayHandler(res, requestId, {
-      onHead: (status, upstream) => {
-        if (this.draining) res.shouldKeepAlive = false; // began before the drain
-        done(status);
-        if (!key) return undefined;
-        const billable = key.plan.billable(status);
-        if (!billable) giveBack();
-        if (!meter) return undefined;
-        // The upstream may say what a call cost (e.g. characters processed); the route's
-        // units are the default. Only a plain integer in range is believed.
-        const reported = upstream['x-tollgate-units'];
-        const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
-        const units = n >= 0 && n <= 1e9 ? n : route.units;
-        const declared = Number(upstream['content-length']);
-        const r = meter.record({
-          subscriptionId: key.subscriptionId,
-          keyId: key.keyId,
-          apiId: api.id,
-          routeId: route.id,
-          dimension: route.dimension,
-          units,
-          status,
-          bytes: Number.isFinite(declared) ? declared : 0,
-          latencyMs: performance.now() - started,
-          at: now,
-          billable,
-        });
-        return r === undefined ? undefined : r;
+    let event: UsageEvent | null = null;
+    const meterCall = (status: number, units: number, billable: boolean) => {
+      if (!key || !meter) return undefined;
+      event = {
+        subscriptionId: key.subscriptionId,
+        keyId: key.keyId,
+        apiId: api.id,
+        routeId: route.id,
+        dimension: route.dimension,
+        units,
+        status,
+        bytes: 0,
+        latencyMs: performance.now() - started,
+        at: now,
+        billable,
+      };
+      return meter.record(event);
+    };
+
+    const handler = new RelayHandler(
+      res,
+      requestId,
+      {
+        onHead: (status, upstream) => {
+          if (this.draining) res.shouldKeepAlive = false; // began before the drain
+          done(status);
+          if (!key) return undefined;
+          const billable = key.plan.billable(status);
+          if (!billable) giveBack();
+          if (!meter) return undefined;
+          // The upstream may say what a call cost (e.g. characters processed); the route's
+          // units are the default. Only a plain integer in range is believed.
+          const reported = upstream['x-tollgate-units'];
+          const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
+          const r = meterCall(status, n >= 0 && n <= 1e9 ? n : route.units, billable);
+          const declared = Number(upstream['content-length']);
+          if (event && Number.isFinite(declared)) event.bytes = declared;
+          return r === undefined ? undefined : r;
+        },
+        onFail: (kind, err, clientGone) => {
+          const status = kind === 'timeout' ? 504 : 502;
+          done(status);
+          if (clientGone && kind === 'timeout' && key) {
+            // Forwarded, then the client left and the upstream never answered: the upstream
+            // may well have done the work, so the call stays billed and its quota spent.
+            const r = meterCall(status, route.units, true);
+            if (r) r.catch(() => {}); // a failed log write is logged by the meter's flush path
+            return;
+          }
+          giveBack();
+          this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream failed');
+          meter?.recordRejection(
+            rejection(api.id, route.id, key, kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', now),
+          );
+          if (!clientGone)
+            sendJson(res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, requestId);
+        },
+        onBodyFail: (err) => {
+          // Delivered only in part: not billed, quota given back (strict: a reversal entry).
+          this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream body failed');
+          if (!event?.billable) return;
+          giveBack();
+          const r = meter?.reverse(event);
+          if (r) r.catch(() => {});
+        },
+        onDone: () => {},
       },
-      onFail: (kind, err) => {
-        giveBack();
-        const status = kind === 'timeout' ? 504 : 502;
-        this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream failed');
-        meter?.recordRejection(
-          rejection(api.id, route.id, key, kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', now),
-        );
-        done(status);
-        sendJson(res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, requestId);
-      },
-      onDone: () => {},
-    });
+      this.dropHeaders,
+    );
 
     handler.arm(api.timeoutMs);
     this.upstreams.pool(api.origin).dispatch(

@@ -40,14 +40,23 @@ export class UsageAggregates {
   /** Events added since the last seal. */
   events = 0;
 
-  add(subscriptionId: string, keyId: string, apiId: string, dimension: string, hour: number, units: number) {
+  /** `requests` is 1 for a call, -1 for the reversal of one (with negative `units`). */
+  add(
+    subscriptionId: string,
+    keyId: string,
+    apiId: string,
+    dimension: string,
+    hour: number,
+    units: number,
+    requests = 1,
+  ) {
     const k = subscriptionId + SEP + keyId + SEP + apiId + SEP + dimension + SEP + hour;
     const row = this.rows.get(k);
     if (row) {
       row.units += units;
-      row.requests += 1;
+      row.requests += requests;
     } else {
-      this.rows.set(k, { subscriptionId, keyId, apiId, dimension, hour, units, requests: 1 });
+      this.rows.set(k, { subscriptionId, keyId, apiId, dimension, hour, units, requests });
     }
     this.events++;
   }
@@ -56,11 +65,16 @@ export class UsageAggregates {
     return this.rows.size;
   }
 
-  /** Takes every row out, sorted by primary key (a stable lock order for concurrent flushers). */
+  /**
+   * Takes every row out, sorted by primary key (a stable lock order for concurrent flushers).
+   * A row whose calls were all reversed in the same window (0 units, 0 requests) is dropped.
+   * A reversal whose call was flushed earlier stays negative: the store adds it to that row.
+   */
   seal(): { rows: UsageRow[]; events: number } {
     const rows = [...this.rows.entries()]
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map((e) => e[1]);
+      .map((e) => e[1])
+      .filter((r) => r.units !== 0 || r.requests !== 0);
     const events = this.events;
     this.rows = new Map();
     this.events = 0;

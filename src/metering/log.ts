@@ -4,6 +4,11 @@
  *
  *     <crc32 hex of json>\t[seq,"sub","key","api","dim",hour,units]\n
  *
+ * A reversal (a call whose response body failed after its head, so it is not billed) is an
+ * entry of its own with negative units and an eighth element, -1: the request count it
+ * takes back. Replaying both nets to zero; a crash between them bills the call, which was
+ * in flight.
+ *
  * Group commit: append() queues the line and returns the promise of the current group; one
  * write + one fdatasync carries every line queued in the same event-loop turn (and, while a
  * write is in flight, every line queued meanwhile — the next group waits for the disk, so
@@ -28,6 +33,8 @@ export interface LogEntry {
   dimension: string;
   hour: number;
   units: number;
+  /** 1 for a call, -1 for a reversal. */
+  requests: 1 | -1;
 }
 
 export function formatEntry(
@@ -38,8 +45,11 @@ export function formatEntry(
   dimension: string,
   hour: number,
   units: number,
+  reversal = false,
 ): string {
-  const json = JSON.stringify([seq, subscriptionId, keyId, apiId, dimension, hour, units]);
+  const fields = [seq, subscriptionId, keyId, apiId, dimension, hour, units];
+  if (reversal) fields.push(-1);
+  const json = JSON.stringify(fields);
   return crc32(json).toString(16) + '\t' + json + '\n';
 }
 
@@ -55,8 +65,9 @@ export function parseEntry(line: string): LogEntry | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(v) || v.length !== 7) return null;
-  const [seq, subscriptionId, keyId, apiId, dimension, hour, units] = v as unknown[];
+  if (!Array.isArray(v) || v.length < 7 || v.length > 8) return null;
+  const [seq, subscriptionId, keyId, apiId, dimension, hour, units, reversal] = v as unknown[];
+  if (v.length === 8 && reversal !== -1) return null;
   if (
     !Number.isSafeInteger(seq) ||
     typeof subscriptionId !== 'string' ||
@@ -76,6 +87,7 @@ export function parseEntry(line: string): LogEntry | null {
     dimension,
     hour: hour as number,
     units: units as number,
+    requests: v.length === 8 ? -1 : 1,
   };
 }
 

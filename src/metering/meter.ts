@@ -94,6 +94,7 @@ function offMeter(): Meter {
   };
   return {
     record: () => undefined,
+    reverse: () => undefined,
     recordRejection: () => {},
     flush: async () => {},
     close: async () => {},
@@ -187,7 +188,7 @@ class AggregatingMeter implements Meter {
       const segments = await readSegments(this.opts.dataDir, node, (e) => {
         if (e.seq > maxSeen) maxSeen = e.seq;
         if (e.seq <= this.checkpoint) return;
-        this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, e.hour, e.units);
+        this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, e.hour, e.units, e.requests);
         if (e.seq > this.pendingMaxSeq) this.pendingMaxSeq = e.seq;
         replayed++;
       });
@@ -239,6 +240,23 @@ class AggregatingMeter implements Meter {
       return this.log.append(
         seq,
         formatEntry(seq, e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, units),
+      );
+    }
+  }
+
+  reverse(e: UsageEvent): void | Promise<void> {
+    if (!e.billable) return;
+    // After close() the event was flushed as billable; the call stays billed.
+    if (this.closing) return;
+    const hour = hourOf(e.at);
+    this.usage.add(e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, -e.units, -1);
+    this.unflushed++;
+    if (this.log) {
+      const seq = this.nextSeq++;
+      this.pendingMaxSeq = seq;
+      return this.log.append(
+        seq,
+        formatEntry(seq, e.subscriptionId, e.keyId, e.apiId, e.dimension, hour, -e.units, true),
       );
     }
   }

@@ -79,6 +79,12 @@ export interface Meter {
    * head. In 'batched'/'off' (and for non-billable events) it returns undefined.
    */
   record(e: UsageEvent): void | Promise<void>;
+  /**
+   * Takes back a call recorded earlier with the same event: its response body failed after
+   * the head, so it was not delivered and is not billed. Strict mode appends a reversal entry
+   * to the log (the promise is its fsync); nothing for a non-billable event.
+   */
+  reverse(e: UsageEvent): void | Promise<void>;
   recordRejection(e: RejectionEvent): void;
   /** Flush in-memory aggregates to the store now. Rejects if the store write fails (the data is kept). */
   flush(): Promise<void>;

@@ -50,6 +50,7 @@ describe('strict log lines', () => {
       dimension: 'requests',
       hour: T0,
       units: 3,
+      requests: 1,
     });
     for (let cut = 1; cut < line.length - 1; cut++) expect(parseEntry(line.slice(0, cut))).toBeNull();
     expect(parseEntry(line.slice(0, -1).replace('"sub_1"', '"sub_2"'))).toBeNull();
