@@ -57,6 +57,21 @@ export const configSchema = z
     upstreamBodyTimeoutMs: ms.default(60_000),
     upstreamConnections: z.coerce.number().int().min(1).max(10_000).default(128),
     trustProxy: bool.default(false),
+    /** Upstream response headers never relayed to clients, comma-separated (`x-tollgate-*` always). */
+    dropResponseHeaders: z
+      .string()
+      .max(2000)
+      .regex(
+        /^([!#$%&'*+.^_`|~0-9A-Za-z-]+(,[!#$%&'*+.^_`|~0-9A-Za-z-]+)*)?$/,
+        'must be header names, comma-separated',
+      )
+      .default('server')
+      .transform((v) => (v ? v.toLowerCase().split(',') : [])),
+    /** `/metrics` on the console port answers only `Authorization: Bearer <this>` or an operator admin token. */
+    metricsToken: z.string().min(16).max(200).optional(),
+    /** Serve `/metrics` on its own address instead of the console port (no token needed there). */
+    metricsPort: port.optional(),
+    metricsHost: z.string().default('127.0.0.1'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     licenceFile: z.string().optional(),
     licencePublicKeys: z.string().optional(),

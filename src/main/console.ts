@@ -2,7 +2,7 @@
  * The console port: one Hono app carrying every surface that is not the data plane. Each
  * surface is built by its own module; this file only mounts them, in this order:
  *
- *   /healthz, /metrics                 operations
+ *   /healthz, /metrics                 operations (/metrics: operator or metrics token only)
  *   /admin/v1/…                        admin REST API (+ billing, licences, webhooks routes)
  *   /licences/v1/…                     what wholesale deployments call (seats, public keys)
  *   /apigateway/…                      API Gateway REST subset (usage plans, keys, usage)
@@ -27,6 +27,7 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { webhookAdminRoutes } from '../webhooks/http/index.js';
 import type { Webhooks } from '../webhooks/index.js';
+import { metricsApp } from './metrics-endpoint.js';
 
 export interface ConsoleDeps {
   config: Config;
@@ -48,9 +49,9 @@ export function buildConsole(deps: ConsoleDeps): Hono {
   const { catalog, store, clock, log, config } = deps;
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.scrape(), 200, { 'content-type': deps.metrics.contentType }),
-  );
+  // With a metrics port of its own, the console serves no metrics at all.
+  if (config.metricsPort === undefined)
+    app.route('/', metricsApp({ metrics: deps.metrics, token: config.metricsToken, catalog }));
 
   app.route(
     '/',

@@ -26,6 +26,7 @@ import { createWebhooks } from '../webhooks/index.js';
 import { alertNotifier } from './alerts.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
+import { startMetricsServer } from './metrics-endpoint.js';
 import { metricsObserver } from './observer.js';
 import { installationSecret } from './secret.js';
 import { startWholesale } from './wholesale.js';
@@ -41,6 +42,8 @@ export interface Tollgate {
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
   consoleUrl: string | null;
+  /** The separate `/metrics` listener, when `metricsPort` is set. */
+  metricsUrl: string | null;
   /** Set when this start created the first operator token: shown once. */
   bootstrapToken: string | null;
   close(): Promise<void>;
@@ -157,6 +160,7 @@ export async function startTollgate(
       clock,
       log,
       trustProxy: config.trustProxy,
+      dropResponseHeaders: config.dropResponseHeaders,
       upstream: {
         connectTimeoutMs: config.upstreamConnectTimeoutMs,
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
@@ -199,8 +203,23 @@ export async function startTollgate(
     bootstrapToken = (await catalog.bootstrapOperatorToken({ configured: config.adminToken })).value ?? null;
   }
 
+  const metricsServer =
+    config.metricsPort === undefined
+      ? null
+      : await startMetricsServer(
+          { metrics, token: config.metricsToken },
+          config.metricsPort,
+          config.metricsHost,
+        );
+
   log.info(
-    { gateway: gatewayUrl, console: consoleUrl, role: config.role, metering: config.metering },
+    {
+      gateway: gatewayUrl,
+      console: consoleUrl,
+      metrics: metricsServer?.url,
+      role: config.role,
+      metering: config.metering,
+    },
     'tollgate started',
   );
 
@@ -215,9 +234,17 @@ export async function startTollgate(
     snapshots,
     gatewayUrl,
     consoleUrl,
+    metricsUrl: metricsServer?.url ?? null,
     bootstrapToken,
     async close() {
       await gateway?.close(config.shutdownGraceMs);
+      if (metricsServer) {
+        const s = metricsServer.server;
+        await new Promise<void>((r) => {
+          s.close(() => r());
+          s.closeAllConnections();
+        });
+      }
       if (consoleServer) {
         const s = consoleServer;
         await new Promise<void>((r) => {

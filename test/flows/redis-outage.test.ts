@@ -110,7 +110,9 @@ describe.runIf(await redisAvailable())('when Redis goes away', () => {
     expect(await statuses(`${gw}/open/x`, open.key, 4)).toEqual([200, 200, 200, 200]); // served, counted as outage
     expect(await statuses(`${gw}/closed/x`, closed.key, 2)).toEqual([503, 503]); // never a fake 429
     expect(Date.now() - t0).toBeLessThan(5_000); // outages answer fast
-    const metrics = await (await fetch(`${tg.consoleUrl}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${tg.consoleUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/tollgate_limits_unavailable_total\{failure_mode="open"\} [1-9]/);
     expect(metrics).toMatch(/tollgate_limits_unavailable_total\{failure_mode="closed"\} [1-9]/);
 

@@ -80,7 +80,10 @@ describe('one process, SQLite', () => {
 
   it('serves health, metrics and its OpenAPI document', async () => {
     expect((await fetch(`${tg.consoleUrl}/healthz`)).status).toBe(200);
-    const metrics = await (await fetch(`${tg.consoleUrl}/metrics`)).text();
+    expect((await fetch(`${tg.consoleUrl}/metrics`)).status).toBe(401);
+    const metrics = await (
+      await fetch(`${tg.consoleUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/tollgate_requests_total\{[^}]*outcome="2xx"[^}]*\} \d+/);
     const doc = (await (await fetch(`${tg.consoleUrl}/admin/v1/openapi.json`)).json()) as {
       openapi: string;
