@@ -31,10 +31,10 @@ export interface CatalogDeps {
   /** Called after each committed write (the gateway reloads its snapshot on it). */
   onChange?: (change: Change) => void;
   /**
-   * Requests counted so far in a quota window, for `adjustQuota({ remaining })`. Default:
-   * the sum of the store's hourly usage rows since the window start.
+   * The gateway's live count of a quota window (src/quota: used = max(stored, live)).
+   * Default: the stored usage alone.
    */
-  quotaUsed?: (subscriptionId: string, windowStart: number, now: number) => Promise<number>;
+  quotaUsed?: (subscriptionId: string, windowStart: number) => Promise<number>;
 }
 
 export interface Ctx extends CatalogDeps {

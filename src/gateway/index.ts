@@ -1,5 +1,5 @@
-export { seedQuotas } from './quota-seed.js';
+export { reseedChanged, seedQuotas } from './quota-seed.js';
 export type { GatewayDeps, GatewayObserver, ServingGuard } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
-export { loadSnapshot, SnapshotHolder } from './snapshot.js';
+export { type BeforeSwap, loadSnapshot, SnapshotHolder } from './snapshot.js';

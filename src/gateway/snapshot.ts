@@ -201,11 +201,15 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
   return { builtAt: now, apis, keys, adjustments, plans };
 }
 
+/** Runs after a reload, before the new snapshot goes live (e.g. quota counter seeding). */
+export type BeforeSwap = (prev: Snapshot, next: Snapshot) => Promise<void>;
+
 export class SnapshotHolder {
   current: Snapshot;
   private loading: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private beforeSwap: BeforeSwap | null = null;
 
   constructor(
     initial: Snapshot,
@@ -220,6 +224,10 @@ export class SnapshotHolder {
     return new SnapshotHolder(await load(), load, log);
   }
 
+  setBeforeSwap(fn: BeforeSwap): void {
+    this.beforeSwap = fn;
+  }
+
   /** Reload soon; resolves when a snapshot that includes every change before the call is live. */
   refresh(): Promise<void> {
     if (this.loading) {
@@ -230,7 +238,14 @@ export class SnapshotHolder {
       try {
         do {
           this.again = false;
-          this.current = await this.load();
+          const next = await this.load();
+          if (this.beforeSwap) {
+            // A failed hook must not keep the control plane's change from the gateway.
+            await this.beforeSwap(this.current, next).catch((err) =>
+              this.log.error({ err }, 'snapshot before-swap step failed; swapping anyway'),
+            );
+          }
+          this.current = next;
         } while (this.again);
       } catch (err) {
         this.log.error({ err }, 'snapshot reload failed; keeping the previous one');

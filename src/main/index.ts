@@ -15,7 +15,7 @@ import { deploymentSourceFromLicences } from '../billing/http/index.js';
 import { createBilling } from '../billing/index.js';
 import { type Change, createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
-import { Gateway, SnapshotHolder, seedQuotas } from '../gateway/index.js';
+import { Gateway, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
 import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
@@ -148,6 +148,16 @@ export async function startTollgate(
   if (!config.redisUrl && runsGateway) {
     const n = await seedQuotas(store, snapshots.current, limits, clock.now());
     if (n) log.info({ subscriptions: n }, 'quota counters seeded from stored usage');
+  }
+  if (runsGateway) {
+    // A quota window new to this snapshot counts what was already used in it (src/quota).
+    const lim = limits;
+    snapshots.setBeforeSwap(async (prev, next) => {
+      const n = await reseedChanged(store, prev, next, lim, clock.now(), async () => {
+        await meter?.flush();
+      });
+      if (n) log.info({ subscriptions: n }, 'new quota windows seeded from stored usage');
+    });
   }
 
   let gateway: Gateway | null = null;

@@ -10,10 +10,10 @@
  * again; a crash between the claim and the notify loses that one alert (at most once).
  */
 import { Decimal } from 'decimal.js';
+import { type QuotaWindowFn, quotaStatuses } from '../quota/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../store/index.js';
-import { type QuotaWindowFn, quotaStatuses } from './quota.js';
 import type { FlushedRow } from './types.js';
 import type { Window } from './windows.js';
 

@@ -4,9 +4,10 @@
  * zone; `remaining` is what the key's subscription had left in its quota window at the end of
  * that day, from prefix sums over its hourly requests (two binary searches per day).
  */
+
+import { limitOf, type QuotaDeps, type Window, windowFor, windowHours } from '../quota/index.js';
 import { invalid, notFound } from '../shared/errors.js';
-import { limitOf, type QuotaDeps, windowFor } from './quota.js';
-import { localMidnight, parseDate, type Window } from './windows.js';
+import { localMidnight, parseDate } from './windows.js';
 
 export interface GetUsageResult {
   usagePlanId: string;
@@ -72,7 +73,8 @@ export async function getUsage(
     subs.set(k.subscription_id, { startedAt: k.started_at, windows });
   }
   let from = first;
-  for (const s of subs.values()) for (const w of s.windows) if (w && w.start < from) from = w.start;
+  for (const s of subs.values())
+    for (const w of s.windows) if (w && windowHours(w).from < from) from = windowHours(w).from;
   // A subquery, not a list of ids: a plan may have more subscriptions than a statement has parameters.
   const subIds = input.keyId
     ? [keys[0]!.subscription_id]
@@ -137,7 +139,7 @@ export async function getUsage(
       const w = sub.windows[i];
       if (!w) return [u, null];
       const limit = limitOf(plan, w, sub.startedAt, adj.get(`${k.subscription_id}\u0001${w.start}`) ?? 0);
-      return [u, Math.max(0, limit - sumRange(k.subscription_id, w.start, w.until))];
+      return [u, Math.max(0, limit - sumRange(k.subscription_id, windowHours(w).from, w.until))];
     });
   }
   return { usagePlanId: plan.id, startDate: input.startDate, endDate: input.endDate, items };

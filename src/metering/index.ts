@@ -17,18 +17,6 @@ export { type GetUsageResult, getUsage } from './getusage.js';
 export { createMeter, type MeterOptions } from './meter.js';
 export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
 export {
-  type AdjustQuotaInput,
-  adjustQuota,
-  defaultQuotaWindow,
-  type QuotaAdjustment,
-  type QuotaDeps,
-  type QuotaStatus,
-  type QuotaWindowFn,
-  quotaStatus,
-  setRemaining,
-  usedRequests,
-} from './quota.js';
-export {
   type RejectionGroup,
   type RejectionQuery,
   type RejectionReportRow,

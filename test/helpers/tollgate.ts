@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/shared/index.js';
 
 export async function startTestTollgate(
   adminToken: string,
+  settings: Record<string, unknown> = {},
 ): Promise<{ tg: Tollgate; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
   const tg = await startTollgate(
@@ -20,6 +21,7 @@ export async function startTestTollgate(
         gatewayHost: '127.0.0.1',
         consoleHost: '127.0.0.1',
         adminToken,
+        ...settings,
       },
       {},
     ),

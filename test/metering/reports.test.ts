@@ -3,17 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adjustQuota,
   createMeter,
   getUsage,
-  quotaStatus,
   rejectionReport,
-  setRemaining,
   toCsv,
   toJson,
   type UsageEvent,
   usageReport,
 } from '../../src/metering/index.js';
+import { adjustQuota, type QuotaAdjustInput, quotaStatus } from '../../src/quota/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { seedPlan, seedSubscription } from './fixtures/seed.js';
@@ -312,7 +310,9 @@ for (const kind of await meteringStores()) {
       });
     });
 
-    it('adjusts a quota with an audit entry, and every view agrees', async () => {
+    it('adjusts a quota, and status and GetUsage agree', async () => {
+      const adjust = (input: Omit<QuotaAdjustInput, 'actor'>, sub = 'sub_b') =>
+        store.db.transaction().execute((tx) => adjustQuota(deps(), tx, sub, { ...input, actor: 'tok_ops' }));
       const before = await quotaStatus(deps(), 'sub_b');
       expect(before).toMatchObject({
         window: { start: Z('2026-11-01T04:00:00Z'), end: Z('2026-12-01T05:00:00Z') },
@@ -320,26 +320,10 @@ for (const kind of await meteringStores()) {
         used: 150,
         remaining: 840,
       });
-      const { adjustment, status } = await adjustQuota(deps(), {
-        subscriptionId: 'sub_b',
-        delta: 60,
-        reason: 'goodwill after the outage',
-        actor: 'tok_ops',
-      });
-      expect(adjustment).toMatchObject({
-        windowStart: Z('2026-11-01T04:00:00Z'),
-        delta: 60,
-        actor: 'tok_ops',
-      });
-      expect(status).toMatchObject({ limit: 1050, remaining: 900, adjusted: 60 });
-      const audit = await store.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('entity_id', '=', 'sub_b')
-        .execute();
-      expect(audit).toHaveLength(1);
-      expect(audit[0]).toMatchObject({ action: 'quota.adjust', actor: 'tok_ops', provider_id: 'prv_test' });
-      expect(JSON.parse(audit[0]!.after!)).toMatchObject({ delta: 60, reason: 'goodwill after the outage' });
+      const granted = await adjust({ delta: 60, reason: 'goodwill after the outage' });
+      expect(granted).toMatchObject({ delta: 60, after: { limit: 1050, remaining: 900, adjusted: 60 } });
+      const rows = await store.db.selectFrom('quota_adjustments').selectAll().execute();
+      expect(rows).toMatchObject([{ window_start: Z('2026-11-01T04:00:00Z'), delta: 60, actor: 'tok_ops' }]);
       const r = await getUsage(deps(), {
         usagePlanId: 'pln_month',
         startDate: '2026-11-30',
@@ -348,43 +332,14 @@ for (const kind of await meteringStores()) {
       expect(r.items.key_b1).toEqual([[50, 900]]);
 
       // API Gateway UpdateUsage: "replace /remaining 10".
-      const s = await setRemaining(deps(), {
-        subscriptionId: 'sub_b',
-        remaining: 10,
-        reason: 'cap',
-        actor: 'tok_ops',
-      });
-      expect(s).toMatchObject({ remaining: 10, limit: 160 });
+      const s = await adjust({ remaining: 10, reason: 'cap' });
+      expect(s.after).toMatchObject({ remaining: 10, limit: 160 });
+      expect((await adjust({ remaining: 10, reason: 'same' })).adjustmentId).toBeNull();
 
-      await expect(
-        adjustQuota(deps(), { subscriptionId: 'sub_b', delta: 0, reason: 'x', actor: 'a' }),
-      ).rejects.toMatchObject({
-        issues: [{ field: 'delta' }],
-      });
-      await expect(
-        adjustQuota(deps(), { subscriptionId: 'sub_b', delta: 1, reason: ' ', actor: 'a' }),
-      ).rejects.toMatchObject({
-        issues: [{ field: 'reason' }],
-      });
-      await expect(
-        adjustQuota(deps(), {
-          subscriptionId: 'sub_b',
-          windowStart: Z('2026-11-02T00:00:00Z'),
-          delta: 1,
-          reason: 'x',
-          actor: 'a',
-        }),
-      ).rejects.toMatchObject({ issues: [{ field: 'windowStart' }] });
-      await expect(
-        adjustQuota(deps(), { subscriptionId: 'sub_c', delta: 1, reason: 'x', actor: 'a' }),
-      ).rejects.toMatchObject({
+      await expect(adjust({ delta: 1, reason: 'x' }, 'sub_c')).rejects.toMatchObject({
         issues: [{ field: 'subscriptionId' }],
       });
-      await expect(
-        adjustQuota(deps(), { subscriptionId: 'sub_zz', delta: 1, reason: 'x', actor: 'a' }),
-      ).rejects.toMatchObject({
-        code: 'NOT_FOUND',
-      });
+      await expect(adjust({ delta: 1, reason: 'x' }, 'sub_zz')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
   });
 }

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quotaWindow } from '../../src/limits/index.js';
-import {
-  bucketStart,
-  defaultQuotaWindow,
-  isTimeZone,
-  localDate,
-  nextBucket,
-} from '../../src/metering/index.js';
+import { bucketStart, isTimeZone, localDate, nextBucket } from '../../src/metering/index.js';
+import { defaultQuotaWindow } from '../../src/quota/index.js';
 
 const Z = (s: string) => Date.parse(s);
 

@@ -4,23 +4,19 @@
  *
  *   GET  /usage                             units + requests per bucket and group (JSON or CSV)
  *   GET  /usage/rejections                  403/429/5xx answered by the gateway (never billed)
- *   GET  /subscriptions/{id}/usage/quota    the current quota window: used, remaining, limit
- *   POST /subscriptions/{id}/usage/adjustments  grant/reduce (delta) or set (remaining), audited
  *   GET  /usageplans/{planId}/usage         API Gateway GetUsage: [used, remaining] per key per day
  *
- * Numbers come from the store's hourly aggregates (reports.ts, quota.ts, getusage.ts), so
+ * Numbers come from the store's hourly aggregates (reports.ts, getusage.ts), so
  * they are what the meter has flushed. Scoping (./scope.ts): a provider token sees only its
  * own plans' subscriptions; anything else it names answers 404. This folder is the HTTP
  * adapter of metering: it plugs into src/control (types and response helpers only).
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Catalog } from '../../catalog/index.js';
-import { type Env, json, jsonBody, problems } from '../../control/index.js';
+import { type Env, json, problems } from '../../control/index.js';
 import type { Clock } from '../../shared/clock.js';
-import { invalid } from '../../shared/errors.js';
 import type { Store } from '../../store/index.js';
 import { getUsage } from '../getusage.js';
-import { adjustQuota, type QuotaStatus, quotaStatus } from '../quota.js';
 import { rejectionReport, toCsv, usageReport } from '../reports.js';
 import { parseList, parseRange } from './query.js';
 import * as s from './schemas.js';
@@ -55,18 +51,6 @@ const csvOrJson = (schema: Parameters<typeof json>[0], description: string) => (
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function quotaView(q: QuotaStatus) {
-  return {
-    subscriptionId: q.subscriptionId,
-    planId: q.planId,
-    window: q.window ? { start: iso(q.window.start), end: iso(q.window.end) } : null,
-    limit: q.limit,
-    used: q.used,
-    remaining: q.remaining,
-    adjusted: q.adjusted,
-  };
-}
 
 function csvResponse(name: string, body: string): Response {
   return new Response(body, {
@@ -157,73 +141,6 @@ export function usageAdminRoutes(deps: UsageRoutesDeps): (app: OpenAPIHono<Env>)
         }
         const meta = { from: iso(range.from), to: iso(range.to), granularity: range.granularity };
         return c.json({ ...meta, timeZone: range.timeZone, items }, 200);
-      },
-    );
-
-    app.openapi(
-      createRoute({
-        method: 'get',
-        path: '/subscriptions/{id}/usage/quota',
-        tags,
-        summary: "The subscription's current quota window from flushed usage: used, remaining, limit",
-        request: { params: s.SubParam },
-        responses: { 200: json(s.UsageQuota, 'Quota status'), ...problems },
-      }),
-      async (c) => {
-        const id = c.req.valid('param').id;
-        await catalog.subscriptions.get(c.var.actor, id);
-        return c.json(quotaView(await quotaStatus({ store, clock }, id)), 200);
-      },
-    );
-
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: '/subscriptions/{id}/usage/adjustments',
-        tags,
-        summary: 'Grant or reduce the current window (delta), or set what remains; audited with who and why',
-        request: { params: s.SubParam, ...jsonBody(s.AdjustmentBody) },
-        responses: {
-          200: json(s.Adjustment, 'Nothing had to change (remaining already as asked)'),
-          201: json(s.Adjustment, 'Recorded'),
-          ...problems,
-        },
-      }),
-      async (c) => {
-        const id = c.req.valid('param').id;
-        const body = c.req.valid('json');
-        const actor = c.var.actor;
-        await catalog.subscriptions.get(actor, id);
-        const qdeps = { store, clock };
-        let delta = body.delta;
-        let windowStart: number | undefined;
-        if (body.remaining !== undefined) {
-          const st = await quotaStatus(qdeps, id);
-          if (!st.window || st.limit === null)
-            throw invalid('remaining', 'the plan of this subscription has no quota');
-          delta = body.remaining - (st.limit - st.used);
-          windowStart = st.window.start;
-          if (delta === 0) return c.json({ adjustment: null, status: quotaView(st) }, 200);
-        }
-        // adjustQuota writes the adjustment and its audit row (actor = the token id) in one transaction.
-        const { adjustment, status } = await adjustQuota(qdeps, {
-          subscriptionId: id,
-          delta: delta!,
-          reason: body.reason,
-          actor: actor.id,
-          ...(windowStart !== undefined ? { windowStart } : {}),
-        });
-        return c.json(
-          {
-            adjustment: {
-              ...adjustment,
-              windowStart: iso(adjustment.windowStart),
-              createdAt: iso(adjustment.createdAt),
-            },
-            status: quotaView(status),
-          },
-          201,
-        );
       },
     );
 

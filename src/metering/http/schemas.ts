@@ -82,54 +82,6 @@ export const RejectionReport = z
   .object({ ...reportMeta, items: z.array(RejectionRow) })
   .openapi('RejectionReport');
 
-export const UsageQuota = z
-  .object({
-    subscriptionId: z.string(),
-    planId: z.string(),
-    window: z.object({ start: time, end: time }).nullable(),
-    limit: z.number().int().nullable(),
-    used: z.number().int(),
-    remaining: z.number().int().nullable(),
-    adjusted: z.number().int().openapi({ description: 'Sum of the adjustments counted in limit' }),
-  })
-  .openapi('UsageQuota');
-
-export const AdjustmentBody = z
-  .strictObject({
-    delta: z
-      .number()
-      .int()
-      .min(-1e12)
-      .max(1e12)
-      .optional()
-      .openapi({ description: 'Grant (>0) or take (<0)' }),
-    remaining: z.number().int().min(0).max(1e12).optional().openapi({ description: 'Set what remains' }),
-    reason: z.string().trim().min(1).max(500),
-  })
-  .refine((v) => (v.delta === undefined) !== (v.remaining === undefined), {
-    message: 'give exactly one of delta or remaining',
-    path: ['delta'],
-  })
-  .openapi('UsageAdjustmentInput');
-
-export const Adjustment = z
-  .object({
-    adjustment: z
-      .object({
-        id: z.string(),
-        subscriptionId: z.string(),
-        windowStart: time,
-        delta: z.number().int(),
-        reason: z.string(),
-        actor: z.string(),
-        createdAt: time,
-      })
-      .nullable()
-      .openapi({ description: 'Null when nothing had to change' }),
-    status: UsageQuota,
-  })
-  .openapi('UsageAdjustment');
-
 export const PlanUsageQuery = z.strictObject({
   startDate: z.string().max(10).openapi({ example: '2026-11-01' }),
   endDate: z.string().max(10).openapi({ example: '2026-11-30' }),

@@ -6,7 +6,8 @@
  */
 import type { Hono } from 'hono';
 import { addMonths, formatMoney } from '../../billing/index.js';
-import { quotaStatus, usageReport } from '../../metering/index.js';
+import { usageReport } from '../../metering/index.js';
+import { quotaStatus } from '../../quota/index.js';
 import type { PortalDeps } from '../deps.js';
 import type { PortalEnv } from '../http/env.js';
 import { render } from '../http/render.js';

@@ -161,8 +161,7 @@ for (const kind of await testStores()) {
         expect.arrayContaining([
           '/admin/v1/usage',
           '/admin/v1/usage/rejections',
-          '/admin/v1/subscriptions/{id}/usage/quota',
-          '/admin/v1/subscriptions/{id}/usage/adjustments',
+          '/admin/v1/subscriptions/{id}/quota',
           '/admin/v1/usageplans/{planId}/usage',
         ]),
       );
@@ -315,49 +314,40 @@ for (const kind of await testStores()) {
       ).toBe(404);
     });
 
-    it('shows the quota window and records audited adjustments', async () => {
-      const q = await get(`/subscriptions/${a.subId}/usage/quota`, providerToken);
+    it('shows the quota window and records audited adjustments (one endpoint: /quota)', async () => {
+      const paths = Object.keys((await get('/openapi.json')).body.paths);
+      expect(paths).not.toContain('/admin/v1/subscriptions/{id}/usage/quota');
+      const q = await get(`/subscriptions/${a.subId}/quota`, providerToken);
       expect(q.status).toBe(200);
       expect(q.body).toEqual({
         subscriptionId: a.subId,
-        planId: a.planId,
-        window: { start: '2026-11-26T00:00:00.000Z', end: '2026-11-27T00:00:00.000Z' },
+        period: 'DAY',
+        timeZone: 'UTC',
+        windowStart: '2026-11-26T00:00:00.000Z',
+        windowEnd: '2026-11-27T00:00:00.000Z',
         limit: 1000,
         used: 7,
         remaining: 993,
-        adjusted: 0,
+        adjustments: 0,
       });
       const grant = await post(
-        `/subscriptions/${a.subId}/usage/adjustments`,
+        `/subscriptions/${a.subId}/quota`,
         { delta: 100, reason: 'outage credit' },
         providerToken,
       );
-      expect(grant.status).toBe(201);
-      expect(grant.body.adjustment).toMatchObject({
-        delta: 100,
-        reason: 'outage credit',
-        actor: providerTokenId,
-      });
-      expect(grant.body.status).toMatchObject({ limit: 1100, remaining: 1093, adjusted: 100 });
+      expect(grant.status).toBe(200);
+      expect(grant.body).toMatchObject({ limit: 1100, remaining: 1093, adjustments: 100 });
 
-      const set = await post(`/subscriptions/${a.subId}/usage/adjustments`, {
-        remaining: 50,
-        reason: 'abuse',
-      });
-      expect(set.status).toBe(201);
-      expect(set.body.status.remaining).toBe(50);
-      const same = await post(`/subscriptions/${a.subId}/usage/adjustments`, {
-        remaining: 50,
-        reason: 'again',
-      });
-      expect(same.status).toBe(200);
-      expect(same.body.adjustment).toBeNull();
+      const set = await post(`/subscriptions/${a.subId}/quota`, { remaining: 50, reason: 'abuse' });
+      expect(set.body.remaining).toBe(50);
+      const same = await post(`/subscriptions/${a.subId}/quota`, { remaining: 50, reason: 'again' });
+      expect(same.body.remaining).toBe(50);
 
       const audit = await store.db
         .selectFrom('audit_log')
         .selectAll()
         .where('entity_id', '=', a.subId)
-        .where('action', '=', 'quota.adjust')
+        .where('entity', '=', 'quota')
         .orderBy('id')
         .execute();
       expect(audit.map((r) => [r.actor, JSON.parse(r.after!).reason])).toEqual([
@@ -365,22 +355,14 @@ for (const kind of await testStores()) {
         [expect.stringMatching(/^tok_/), 'abuse'],
       ]);
 
-      const both = await post(`/subscriptions/${a.subId}/usage/adjustments`, {
-        delta: 1,
-        remaining: 1,
-        reason: 'x',
-      });
+      const both = await post(`/subscriptions/${a.subId}/quota`, { delta: 1, remaining: 1, reason: 'x' });
       expect(both.status).toBe(400);
       expect(both.body.errors[0].field).toBe('delta');
-      const noReason = await post(`/subscriptions/${a.subId}/usage/adjustments`, { delta: 1 });
+      const noReason = await post(`/subscriptions/${a.subId}/quota`, { delta: 1 });
       expect(noReason.body.errors[0].field).toBe('reason');
-      const other = await post(
-        `/subscriptions/${b.subId}/usage/adjustments`,
-        { delta: 1, reason: 'x' },
-        providerToken,
-      );
+      const other = await post(`/subscriptions/${b.subId}/quota`, { delta: 1, reason: 'x' }, providerToken);
       expect(other.status).toBe(404);
-      expect((await get(`/subscriptions/${b.subId}/usage/quota`, providerToken)).status).toBe(404);
+      expect((await get(`/subscriptions/${b.subId}/quota`, providerToken)).status).toBe(404);
     });
   });
 }
