@@ -162,6 +162,17 @@ export interface RelayHooks {
 
 const CLIENT_GONE = 'client closed the connection';
 
+/**
+ * A body the upstream declares at most this long is held until it is complete and leaves
+ * with the head in one socket write.
+ */
+const SMALL_BODY = 16 * 1024;
+
+function isSmall(headers: IncomingHttpHeaders): boolean {
+  const cl = headers['content-length'];
+  return typeof cl === 'string' && cl.length <= 5 && Number(cl) <= SMALL_BODY;
+}
+
 export class RelayHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private headSent = false;
@@ -173,6 +184,11 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** The head's own promise (strict log write) failed: not a body failure. */
   private headFailed = false;
+  /** Strict metering has not yet confirmed the call: the upstream is paused, the head held. */
+  private waiting = false;
+  private status = 0;
+  private statusMessage: string | undefined;
+  private headers: IncomingHttpHeaders | null = null;
 
   constructor(
     private readonly res: ServerResponse,
@@ -225,40 +241,55 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (this.ended) return; // timed out already: the client has its 504
     if (this.timer) clearTimeout(this.timer);
     this.headReceived = true;
+    this.status = statusCode;
+    this.statusMessage = statusMessage || undefined;
+    this.headers = headers;
     const wait = this.hooks.onHead(statusCode, headers);
     if (this.clientGone) {
       controller.abort(new Error(CLIENT_GONE));
       return;
     }
-    const send = () => {
-      if (this.res.destroyed) return;
-      this.res.writeHead(
-        statusCode,
-        statusMessage || undefined,
-        clientHeaders(headers, this.requestId, this.dropHeaders),
+    if (wait !== undefined) {
+      controller.pause();
+      this.waiting = true;
+      wait.then(
+        () => {
+          this.waiting = false;
+          this.sendHead(controller);
+          controller.resume();
+        },
+        (err: Error) => {
+          this.headFailed = true;
+          controller.abort(err);
+        },
       );
-      this.headSent = true;
-      const queued = this.pending;
-      this.pending = null;
-      if (queued) for (const c of queued) this.write(controller, c);
-      if (this.ended) this.res.end();
-    };
-    if (wait === undefined) {
-      send();
       return;
     }
-    controller.pause();
-    this.pending = [];
-    wait.then(
-      () => {
-        send();
-        controller.resume();
-      },
-      (err: Error) => {
-        this.headFailed = true;
-        controller.abort(err);
-      },
+    // A small body is held until complete, to leave with the head (onResponseEnd).
+    if (!isSmall(headers)) this.sendHead(controller);
+  }
+
+  /** Writes the head, then whatever body arrived meanwhile (all of it, if it has ended). */
+  private sendHead(controller: Dispatcher.DispatchController): void {
+    if (this.res.destroyed || this.headSent) return;
+    this.res.writeHead(
+      this.status,
+      this.statusMessage,
+      clientHeaders(this.headers!, this.requestId, this.dropHeaders),
     );
+    this.headSent = true;
+    const queued = this.pending;
+    this.pending = null;
+    if (this.ended) {
+      if (queued === null) this.res.end();
+      else {
+        // One string (latin1 maps each byte to one char and back): the head and body leave in one write.
+        const body = queued.length === 1 ? queued[0]! : Buffer.concat(queued);
+        this.res.end(body.toString('latin1'), 'latin1');
+      }
+      return;
+    }
+    if (queued) for (const c of queued) this.write(controller, c);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -279,10 +310,11 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
     if (this.ended) return;
     this.ended = true;
     if (this.headSent) this.res.end();
+    else if (!this.waiting) this.sendHead(controller);
     this.hooks.onDone(this.bytes);
   }
 

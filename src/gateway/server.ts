@@ -13,16 +13,22 @@
  * Nothing here touches the database: the snapshot is in memory, limits are in memory or
  * Redis, and metering aggregates in memory (or group-commits to its log in strict mode).
  */
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LimitsBackend, ThrottleRule } from '../limits/index.js';
+import type { Decision, LimitsBackend, ThrottleRule } from '../limits/index.js';
 import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
-import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
+import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
+import { nextRequestId } from './request-id.js';
 import { BODY, limitHeaders, sendJson } from './responses.js';
-import type { SnapshotHolder } from './snapshot.js';
-import { admit } from './steps/admit.js';
+import type { CompiledApi, CompiledRoute, KeyEntry, SnapshotHolder } from './snapshot.js';
+import { type AdmitOutcome, admit } from './steps/admit.js';
 import { authenticate } from './steps/authenticate.js';
 import { matchRequest } from './steps/match.js';
 
@@ -65,14 +71,15 @@ export class Gateway {
   private draining = false;
   private readonly dropHeaders: ReadonlySet<string>;
 
-  constructor(private readonly deps: GatewayDeps) {
+  constructor(readonly deps: GatewayDeps) {
     this.upstreams = new Upstreams(deps.upstream);
     this.dropHeaders = new Set((deps.dropResponseHeaders ?? ['server']).map((h) => h.toLowerCase()));
     this.server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        deps.log.error({ err }, 'gateway fault');
-        sendJson(res, 500, '{"message":"Internal server error"}', '-');
-      });
+      try {
+        this.handle(req, res);
+      } catch (err) {
+        this.fault(res, err);
+      }
     });
   }
 
@@ -104,18 +111,32 @@ export class Gateway {
     await this.upstreams.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { snapshots, limits, meter, clock, observer } = this.deps;
+  /** Draining (close() began): responses end their connections. Read per call by Call. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  private fault(res: ServerResponse, err: unknown): void {
+    this.deps.log.error({ err }, 'gateway fault');
+    sendJson(res, 500, '{"message":"Internal server error"}', '-');
+  }
+
+  /** Synchronous up to the upstream dispatch unless the limits backend answers with a promise. */
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const { snapshots, limits, meter, clock } = this.deps;
     const started = performance.now();
     const now = clock.now();
-    const requestId = randomUUID();
+    const requestId = nextRequestId();
     const snapshot = snapshots.current;
     if (this.draining) res.shouldKeepAlive = false;
 
     let ceiling: ThrottleRule | null = null;
     if (this.deps.guard) {
       const g = this.deps.guard.current();
-      if (!g.serving) return sendJson(res, g.status, JSON.stringify(g.body), requestId);
+      if (!g.serving) {
+        sendJson(res, g.status, JSON.stringify(g.body), requestId);
+        return;
+      }
       ceiling = g.throttle;
     }
 
@@ -123,66 +144,98 @@ export class Gateway {
     const match = matchRequest(snapshot, req.headers.host, method, req.url ?? '/');
     if (!match) {
       meter?.recordRejection(rejection(null, null, null, 'NO_ROUTE', now));
-      return sendJson(res, 404, BODY.notFound, requestId);
+      sendJson(res, 404, BODY.notFound, requestId);
+      return;
     }
+    const call = new Call(this, res, match.api, match.route, started, now, requestId);
     const { api, route } = match;
-    const done = (status: number) =>
-      observer?.request(api.id, route.id, status, (performance.now() - started) / 1000);
 
-    let key = null;
-    let quota: { key: string; windowStart: number } | null = null;
     if (!route.public) {
       const auth = authenticate(snapshot, req.headers['x-api-key'], api.id, now);
       if (!auth.ok) {
         meter?.recordRejection(rejection(api.id, route.id, null, 'FORBIDDEN', now));
-        done(403);
-        return sendJson(res, 403, BODY.forbidden, requestId);
+        call.observe(403);
+        sendJson(res, 403, BODY.forbidden, requestId);
+        return;
       }
-      key = auth.key;
-      const pending = admit(limits, snapshot, key, route, now, ceiling);
-      const a = pending instanceof Promise ? await pending : pending;
-      if (!a.ok) {
-        if (a.code === 'LIMITS_UNAVAILABLE') {
-          observer?.limitsUnavailable(a.failOpen);
-          if (!a.failOpen) {
-            meter?.recordRejection(rejection(api.id, route.id, key, 'LIMITS_UNAVAILABLE', now));
-            done(503);
-            return sendJson(res, 503, BODY.unavailable, requestId, { 'retry-after': '1' });
-          }
-        } else {
-          const isQuota = a.code === 'QUOTA_EXCEEDED';
-          meter?.recordRejection(rejection(api.id, route.id, key, a.code, now));
-          done(429);
-          return sendJson(
-            res,
-            429,
-            isQuota ? BODY.quota : BODY.throttled,
-            requestId,
-            limitHeaders({
-              retryAfterMs: a.retryAfterMs,
-              policy: isQuota ? 'quota' : 'throttle',
-              quota: a.limit,
-              windowSeconds: a.windowSeconds,
-              remaining: a.remaining,
-              resetSeconds: a.retryAfterMs / 1000,
-            }),
-          );
-        }
-      } else {
-        quota = a.quota;
+      call.key = auth.key;
+      const pending = admit(limits, snapshot, auth.key, route, now, ceiling);
+      if (pending instanceof Promise) {
+        pending.then(
+          (a) => this.admitted(call, req, match.upstreamPath, a),
+          (err: unknown) => this.fault(res, err),
+        );
+        return;
       }
+      this.admitted(call, req, match.upstreamPath, pending);
+      return;
     }
-
-    if (route.public && ceiling) {
-      const d = await limits.admit({ throttles: [ceiling] }, now);
-      if (!d.ok && d.code === 'THROTTLED') {
-        done(429);
-        return sendJson(res, 429, BODY.throttled, requestId, {
-          'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
-        });
+    if (ceiling) {
+      const pending = limits.admit({ throttles: [ceiling] }, now);
+      if (pending instanceof Promise) {
+        pending.then(
+          (d) => this.ceilingChecked(call, req, match.upstreamPath, d),
+          (err: unknown) => this.fault(res, err),
+        );
+        return;
       }
+      this.ceilingChecked(call, req, match.upstreamPath, pending);
+      return;
     }
+    this.forward(call, req, match.upstreamPath);
+  }
 
+  private admitted(call: Call, req: IncomingMessage, upstreamPath: string, a: AdmitOutcome): void {
+    const { api, route, key, res, requestId, now } = call;
+    const { meter, observer } = this.deps;
+    if (a.ok) {
+      call.quota = a.quota;
+      this.forward(call, req, upstreamPath);
+      return;
+    }
+    if (a.code === 'LIMITS_UNAVAILABLE') {
+      observer?.limitsUnavailable(a.failOpen);
+      if (a.failOpen) {
+        this.forward(call, req, upstreamPath);
+        return;
+      }
+      meter?.recordRejection(rejection(api.id, route.id, key, 'LIMITS_UNAVAILABLE', now));
+      call.observe(503);
+      sendJson(res, 503, BODY.unavailable, requestId, { 'retry-after': '1' });
+      return;
+    }
+    const isQuota = a.code === 'QUOTA_EXCEEDED';
+    meter?.recordRejection(rejection(api.id, route.id, key, a.code, now));
+    call.observe(429);
+    sendJson(
+      res,
+      429,
+      isQuota ? BODY.quota : BODY.throttled,
+      requestId,
+      limitHeaders({
+        retryAfterMs: a.retryAfterMs,
+        policy: isQuota ? 'quota' : 'throttle',
+        quota: a.limit,
+        windowSeconds: a.windowSeconds,
+        remaining: a.remaining,
+        resetSeconds: a.retryAfterMs / 1000,
+      }),
+    );
+  }
+
+  private ceilingChecked(call: Call, req: IncomingMessage, upstreamPath: string, d: Decision): void {
+    if (!d.ok && d.code === 'THROTTLED') {
+      call.observe(429);
+      sendJson(call.res, 429, BODY.throttled, call.requestId, {
+        'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
+      });
+      return;
+    }
+    this.forward(call, req, upstreamPath);
+  }
+
+  private forward(call: Call, req: IncomingMessage, upstreamPath: string): void {
+    const { api, key, requestId } = call;
     const socket = req.socket;
     const headers = upstreamHeaders(
       req,
@@ -197,96 +250,146 @@ export class Gateway {
     );
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const giveBack = () => {
-      if (!quota) return;
-      const r = limits.refund(quota.key, quota.windowStart);
-      // A refund lost to a limit-store outage errs towards the subscriber having used more.
-      if (r instanceof Promise)
-        r.catch((err: Error) => this.deps.log.warn({ err: err.message }, 'quota refund failed'));
-    };
-
-    let event: UsageEvent | null = null;
-    const meterCall = (status: number, units: number, billable: boolean) => {
-      if (!key || !meter) return undefined;
-      event = {
-        subscriptionId: key.subscriptionId,
-        keyId: key.keyId,
-        apiId: api.id,
-        routeId: route.id,
-        dimension: route.dimension,
-        units,
-        status,
-        bytes: 0,
-        latencyMs: performance.now() - started,
-        at: now,
-        billable,
-      };
-      return meter.record(event);
-    };
-
-    const handler = new RelayHandler(
-      res,
-      requestId,
-      {
-        onHead: (status, upstream) => {
-          if (this.draining) res.shouldKeepAlive = false; // began before the drain
-          done(status);
-          if (!key) return undefined;
-          const billable = key.plan.billable(status);
-          if (!billable) giveBack();
-          if (!meter) return undefined;
-          // The upstream may say what a call cost (e.g. characters processed); the route's
-          // units are the default. Only a plain integer in range is believed.
-          const reported = upstream['x-tollgate-units'];
-          const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
-          const r = meterCall(status, n >= 0 && n <= 1e9 ? n : route.units, billable);
-          const declared = Number(upstream['content-length']);
-          if (event && Number.isFinite(declared)) event.bytes = declared;
-          return r === undefined ? undefined : r;
-        },
-        onFail: (kind, err, clientGone) => {
-          const status = kind === 'timeout' ? 504 : 502;
-          done(status);
-          if (clientGone && kind === 'timeout' && key) {
-            // Forwarded, then the client left and the upstream never answered: the upstream
-            // may well have done the work, so the call stays billed and its quota spent.
-            const r = meterCall(status, route.units, true);
-            if (r) r.catch(() => {}); // a failed log write is logged by the meter's flush path
-            return;
-          }
-          giveBack();
-          this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream failed');
-          meter?.recordRejection(
-            rejection(api.id, route.id, key, kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', now),
-          );
-          if (!clientGone)
-            sendJson(res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, requestId);
-        },
-        onBodyFail: (err) => {
-          // Delivered only in part: not billed, quota given back (strict: a reversal entry).
-          this.deps.log.warn({ requestId, api: api.id, err: err.message }, 'upstream body failed');
-          if (!event?.billable) return;
-          giveBack();
-          const r = meter?.reverse(event);
-          if (r) r.catch(() => {});
-        },
-        onDone: () => {},
-      },
-      this.dropHeaders,
-    );
-
+    const handler = new RelayHandler(call.res, requestId, call, this.dropHeaders);
     handler.arm(api.timeoutMs);
     this.upstreams.pool(api.origin).dispatch(
       {
         origin: api.origin,
-        path: match.upstreamPath,
-        method: method as 'GET',
+        path: upstreamPath,
+        method: (req.method ?? 'GET') as 'GET',
         headers,
         body: hasBody ? req : null,
         headersTimeout: api.timeoutMs,
       },
       handler,
     );
+  }
+}
+
+/**
+ * One proxied call's state and the relay's callbacks, in one object: the hot path allocates
+ * this and the RelayHandler, no closures.
+ */
+class Call implements RelayHooks {
+  readonly deps: GatewayDeps;
+  key: KeyEntry | null = null;
+  /** The quota unit this call spent, to give back if the call turns out not billable. */
+  quota: { key: string; windowStart: number } | null = null;
+  /** The usage event recorded for this call, once metered. */
+  private event: UsageEvent | null = null;
+
+  constructor(
+    private readonly gateway: Gateway,
+    readonly res: ServerResponse,
+    readonly api: CompiledApi,
+    readonly route: CompiledRoute,
+    readonly started: number,
+    readonly now: number,
+    readonly requestId: string,
+  ) {
+    this.deps = gateway.deps;
+  }
+
+  /** Counts the call in the metrics with the status the client got. */
+  observe(status: number): void {
+    this.deps.observer?.request(
+      this.api.id,
+      this.route.id,
+      status,
+      (performance.now() - this.started) / 1000,
+    );
+  }
+
+  onHead(status: number, upstream: IncomingHttpHeaders): undefined | Promise<unknown> {
+    if (this.gateway.isDraining) this.res.shouldKeepAlive = false; // began before the drain
+    this.observe(status);
+    const key = this.key;
+    if (!key) return undefined;
+    const billable = key.plan.billable(status);
+    if (!billable) this.giveBack();
+    if (!this.deps.meter) return undefined;
+    // The upstream may say what a call cost (e.g. characters processed); the route's
+    // units are the default. Only a plain integer in range is believed.
+    const reported = upstream['x-tollgate-units'];
+    const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
+    const declared = Number(upstream['content-length']);
+    const r = this.meterCall(
+      status,
+      n >= 0 && n <= 1e9 ? n : this.route.units,
+      billable,
+      Number.isFinite(declared) ? declared : 0,
+    );
+    return r === undefined ? undefined : r;
+  }
+
+  onFail(kind: 'timeout' | 'error', err: Error, clientGone: boolean): void {
+    const { api, route, deps } = this;
+    const status = kind === 'timeout' ? 504 : 502;
+    this.observe(status);
+    if (clientGone && kind === 'timeout' && this.key) {
+      // Forwarded, then the client left and the upstream never answered: the upstream
+      // may well have done the work, so the call stays billed and its quota spent.
+      const r = this.meterCall(status, route.units, true, 0);
+      if (r) r.catch(() => {}); // a failed log write is logged by the meter's flush path
+      return;
+    }
+    this.giveBack();
+    deps.log.warn({ requestId: this.requestId, api: api.id, err: err.message }, 'upstream failed');
+    deps.meter?.recordRejection(
+      rejection(
+        api.id,
+        route.id,
+        this.key,
+        kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR',
+        this.now,
+      ),
+    );
+    if (!clientGone)
+      sendJson(this.res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, this.requestId);
+  }
+
+  onBodyFail(err: Error): void {
+    // Delivered only in part: not billed, quota given back (strict: a reversal entry).
+    this.deps.log.warn(
+      { requestId: this.requestId, api: this.api.id, err: err.message },
+      'upstream body failed',
+    );
+    const event = this.event;
+    if (!event?.billable) return;
+    this.giveBack();
+    const r = this.deps.meter?.reverse(event);
+    if (r) r.catch(() => {});
+  }
+
+  onDone(): void {}
+
+  private meterCall(status: number, units: number, billable: boolean, bytes: number) {
+    const { key, deps } = this;
+    if (!key || !deps.meter) return undefined;
+    const event: UsageEvent = {
+      subscriptionId: key.subscriptionId,
+      keyId: key.keyId,
+      apiId: this.api.id,
+      routeId: this.route.id,
+      dimension: this.route.dimension,
+      units,
+      status,
+      bytes,
+      latencyMs: performance.now() - this.started,
+      at: this.now,
+      billable,
+    };
+    this.event = event;
+    return deps.meter.record(event);
+  }
+
+  private giveBack(): void {
+    const quota = this.quota;
+    if (!quota) return;
+    const r = this.deps.limits.refund(quota.key, quota.windowStart);
+    // A refund lost to a limit-store outage errs towards the subscriber having used more.
+    if (r instanceof Promise)
+      r.catch((err: Error) => this.deps.log.warn({ err: err.message }, 'quota refund failed'));
   }
 }
 

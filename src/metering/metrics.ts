@@ -1,11 +1,12 @@
 /**
  * Prometheus metrics of the data plane (prom-client), served by the console at `/metrics`.
- * One registry per process (tests make their own). The gateway increments the request
- * metrics through observeRequest(), which caches label children so the hot path does one Map
- * lookup instead of prom-client's label hashing; the metering gauges read the attached meter
- * when scraped.
+ * One registry per process (tests make their own). The gateway records each request through
+ * observeRequest() into plain per-route numbers (request-stats.ts: no histogram object on the
+ * hot path), which the registry formats at scrape time; the metering gauges read the attached
+ * meter when scraped.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestStats } from './request-stats.js';
 import type { Meter } from './types.js';
 
 /** The `outcome` label: status class, with the gateway's own denials singled out. */
@@ -22,10 +23,11 @@ export function outcomeOf(status: number): Outcome {
 
 export interface TollgateMetrics {
   registry: Registry;
-  /** tollgate_requests_total{api,route,outcome} */
-  requests: Counter<'api' | 'route' | 'outcome'>;
-  /** tollgate_request_duration_seconds{api,route}: arrival to response end, as the gateway sees it. */
-  requestDuration: Histogram<'api' | 'route'>;
+  /**
+   * tollgate_requests_total{api,route,outcome} and tollgate_request_duration_seconds{api,route}
+   * (arrival to response head, as the gateway sees it), fed by observeRequest().
+   */
+  requestStats: RequestStats;
   /** tollgate_upstream_errors_total{api,kind}: kind `error` (→ 502) or `timeout` (→ 504). */
   upstreamErrors: Counter<'api' | 'kind'>;
   /** tollgate_metering_queue_depth: strict-mode events waiting for fsync. */
@@ -51,19 +53,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
   let meter: Meter | null = null;
   const registers = [registry];
 
-  const requests = new Counter({
-    name: 'tollgate_requests_total',
-    help: 'Requests handled by the gateway, by API, route and outcome (2xx, 3xx, 4xx, 403, 429, 5xx).',
-    labelNames: ['api', 'route', 'outcome'] as const,
-    registers,
-  });
-  const requestDuration = new Histogram({
-    name: 'tollgate_request_duration_seconds',
-    help: 'Time from request arrival to the end of the response, by API and route.',
-    labelNames: ['api', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers,
-  });
+  const requestStats = new RequestStats();
+  registry.registerMetric(
+    customMetric('tollgate_requests_total', 'counter', REQUESTS_HELP, () => requestStats.counterValues()),
+  );
+  registry.registerMetric(
+    customMetric('tollgate_request_duration_seconds', 'histogram', DURATION_HELP, () =>
+      requestStats.histogramValues('tollgate_request_duration_seconds'),
+    ),
+  );
   const upstreamErrors = new Counter({
     name: 'tollgate_upstream_errors_total',
     help: 'Upstream failures: kind=error (connection refused/reset, answered 502) or timeout (504).',
@@ -99,36 +97,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
     registers,
   });
 
-  type CounterChild = ReturnType<typeof requests.labels>;
-  type HistogramChild = ReturnType<typeof requestDuration.labels>;
-  const counterChildren = new Map<string, CounterChild>();
-  const histogramChildren = new Map<string, HistogramChild>();
-
   return {
     registry,
-    requests,
-    requestDuration,
+    requestStats,
     upstreamErrors,
     meteringQueueDepth,
     meteringFlushSeconds,
     meteringUnflushedEvents,
     limitsUnavailable,
     observeRequest(api, route, status, seconds) {
-      const outcome = outcomeOf(status);
-      const base = api + '\u0001' + route;
-      const ck = base + '\u0001' + outcome;
-      let c = counterChildren.get(ck);
-      if (!c) {
-        c = requests.labels(api, route, outcome);
-        counterChildren.set(ck, c);
-      }
-      c.inc();
-      let h = histogramChildren.get(base);
-      if (!h) {
-        h = requestDuration.labels(api, route);
-        histogramChildren.set(base, h);
-      }
-      h.observe(seconds);
+      requestStats.observe(api, route, status, seconds);
     },
     attachMeter(m) {
       if (meter === m) return;
@@ -140,4 +118,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
     scrape: () => registry.metrics(),
     contentType: registry.contentType,
   };
+}
+
+const REQUESTS_HELP =
+  'Requests handled by the gateway, by API, route and outcome (2xx, 3xx, 4xx, 403, 429, 5xx).';
+const DURATION_HELP = 'Time from request arrival to the response head, by API and route.';
+
+/** A metric whose values are computed at scrape time, in the shape prom-client's registry formats. */
+function customMetric(
+  name: string,
+  type: 'counter' | 'histogram',
+  help: string,
+  values: () => Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>,
+): Parameters<Registry['registerMetric']>[0] {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => {},
+  };
+  return metric as unknown as Parameters<Registry['registerMetric']>[0];
 }

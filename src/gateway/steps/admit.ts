@@ -9,6 +9,7 @@
  * first-window offset and any admin adjustments for that window.
  */
 import {
+  type AdmitRequest,
   type Decision,
   effectiveQuotaLimit,
   type LimitsBackend,
@@ -30,10 +31,39 @@ export type AdmitOutcome =
     }
   | { ok: false; code: 'LIMITS_UNAVAILABLE'; failOpen: boolean };
 
+/**
+ * What one key's calls on one route ask the limits backend, computed once per snapshot entry
+ * and reused: the throttle rules, and the quota rule of the current window with the admit
+ * outcome that carries it. Held on the KeyEntry, so a new snapshot starts afresh.
+ */
+interface AdmitCache {
+  snapshot: Snapshot;
+  throttles: Map<string, ThrottleRule[]>;
+  quota: QuotaRule | undefined;
+  request: Map<string, AdmitRequest>;
+  ok: AdmitOutcome;
+}
+
+const OK_UNLIMITED: AdmitOutcome = { ok: true, quota: null };
+
+function cacheOf(key: KeyEntry, snapshot: Snapshot): AdmitCache {
+  const k = key as KeyEntry & { admitCache?: AdmitCache };
+  let c = k.admitCache;
+  // Keyed by snapshot too: quota adjustments live in the snapshot, not in the entry.
+  if (c === undefined || c.snapshot !== snapshot) {
+    c = { snapshot, throttles: new Map(), quota: undefined, request: new Map(), ok: OK_UNLIMITED };
+    k.admitCache = c;
+  }
+  return c;
+}
+
 export function quotaRuleFor(snapshot: Snapshot, key: KeyEntry, now: number): QuotaRule | undefined {
   const plan = key.plan;
   const spec = plan.quota;
   if (!spec) return undefined;
+  const c = cacheOf(key, snapshot);
+  const cached = c.quota;
+  if (cached !== undefined && now >= cached.windowStart && now < cached.windowEnd) return cached;
   const w = currentWindow(plan, now);
   const adjustments = snapshot.adjustments.get(`${key.subscriptionId}:${w.start}`) ?? 0;
   const limit = effectiveQuotaLimit({
@@ -44,13 +74,17 @@ export function quotaRuleFor(snapshot: Snapshot, key: KeyEntry, now: number): Qu
     subscriptionStart: key.subscriptionStart,
     adjustments,
   });
-  return {
+  const rule: QuotaRule = {
     key: `q:${key.subscriptionId}`,
     limit,
     windowStart: w.start,
     windowEnd: w.end,
     mode: plan.overQuota === 'overage' ? 'count' : 'block',
   };
+  c.quota = rule;
+  c.request.clear();
+  c.ok = { ok: true, quota: { key: rule.key, windowStart: rule.windowStart } };
+  return rule;
 }
 
 function currentWindow(plan: CompiledPlan, now: number): { start: number; end: number } {
@@ -61,16 +95,12 @@ function currentWindow(plan: CompiledPlan, now: number): { start: number; end: n
   return w;
 }
 
-export function admit(
-  limits: LimitsBackend,
-  snapshot: Snapshot,
-  key: KeyEntry,
-  route: CompiledRoute,
-  now: number,
-  ceiling: ThrottleRule | null = null,
-): AdmitOutcome | Promise<AdmitOutcome> {
+function throttlesFor(snapshot: Snapshot, key: KeyEntry, route: CompiledRoute): ThrottleRule[] {
+  const c = cacheOf(key, snapshot);
+  let throttles = c.throttles.get(route.id);
+  if (throttles !== undefined) return throttles;
   const plan = key.plan;
-  const throttles: ThrottleRule[] = [];
+  throttles = [];
   const override = plan.routeThrottles.get(route.id);
   if (override)
     throttles.push({
@@ -82,24 +112,54 @@ export function admit(
     throttles.push({ key: `c:${key.subscriptionId}`, rate: plan.throttle.rate, burst: plan.throttle.burst });
   if (route.throttle)
     throttles.push({ key: `r:${route.id}`, rate: route.throttle.rate, burst: route.throttle.burst });
-  if (ceiling) throttles.push(ceiling);
-  const quota = quotaRuleFor(snapshot, key, now);
-  if (throttles.length === 0 && !quota) return { ok: true, quota: null };
+  c.throttles.set(route.id, throttles);
+  return throttles;
+}
 
-  const d = limits.admit(quota ? { throttles, quota } : { throttles }, now);
+export function admit(
+  limits: LimitsBackend,
+  snapshot: Snapshot,
+  key: KeyEntry,
+  route: CompiledRoute,
+  now: number,
+  ceiling: ThrottleRule | null = null,
+): AdmitOutcome | Promise<AdmitOutcome> {
+  const plan = key.plan;
+  const quota = quotaRuleFor(snapshot, key, now);
+  let throttles = throttlesFor(snapshot, key, route);
+  let req: AdmitRequest | undefined;
+  if (ceiling) {
+    throttles = [...throttles, ceiling];
+    req = quota ? { throttles, quota } : { throttles };
+  } else {
+    const c = cacheOf(key, snapshot);
+    req = c.request.get(route.id);
+    if (req === undefined) {
+      req = quota ? { throttles, quota } : { throttles };
+      c.request.set(route.id, req);
+    }
+  }
+  if (throttles.length === 0 && !quota) return OK_UNLIMITED;
+
+  const d = limits.admit(req, now);
   // The in-process backend answers synchronously: no microtask on the hot path.
   return d instanceof Promise
-    ? d.then((v) => outcome(v, plan, throttles, quota))
-    : outcome(d, plan, throttles, quota);
+    ? d.then((v) => outcome(v, cacheOf(key, snapshot), plan, throttles, quota))
+    : outcome(d, cacheOf(key, snapshot), plan, throttles, quota);
 }
 
 function outcome(
   d: Decision,
+  cache: AdmitCache,
   plan: CompiledPlan,
   throttles: ThrottleRule[],
   quota: QuotaRule | undefined,
 ): AdmitOutcome {
-  if (d.ok) return { ok: true, quota: quota ? { key: quota.key, windowStart: quota.windowStart } : null };
+  if (d.ok) {
+    if (!quota) return OK_UNLIMITED;
+    const ok = cache.ok;
+    return ok.ok && ok.quota?.windowStart === quota.windowStart ? ok : { ok: true, quota };
+  }
   if (d.code === 'LIMITS_UNAVAILABLE')
     return { ok: false, code: d.code, failOpen: plan.failureMode === 'open' };
   if (d.code === 'QUOTA_EXCEEDED') {
