@@ -32,6 +32,7 @@ import {
   previewInput,
   type RunInput,
   runInput,
+  transitionNote,
 } from './schemas.js';
 
 export type { Invoice, InvoiceLine, InvoiceSummary, Page } from './invoices.js';
@@ -58,7 +59,7 @@ export {
 } from './pricing.js';
 export type { LineDraft } from './rating.js';
 export { escapeHtml } from './render.js';
-export type { DeploymentSource, RunResult } from './run.js';
+export type { DeploymentSource, PlannedInvoice, RunResult } from './run.js';
 export {
   type InvoiceStatus,
   invoiceStatus,
@@ -70,6 +71,7 @@ export {
   previewInput,
   type RunInput,
   runInput,
+  transitionNote,
   usageInput,
 } from './schemas.js';
 
@@ -124,8 +126,8 @@ export interface Billing {
   trialDays(planId: string): Promise<number | null>;
   /** Where per_deployment charges read their quantity timeline (wholesale licences). */
   setDeploymentSource(source: DeploymentSource | undefined): void;
-  /** Closes every ended period (all subscriptions, or one); idempotent. */
-  run(input?: RunInput): Promise<RunResult>;
+  /** Closes every ended period (all subscriptions, or one); idempotent. `progress` hears each page. */
+  run(input?: RunInput, progress?: (r: RunResult) => void): Promise<RunResult>;
   listInvoices(query?: ListInvoicesQuery): Promise<Page<InvoiceSummary>>;
   getInvoice(id: string): Promise<Invoice>;
   /** draft → open: the one finalize path; tells every `onFinalized` listener after commit. */
@@ -133,9 +135,9 @@ export interface Billing {
   /** Registers a listener for finalized invoices; returns its unsubscribe function. */
   onFinalized(listener: FinalizedListener): () => void;
   /** open → paid */
-  markPaid(id: string, actor?: string): Promise<InvoiceSummary>;
+  markPaid(id: string, actor?: string, options?: { reference?: string }): Promise<InvoiceSummary>;
   /** draft | open → void */
-  void(id: string, actor?: string): Promise<InvoiceSummary>;
+  void(id: string, actor?: string, options?: { reason?: string }): Promise<InvoiceSummary>;
   /** What this usage would cost for one whole period on the plan's current price (no writes). */
   preview(
     planId: string,
@@ -196,15 +198,20 @@ export function createBilling(deps: BillingDeps): Billing {
     return summary;
   }
 
-  const move = (action: 'finalize' | 'pay' | 'void') => (id: string, actor?: string) =>
-    transition(
-      db,
-      clock.now(),
-      id,
-      action,
-      emit,
-      actor === undefined ? 'system' : parse(actorInput, actor, ['actor']),
-    );
+  const move =
+    (action: 'finalize' | 'pay' | 'void') =>
+    (id: string, actor?: string, options: { reason?: string; reference?: string } = {}) => {
+      const note = parse(transitionNote, options);
+      return transition(
+        db,
+        clock.now(),
+        id,
+        action,
+        emit,
+        actor === undefined ? 'system' : parse(actorInput, actor, ['actor']),
+        { voidReason: note.reason, paidReference: note.reference },
+      );
+    };
 
   const api: Billing = {
     setPrice: (planId, price, actor) => setPrice(db, clock.now(), planId, price, actor),
@@ -296,11 +303,17 @@ export function createBilling(deps: BillingDeps): Billing {
       deployments = source;
     },
 
-    async run(input = {}) {
+    async run(input = {}, progress) {
       const r = parse(runInput, input);
       return runBilling(
         { db, clock, log, emit, deployments: () => deployments, finalize: (id) => finalize(id) },
-        { subscriptionId: r.subscriptionId, until: r.until, finalize: r.finalize },
+        {
+          subscriptionId: r.subscriptionId,
+          until: r.until,
+          finalize: r.finalize,
+          dryRun: r.dryRun,
+          ...(progress ? { onProgress: progress } : {}),
+        },
       );
     },
 

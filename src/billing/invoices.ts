@@ -48,6 +48,8 @@ export interface InvoiceSummary {
   finalizedAt: string | null;
   paidAt: string | null;
   voidedAt: string | null;
+  voidReason: string | null;
+  paidReference: string | null;
 }
 
 export interface Invoice extends InvoiceSummary {
@@ -81,6 +83,8 @@ export function summaryView(r: InvoiceTable): InvoiceSummary {
     finalizedAt: iso(r.finalized_at),
     paidAt: iso(r.paid_at),
     voidedAt: iso(r.voided_at),
+    voidReason: r.void_reason ?? null,
+    paidReference: r.paid_reference ?? null,
   };
 }
 
@@ -168,6 +172,8 @@ export async function writeInvoice(
         paid_at: null,
         voided_at: null,
         closes_subscription: inv.closes ? 1 : 0,
+        void_reason: null,
+        paid_reference: null,
       };
       await tx.insertInto('invoices').values(row).execute();
       if (inv.lines.length > 0)
@@ -251,8 +257,14 @@ export async function transition(
   action: Transition,
   emit: Emit,
   actor = 'system',
+  /** Recorded with the move: the void reason or the payment reference. */
+  note: { voidReason?: string; paidReference?: string } = {},
 ): Promise<InvoiceSummary> {
   const t = TRANSITIONS[action];
+  const noted = {
+    ...(action === 'void' && note.voidReason ? { void_reason: note.voidReason } : {}),
+    ...(action === 'pay' && note.paidReference ? { paid_reference: note.paidReference } : {}),
+  };
   return db.transaction().execute(async (tx) => {
     const before = await tx
       .selectFrom('invoices')
@@ -262,7 +274,7 @@ export async function transition(
     if (!before) throw notFound('invoice', id);
     const r = await tx
       .updateTable('invoices')
-      .set({ status: t.to, [t.stamp]: now, updated_at: now })
+      .set({ status: t.to, [t.stamp]: now, updated_at: now, ...noted })
       .where('id', '=', id)
       .where('status', 'in', [...t.from])
       .executeTakeFirst();
@@ -284,7 +296,7 @@ export async function transition(
         entity_id: id,
         provider_id: row.provider_id,
         before: JSON.stringify({ status: before.status }),
-        after: JSON.stringify({ status: t.to }),
+        after: JSON.stringify({ status: t.to, ...noted }),
       })
       .execute();
     await emit(row.provider_id, t.event, summary, tx);

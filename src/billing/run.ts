@@ -46,6 +46,19 @@ export interface RunOptions {
   finalize?: boolean;
   /** Close the subscription's billing at this instant (final partial period), see closeSubscription. */
   endAt?: number;
+  /** Rate every ended period but write nothing: the result lists what would be invoiced. */
+  dryRun?: boolean;
+  /** Called after each page of subscriptions (for a progress line). */
+  onProgress?: (r: RunResult) => void;
+}
+
+/** An invoice a dry run would write. */
+export interface PlannedInvoice {
+  subscriptionId: string;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  total: string;
 }
 
 export interface RunResult {
@@ -56,6 +69,8 @@ export interface RunResult {
   skipped: Array<{ subscriptionId: string; reason: string }>;
   failed: Array<{ subscriptionId: string; error: string }>;
   ms: number;
+  /** Dry runs only: the invoices a real run would write, in order. */
+  planned?: PlannedInvoice[];
 }
 
 interface SubRow {
@@ -86,6 +101,7 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
     skipped: [],
     failed: [],
     ms: 0,
+    ...(options.dryRun ? { planned: [] } : {}),
   };
   let after = '';
   for (;;) {
@@ -148,6 +164,7 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
         result.failed.push({ subscriptionId: sub.id, error: e instanceof Error ? e.message : String(e) });
       }
     }
+    options.onProgress?.(result);
     if (subs.length < PAGE) break;
   }
   result.ms = Math.round(performance.now() - t0);
@@ -253,6 +270,18 @@ async function billSubscription(
       trialEndsAt,
       segments: await named(deps.db, segments, ctx.planNames),
     });
+    if (ctx.result.planned) {
+      ctx.result.planned.push({
+        subscriptionId: sub.id,
+        periodStart: new Date(period.start).toISOString(),
+        periodEnd: new Date(period.end).toISOString(),
+        currency: startPrice.price.currency,
+        total: rated.subtotal,
+      });
+      if (period.final) return;
+      cursor = period.end;
+      continue;
+    }
     const inv = await writeInvoice(
       deps.db,
       deps.clock.now(),

@@ -21,6 +21,8 @@ export const runInput = z.strictObject({
   until: instant.optional(),
   /** Create invoices as `open` (finalized) instead of `draft`. */
   finalize: z.boolean().default(false),
+  /** Write nothing: list the invoices a run would create (`planned`). */
+  dryRun: z.boolean().default(false),
 });
 export type RunInput = z.input<typeof runInput>;
 
@@ -66,6 +68,12 @@ export const planChangeInput = z.strictObject({
 export type PlanChangeInput = z.input<typeof planChangeInput>;
 
 export const actorInput = z.string().min(1).max(200);
+
+/** What a person records with a move: why an invoice was voided, how it was paid. */
+export const transitionNote = z.strictObject({
+  reason: z.string().trim().min(1, 'must not be empty').max(500).optional(),
+  reference: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+});
 
 function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

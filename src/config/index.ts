@@ -87,6 +87,24 @@ export const configSchema = z
       .min(0)
       .default(7 * 24 * 3600 * 1000),
     demo: bool.default(false),
+    /** The console runs the billing cycle by itself (one process at a time, by a database lease). */
+    billingScheduler: bool.default(true),
+    /** How often the billing cycle looks for ended periods and due drafts. */
+    billingIntervalMs: ms.default(60_000),
+    /** How long after a period ends it is invoiced, so late usage is in (default one hour). */
+    billingSettleMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .default(3_600_000),
+    /** How long a draft invoice can be reviewed before it is finalized (0 = at once). */
+    billingReviewMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .default(3_600_000),
   })
   .strict();
 

@@ -27,6 +27,7 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { webhookAdminRoutes } from '../webhooks/http/index.js';
 import type { Webhooks } from '../webhooks/index.js';
+import type { Mail } from './mail.js';
 import { metricsApp } from './metrics-endpoint.js';
 
 export interface ConsoleDeps {
@@ -43,6 +44,7 @@ export interface ConsoleDeps {
   marketplace: Marketplace;
   gatewayUrl: string | null;
   onChange: (change: Change) => void;
+  mail: Mail;
 }
 
 export function buildConsole(deps: ConsoleDeps): Hono {
@@ -91,7 +93,7 @@ export function buildConsole(deps: ConsoleDeps): Hono {
         trustProxy: config.trustProxy,
       },
       // The operator's mail hook: a structured log line their log shipper turns into mail.
-      mail: (msg) => log.info({ mail: { to: msg.to, subject: msg.subject }, text: msg.text }, 'mail'),
+      mail: deps.mail,
     }),
   );
   app.notFound(portalNotFound);

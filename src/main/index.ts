@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { deploymentSourceFromLicences } from '../billing/http/index.js';
 import { createBilling } from '../billing/index.js';
+import { type BillingScheduler, createBillingScheduler } from '../billing/scheduler.js';
 import { type Change, createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
@@ -26,6 +27,7 @@ import { createWebhooks } from '../webhooks/index.js';
 import { alertNotifier } from './alerts.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
+import { invoiceMailer, mailHook } from './mail.js';
 import { startMetricsServer } from './metrics-endpoint.js';
 import { metricsObserver } from './observer.js';
 import { installationSecret } from './secret.js';
@@ -37,6 +39,8 @@ export interface Tollgate {
   log: Logger;
   catalog: ReturnType<typeof createCatalog>;
   billing: ReturnType<typeof createBilling>;
+  /** The billing cycle (console role; null when `billingScheduler` is off or role is gateway). */
+  billingScheduler: BillingScheduler | null;
   marketplace: ReturnType<typeof createMarketplace>;
   meter: Meter | null;
   snapshots: SnapshotHolder;
@@ -96,6 +100,8 @@ export async function startTollgate(
   const licences = createLicences({ store, clock, log, secret });
   const billing = createBilling({ store, clock, log, webhooks });
   billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));
+  const mail = mailHook(log);
+  billing.onFinalized(invoiceMailer(store, mail, config.publicUrl));
 
   const meter =
     config.metering === 'off'
@@ -140,6 +146,18 @@ export async function startTollgate(
       : {}),
   });
   if (runsConsole) marketplace.start();
+  const billingScheduler =
+    runsConsole && config.billingScheduler
+      ? createBillingScheduler(
+          { store, clock, log, billing, registry: metrics.registry },
+          {
+            intervalMs: config.billingIntervalMs,
+            settleMs: config.billingSettleMs,
+            reviewMs: config.billingReviewMs,
+            holder: `${config.node}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+          },
+        )
+      : null;
 
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   snapshots.startPeriodic(config.snapshotRefreshMs);
@@ -202,6 +220,7 @@ export async function startTollgate(
       marketplace,
       gatewayUrl: config.publicUrl ? null : gatewayUrl,
       onChange,
+      mail,
     });
     consoleServer = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.consolePort, hostname: config.consoleHost }, () =>
@@ -212,6 +231,7 @@ export async function startTollgate(
     consoleUrl = `http://${displayHost(config.consoleHost)}:${port}`;
     bootstrapToken = (await catalog.bootstrapOperatorToken({ configured: config.adminToken })).value ?? null;
   }
+  billingScheduler?.start();
 
   const metricsServer =
     config.metricsPort === undefined
@@ -239,6 +259,7 @@ export async function startTollgate(
     log,
     catalog,
     billing,
+    billingScheduler,
     marketplace,
     meter,
     snapshots,
@@ -263,6 +284,7 @@ export async function startTollgate(
         });
       }
       holder.stop();
+      await billingScheduler?.stop();
       await stopDelivery?.();
       wholesale?.stop();
       await meter?.close();

@@ -6,7 +6,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Actor } from '../../catalog/index.js';
 import { type Env, IdParam, json, jsonBody, problems } from '../../control/index.js';
-import { listInvoicesQuery, type RunResult as RunValue } from '../index.js';
+import { listInvoicesQuery, type RunResult as RunValue, transitionNote } from '../index.js';
 import type { ResolvedBillingAdminDeps as BillingAdminDeps } from './index.js';
 import { Invoice, InvoicePage, InvoiceSummary, RunBody, RunResult } from './schemas.js';
 import { visibleInvoice, visibleSubscription } from './scope.js';
@@ -158,12 +158,21 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
     },
   );
 
+  const notes = {
+    finalize: z.strictObject({}),
+    pay: z.strictObject({ reference: transitionNote.shape.reference }).openapi('PayInvoice'),
+    void: z.strictObject({ reason: transitionNote.shape.reason }).openapi('VoidInvoice'),
+  };
   const transitions = [
-    ['finalize', 'Finalize a draft invoice (draft → open)', 'invoice.finalized', billing.finalize],
-    ['pay', 'Mark an open invoice paid (open → paid)', 'invoice.paid', billing.markPaid],
-    ['void', 'Void a draft or open invoice (draft | open → void)', 'invoice.voided', billing.void],
+    ['finalize', 'Finalize a draft invoice (draft → open)', 'invoice.finalized'],
+    ['pay', 'Mark an open invoice paid (open → paid), with an optional payment `reference`', 'invoice.paid'],
+    [
+      'void',
+      'Void a draft or open invoice (draft | open → void), with an optional `reason`',
+      'invoice.voided',
+    ],
   ] as const;
-  for (const [action, summary, event, move] of transitions) {
+  for (const [action, summary, event] of transitions) {
     app.openapi(
       createRoute({
         method: 'post',
@@ -171,12 +180,16 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
         tags,
         summary,
         description: `Answers 409 INVALID_STATE from any other status. Emits the ${event} webhook event.`,
-        request: { params: IdParam },
+        request: { params: IdParam, ...jsonBody(notes[action], false) },
         responses: { 200: json(InvoiceSummary, 'The invoice after the change'), ...problems },
       }),
       async (c) => {
         const inv = await visibleInvoice(billing, c.var.actor, c.req.valid('param').id);
-        return c.json(await move.call(billing, inv.id, c.var.actor.id), 200);
+        const body = (c.req.valid('json') ?? {}) as { reason?: string; reference?: string };
+        const actor = c.var.actor.id;
+        if (action === 'finalize') return c.json(await billing.finalize(inv.id, actor), 200);
+        if (action === 'pay') return c.json(await billing.markPaid(inv.id, actor, body), 200);
+        return c.json(await billing.void(inv.id, actor, body), 200);
       },
     );
   }

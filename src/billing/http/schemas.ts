@@ -81,6 +81,11 @@ const summaryFields = {
   finalizedAt: time.nullable(),
   paidAt: time.nullable(),
   voidedAt: time.nullable(),
+  voidReason: z.string().nullable().openapi({ description: 'Why it was voided' }),
+  paidReference: z
+    .string()
+    .nullable()
+    .openapi({ description: 'The payment reference given when marked paid' }),
 };
 export const InvoiceSummary = z.object(summaryFields).openapi('InvoiceSummary');
 export const Invoice = z.object({ ...summaryFields, lines: z.array(InvoiceLine) }).openapi('Invoice');
@@ -97,6 +102,18 @@ export const RunResult = z
     skipped: z.array(z.object({ subscriptionId: z.string(), reason: z.string() })),
     failed: z.array(z.object({ subscriptionId: z.string(), error: z.string() })),
     ms: z.number().int(),
+    planned: z
+      .array(
+        z.object({
+          subscriptionId: z.string(),
+          periodStart: time,
+          periodEnd: time,
+          currency: z.string(),
+          total: money,
+        }),
+      )
+      .optional()
+      .openapi({ description: 'Dry runs only: the invoices a real run would write' }),
   })
   .openapi('BillingRunResult');
 

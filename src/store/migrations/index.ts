@@ -10,6 +10,7 @@ import * as marketplace from './004_marketplace.js';
 import * as licences from './005_licences.js';
 import * as portal from './006_portal.js';
 import * as payments from './007_payments.js';
+import * as billingCycle from './008_billing_cycle.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '005_licences': licences,
   '006_portal': portal,
   '007_payments': payments,
+  '008_billing_cycle': billingCycle,
 };

@@ -54,6 +54,28 @@ export interface InvoiceTable {
   voided_at: number | null;
   /** 1 on the last invoice of a subscription whose billing was closed (no runs after it). */
   closes_subscription: number;
+  /** Why it was voided (given by whoever voided it). */
+  void_reason: string | null;
+  /** The payment's reference (bank transfer id, payment intent…) given when marked paid. */
+  paid_reference: string | null;
+}
+
+/** A named lease: the holder runs the job until expires_at, renewing it as it goes. */
+export interface SchedulerLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** Usage reported through the admin API (not the gateway); the key deduplicates retries. */
+export interface UsageEventTable {
+  provider_id: string;
+  event_id: string;
+  subscription_id: string;
+  dimension: string;
+  units: number;
+  at: number;
+  created_at: number;
 }
 
 export interface InvoiceLineTable {
@@ -114,6 +136,8 @@ export interface BillingTables {
   invoice_sequences: InvoiceSequenceTable;
   invoices: InvoiceTable;
   invoice_lines: InvoiceLineTable;
+  scheduler_leases: SchedulerLeaseTable;
+  usage_events: UsageEventTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_outbox: WebhookOutboxTable;
 }
