@@ -45,6 +45,8 @@ export const configSchema = z
     marketplaceSecretAccessKey: z.string().min(1).max(256).optional(),
     /** Shared secret for lifecycle notifications relayed without SigV4 (see docs/marketplace.md). */
     marketplaceNotificationSecret: z.string().min(16).max(256).optional(),
+    /** Where the Stripe API is: default Stripe's own; set to a local stand-in for tests. */
+    stripeApiUrl: z.string().url().optional(),
     /** Lets providers sign up in the portal themselves (otherwise the operator creates their logins). */
     providerSignup: bool.default(false),
     flushIntervalMs: ms.default(1000),

@@ -159,6 +159,15 @@ export class Gateway {
         return;
       }
       call.key = auth.key;
+      if (auth.key.cappedUntil > now) {
+        // the buyer's own spend cap: refused like a spent quota, until the budget window ends
+        meter?.recordRejection(rejection(api.id, route.id, auth.key, 'QUOTA_EXCEEDED', now));
+        call.observe(429);
+        sendJson(res, 429, BODY.quota, requestId, {
+          'retry-after': String(Math.ceil((auth.key.cappedUntil - now) / 1000)),
+        });
+        return;
+      }
       const pending = admit(limits, snapshot, auth.key, route, now, ceiling);
       if (pending instanceof Promise) {
         pending.then(

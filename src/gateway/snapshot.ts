@@ -72,6 +72,11 @@ export interface KeyEntry {
   /** The subscription is in a state that may call (trialing, active, cancel_pending). */
   active: boolean;
   subscriptionStart: number;
+  /**
+   * The buyer's spend cap is reached until this instant (ms; 0: not capped). Set by the
+   * metering side (payments' spend control) in the store, so the gateway only compares.
+   */
+  cappedUntil: number;
   plan: CompiledPlan;
 }
 
@@ -89,7 +94,7 @@ const CALLABLE = new Set(['trialing', 'active', 'cancel_pending']);
 
 export async function loadSnapshot(store: Store, now: number): Promise<Snapshot> {
   const db = store.db;
-  const [apiRows, routeRows, planRows, keyRows, adjRows] = await Promise.all([
+  const [apiRows, routeRows, planRows, keyRows, adjRows, capRows] = await Promise.all([
     db.selectFrom('apis').selectAll().execute(),
     db.selectFrom('routes').selectAll().orderBy('position').execute(),
     db.selectFrom('plans').selectAll().execute(),
@@ -113,7 +118,13 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       .select(['subscription_id', 'window_start', (eb) => eb.fn.sum<number>('delta').as('delta')])
       .groupBy(['subscription_id', 'window_start'])
       .execute(),
+    db
+      .selectFrom('spend_budgets')
+      .select(['subscription_id', 'capped_until'])
+      .where('capped_until', '>', now)
+      .execute(),
   ]);
+  const capped = new Map(capRows.map((r) => [r.subscription_id, Number(r.capped_until)]));
 
   const routesByApi = new Map<string, CompiledRoute[]>();
   for (const r of routeRows) {
@@ -191,6 +202,7 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       expiresAt: k.expires_at,
       active: CALLABLE.has(k.status),
       subscriptionStart: k.started_at,
+      cappedUntil: capped.get(k.subscription_id) ?? 0,
       plan,
     });
   }

@@ -8,6 +8,7 @@
  *   /apigateway/…                      API Gateway REST subset (usage plans, keys, usage)
  *   POST / with X-Amz-Target           AWS Marketplace Metering/Entitlement protocol
  *   /marketplace/register, …           onboarding from an external marketplace (if configured)
+ *   POST /payments/stripe/webhook…     Stripe events (docs/payments.md)
  *   /, /products, /account, /console…  developer portal and provider console
  */
 import { Hono } from 'hono';
@@ -22,6 +23,7 @@ import type { Licences } from '../licences/index.js';
 import { type Marketplace, marketplaceRoutes } from '../marketplace/index.js';
 import { usageAdminRoutes } from '../metering/http/index.js';
 import type { Meter, TollgateMetrics } from '../metering/index.js';
+import { type Payments, paymentWebhookApp } from '../payments/index.js';
 import { createPortalApp, portalNotFound } from '../portal/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
@@ -42,6 +44,7 @@ export interface ConsoleDeps {
   licences: Licences;
   webhooks: Webhooks;
   marketplace: Marketplace;
+  payments: Payments;
   gatewayUrl: string | null;
   onChange: (change: Change) => void;
   mail: Mail;
@@ -74,6 +77,7 @@ export function buildConsole(deps: ConsoleDeps): Hono {
   // The usage-plan / API-key subset of the API Gateway REST API, for @aws-sdk/client-api-gateway.
   app.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log }));
   app.route('/', deps.marketplace.app);
+  app.route('/', paymentWebhookApp(deps.payments));
   app.route(
     '/',
     createPortalApp({
@@ -85,6 +89,7 @@ export function buildConsole(deps: ConsoleDeps): Hono {
       billing: deps.billing,
       meter: deps.meter,
       webhooks: deps.webhooks,
+      payments: deps.payments,
       config: {
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         ...(deps.gatewayUrl ? { gatewayUrl: deps.gatewayUrl } : {}),

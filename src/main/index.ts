@@ -21,6 +21,7 @@ import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
 import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
+import { createPayments, type Payments } from '../payments/index.js';
 import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createWebhooks } from '../webhooks/index.js';
@@ -42,6 +43,7 @@ export interface Tollgate {
   /** The billing cycle (console role; null when `billingScheduler` is off or role is gateway). */
   billingScheduler: BillingScheduler | null;
   marketplace: ReturnType<typeof createMarketplace>;
+  payments: Payments;
   meter: Meter | null;
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
@@ -94,7 +96,15 @@ export async function startTollgate(
   });
 
   const webhooks = createWebhooks({ store, clock, log });
-  const alerts = createUsageAlerts({ store, clock, log, notify: alertNotifier(store, webhooks, log) });
+  // Declared before the alerts, assigned below: a buyer's budget is a spend alert threshold.
+  let payments: Payments | null = null;
+  const alerts = createUsageAlerts({
+    store,
+    clock,
+    log,
+    notify: alertNotifier(store, webhooks, log),
+    spendOf: (subscriptionId) => payments!.spend.statusOf(subscriptionId),
+  });
   const stopDelivery = runsConsole ? webhooks.startDelivery(5_000) : null;
   const secret = installationSecret(config.secret, config.dataDir);
   const licences = createLicences({ store, clock, log, secret });
@@ -159,6 +169,26 @@ export async function startTollgate(
         )
       : null;
 
+  payments = createPayments({
+    store,
+    clock,
+    log,
+    billing,
+    secret,
+    ...(config.stripeApiUrl ? { stripeApiUrl: config.stripeApiUrl } : {}),
+    suspend: async (id) => {
+      await marketplace.subscriptions.suspend(id, undefined, 'past_due');
+    },
+    resume: async (id) => {
+      await marketplace.subscriptions.resume(id);
+    },
+    onChange: (id) => onChange({ entity: 'subscription', id, action: 'update' }),
+    mail,
+    ...(config.publicUrl ? { portalUrl: config.publicUrl.replace(/\/$/, '') } : {}),
+  });
+  const paid = payments;
+  if (runsConsole) paid.start();
+
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   snapshots.startPeriodic(config.snapshotRefreshMs);
   const holder = snapshots;
@@ -218,6 +248,7 @@ export async function startTollgate(
       licences,
       webhooks,
       marketplace,
+      payments: paid,
       gatewayUrl: config.publicUrl ? null : gatewayUrl,
       onChange,
       mail,
@@ -261,6 +292,7 @@ export async function startTollgate(
     billing,
     billingScheduler,
     marketplace,
+    payments: paid,
     meter,
     snapshots,
     gatewayUrl,
@@ -289,6 +321,7 @@ export async function startTollgate(
       wholesale?.stop();
       await meter?.close();
       marketplace.stop();
+      await paid.stop();
       await billing.close();
       await bus?.close();
       await limits.close();

@@ -268,3 +268,4 @@ export function createPayments(deps: PaymentsDeps): Payments {
   };
   return api;
 }
+export { paymentWebhookApp, WEBHOOK_MAX_BYTES } from './http.js';

@@ -5,6 +5,7 @@
  */
 import type { Billing } from '../billing/index.js';
 import type { Catalog } from '../catalog/index.js';
+import type { Payments } from '../payments/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import type { Webhooks } from '../webhooks/index.js';
@@ -81,6 +82,19 @@ export type WebhooksPort = Pick<
   'addEndpoint' | 'listEndpoints' | 'removeEndpoint' | 'rotateSecret' | 'listDeliveries'
 >;
 
+/** src/payments: card on file, the hosted setup flow, payment status, dunning, budgets, connections. */
+export type PaymentsPort = Pick<
+  Payments,
+  | 'cardOnFile'
+  | 'startSetup'
+  | 'completeSetup'
+  | 'paymentOf'
+  | 'pastDue'
+  | 'spend'
+  | 'dunning'
+  | 'connections'
+>;
+
 export interface MailMessage {
   to: string;
   subject: string;
@@ -112,6 +126,7 @@ export interface PortalDeps {
   /** The gateway's meter, for a flush before usage is shown (optional). */
   meter?: { flush(): Promise<void> } | null;
   webhooks?: WebhooksPort;
+  payments?: PaymentsPort;
   config: PortalConfig;
   mail: (msg: MailMessage) => void | Promise<void>;
 }

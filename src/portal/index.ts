@@ -14,12 +14,14 @@ import { createAccounts } from './auth/accounts.js';
 import { authPages } from './auth/pages.js';
 import { createSessions } from './auth/sessions.js';
 import { accountPages } from './buyer/account.js';
+import { billingPages } from './buyer/billing.js';
 import { cataloguePages } from './buyer/catalogue.js';
 import { invoicePages } from './buyer/invoices.js';
 import { buyerQueries } from './buyer/queries.js';
 import { usagePages } from './buyer/usage.js';
 import { apiPages } from './console/apis.js';
 import { businessPages } from './console/business.js';
+import { paymentPages } from './console/payments.js';
 import { planPages } from './console/plans.js';
 import { productPages } from './console/products.js';
 import type { PortalDeps } from './deps.js';
@@ -33,6 +35,7 @@ export type {
   BillingPort,
   MailMessage,
   MarketplacePort,
+  PaymentsPort,
   PortalConfig,
   PortalDeps,
   ProductLike,
@@ -68,11 +71,13 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
     consumerId: c.get('user')!.consumerId!,
   }));
   accountPages(app, { ...deps, buyer });
+  billingPages(app, { ...deps, buyer });
   usagePages(app, { ...deps, buyer });
   apiPages(app, deps);
   planPages(app, deps);
   productPages(app, deps);
   businessPages(app, deps);
+  paymentPages(app, deps);
   invoicePages(app, deps, '/console/invoices', requireRole('provider'), (c) => ({
     providerId: c.get('user')!.providerId!,
   }));

@@ -52,7 +52,7 @@ export interface LocalStripe {
   /** Drop events instead of sending them (a lost webhook). */
   dropEvents: boolean;
   events: Obj[];
-  deliveries: Array<{ type: string; status: number }>;
+  deliveries: Array<{ type: string; status: number; error?: string }>;
   invoices: Map<string, Obj>;
   idempotentReplays(): number;
   /** Buyer submits a card on the hosted Checkout page (what a browser does). */
@@ -120,7 +120,17 @@ export async function startLocalStripe(): Promise<LocalStripe> {
     close: () => new Promise((r) => server.close(() => r())),
   };
 
-  async function deliver(payload: string): Promise<number> {
+  /** One delivery, retried once on a network error as Stripe retries (its later retries take hours). */
+  async function deliver(payload: string, retry = true): Promise<number> {
+    try {
+      return await deliverOnce(payload);
+    } catch (e) {
+      if (!retry) throw e;
+      return deliver(payload, false);
+    }
+  }
+
+  async function deliverOnce(payload: string): Promise<number> {
     const header = signer.webhooks.generateTestHeaderString({ payload, secret: webhookSecret });
     const r = await fetch(fake.webhookUrl!, {
       method: 'POST',
@@ -148,7 +158,7 @@ export async function startLocalStripe(): Promise<LocalStripe> {
     pending.push(
       deliver(payload).then(
         (status) => fake.deliveries.push({ type, status }),
-        () => fake.deliveries.push({ type, status: 0 }),
+        (e: Error) => fake.deliveries.push({ type, status: 0, error: String(e.cause ?? e) }),
       ),
     );
   }

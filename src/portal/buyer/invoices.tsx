@@ -75,6 +75,7 @@ export function invoicePages(
     if (!deps.billing) return off(c);
     const inv = await load(c);
     if (base === '/account/invoices' && inv.status === 'draft') throw notFound('invoice', inv.id);
+    const payment = (await deps.payments?.paymentOf(inv.id)) ?? null;
     return render(
       c,
       `Invoice ${inv.number}`,
@@ -106,6 +107,18 @@ export function invoicePages(
         <p class="total">
           Total <strong>{formatMoney(inv.total, inv.currency)}</strong>
         </p>
+        {payment ? (
+          <p class="payment" data-payment={payment.status}>
+            Payment <Status value={payment.status} />
+            {payment.reference ? <span class="muted"> · reference {payment.reference}</span> : null}
+            {payment.hostedUrl && (payment.status === 'open' || payment.status === 'past_due') ? (
+              <>
+                {' '}
+                · <a href={payment.hostedUrl}>Pay online</a>
+              </>
+            ) : null}
+          </p>
+        ) : null}
         <p class="actions">
           <a class="button" href={`${base}/${inv.id}/pdf`}>
             Download PDF

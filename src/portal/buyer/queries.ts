@@ -11,6 +11,7 @@ export interface BuyerSubscription {
   id: string;
   planId: string;
   planName: string;
+  providerId: string;
   providerName: string;
   status: string;
   startedAt: number;
@@ -72,6 +73,7 @@ export function buyerQueries(store: Store) {
         id: r.id,
         planId: r.plan_id,
         planName: r.plan_name,
+        providerId: r.provider_id,
         providerName: r.provider_name,
         status: r.status,
         startedAt: Number(r.started_at),

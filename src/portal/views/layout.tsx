@@ -29,6 +29,7 @@ const BUYER_NAV: Array<[string, string]> = [
   ['/account/keys', 'Keys'],
   ['/account/usage', 'Usage'],
   ['/account/invoices', 'Invoices'],
+  ['/account/billing', 'Billing'],
 ];
 const PROVIDER_NAV: Array<[string, string]> = [
   ['/console/apis', 'APIs'],
@@ -38,6 +39,7 @@ const PROVIDER_NAV: Array<[string, string]> = [
   ['/console/revenue', 'Revenue'],
   ['/console/invoices', 'Invoices'],
   ['/console/webhooks', 'Webhooks'],
+  ['/console/payments', 'Payments'],
 ];
 
 function isCurrent(href: string, path: string | undefined): boolean {
