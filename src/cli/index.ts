@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, configSchema, kebab, loadConfig } from '../config/index.js';
 import { startTollgate } from '../main/index.js';
 import { openStore } from '../store/index.js';
+import { BILLING_HELP } from './billing.js';
 
 const HELP = `tollgate — sell your API
 
@@ -14,6 +15,7 @@ const HELP = `tollgate — sell your API
                  [--licence FILE]
   tollgate migrate [--database-url URL]
   tollgate apis capture|nouns [--port N] [--allow-hosts a,b]
+${BILLING_HELP}
   tollgate help
 
 Every flag can also be set as an environment variable: --gateway-port ↔ TOLLGATE_GATEWAY_PORT.`;
@@ -55,6 +57,8 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'apis':
         return await apisCommand(rest);
+      case 'billing':
+        return await (await import('./billing.js')).billingCommand(rest);
       case 'help':
       case '--help':
       case '-h':
