@@ -22,7 +22,7 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
   /** A provider without a subscriptionId: every one of its subscriptions, one run each. */
   async function runForProvider(
     actor: Actor,
-    input: { until?: number; finalize: boolean },
+    input: { until?: number; finalize: boolean; dryRun: boolean },
   ): Promise<RunValue> {
     const t0 = performance.now();
     const total: RunValue = {
@@ -33,6 +33,7 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
       skipped: [],
       failed: [],
       ms: 0,
+      ...(input.dryRun ? { planned: [] } : {}),
     };
     let cursor: string | undefined;
     do {
@@ -48,6 +49,7 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
         total.invoiceIds.push(...r.invoiceIds);
         total.skipped.push(...r.skipped);
         total.failed.push(...r.failed);
+        total.planned?.push(...(r.planned ?? []));
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -75,7 +77,10 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
       const body = c.req.valid('json');
       if (body.subscriptionId !== undefined) await visibleSubscription(catalog, actor, body.subscriptionId);
       else if (actor.kind === 'provider') {
-        return c.json(await runForProvider(actor, { until: body.until, finalize: body.finalize }), 200);
+        return c.json(
+          await runForProvider(actor, { until: body.until, finalize: body.finalize, dryRun: body.dryRun }),
+          200,
+        );
       }
       return c.json(await billing.run(body), 200);
     },
