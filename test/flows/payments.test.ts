@@ -8,7 +8,8 @@
  * 2. a declined card makes the invoice past due; after the plan's N days (manual clock) the
  *    keys answer 403; a forged or duplicated webhook changes nothing; paying the hosted
  *    invoice (→ invoice.paid) brings the keys back;
- * 3. a buyer's hard budget stops calls at the budget and each alert threshold fires once.
+ * 3. a lost webhook is repaired by reconciliation; a zero-amount invoice is paid without Stripe;
+ * 4. a buyer's hard budget stops calls at the budget and each alert threshold fires once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -300,6 +301,47 @@ describe('payments through Stripe', () => {
     expect(await audits()).toBe(before);
     expect((await tg.payments.paymentOf(invoiceId))?.status).toBe('paid');
     expect((await call(buyer.key)).status).toBe(200);
+  });
+
+  it('a lost webhook is repaired by reconciliation; a zero invoice is paid without Stripe', async () => {
+    const buyer = await subscriber('dee');
+    const url = await tg.payments.startSetup(providerId, buyer.consumerId, {
+      returnUrl: 'http://127.0.0.1:9/r?s={SESSION}',
+      cancelUrl: 'http://127.0.0.1:9/c',
+    });
+    const session = /\/checkout\/(cs_test_\w+)$/.exec(url)![1]!;
+    await stripe.completeCheckout(session, DECLINING_CARD);
+    await tg.payments.completeSetup(providerId, buyer.consumerId, session);
+    clock.advance(31 * DAY);
+    const run = await tg.billing.run({ subscriptionId: buyer.subscriptionId, finalize: true });
+    const invoiceId = run.invoiceIds[0]!;
+    const due = await until(
+      'past due',
+      () => tg.payments.paymentOf(invoiceId),
+      (p) => p?.status === 'past_due',
+    );
+    await stripe.settle();
+    stripe.dropEvents = true; // Stripe's invoice.paid never arrives
+    await stripe.payHostedInvoice(due!.reference!);
+    expect((await tg.payments.paymentOf(invoiceId))?.status).toBe('past_due');
+    expect(await tg.payments.reconcile()).toMatchObject({ changed: 1, failed: 0 });
+    expect((await tg.billing.getInvoice(invoiceId)).status).toBe('paid');
+    stripe.dropEvents = false;
+
+    const free = await admin.post<{ id: string }>('/plans', { providerId, name: 'Free', apiIds: [] });
+    await tg.billing.setPrice(free.id, { currency: 'USD', recurringFee: '0', charges: [] }, 'test');
+    const consumer = await admin.post<{ id: string }>('/consumers', { providerId, name: 'eve' });
+    const sub = await admin.post<{ id: string }>('/subscriptions', {
+      consumerId: consumer.id,
+      planId: free.id,
+    });
+    const stripeInvoices = stripe.invoices.size;
+    clock.advance(31 * DAY);
+    const zero = await tg.billing.run({ subscriptionId: sub.id, finalize: true });
+    const inv = await tg.billing.getInvoice(zero.invoiceIds[0]!);
+    expect(inv).toMatchObject({ total: '0.00', status: 'paid' });
+    expect(await tg.payments.paymentOf(inv.id)).toMatchObject({ status: 'paid', reference: null });
+    expect(stripe.invoices.size).toBe(stripeInvoices);
   });
 
   it('a hard budget stops calls at the budget, and each alert threshold fires once', async () => {
