@@ -119,6 +119,8 @@ export function apisService(ctx: Ctx): ApisService {
         strip_prefix: data.stripPrefix ? 1 : 0,
         timeout_ms: data.timeoutMs,
         openapi: data.openapi ? JSON.stringify(data.openapi) : null,
+        cors: data.cors ? JSON.stringify(data.cors) : null,
+        ratelimit_headers: data.rateLimitHeaders ? 1 : 0,
         created_at: now,
         updated_at: now,
       };
@@ -178,6 +180,9 @@ export function apisService(ctx: Ctx): ApisService {
           timeout_ms: data.timeoutMs ?? before.timeout_ms,
           openapi:
             data.openapi === undefined ? before.openapi : data.openapi ? JSON.stringify(data.openapi) : null,
+          cors: data.cors === undefined ? before.cors : data.cors ? JSON.stringify(data.cors) : null,
+          ratelimit_headers:
+            data.rateLimitHeaders === undefined ? before.ratelimit_headers : data.rateLimitHeaders ? 1 : 0,
           updated_at: now,
         };
         if (row.host !== before.host || row.path_prefix !== before.path_prefix) {

@@ -131,6 +131,29 @@ export const routeInput = z.strictObject({
 });
 export type RouteInput = z.infer<typeof routeInput>;
 
+/** An origin a browser sends: `https://app.example.com` (scheme, host, optional port, no path). */
+const origin = z
+  .string()
+  .max(300)
+  .regex(
+    /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^\*$/,
+    'must be an origin like https://app.example.com, or *',
+  );
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'must be an HTTP header name');
+
+/** Browser access to the API (CORS); the gateway answers preflights itself, without a key. */
+export const corsInput = z.strictObject({
+  allowOrigins: z.array(origin).min(1).max(50).describe('Origins allowed to call from a browser; * for any'),
+  allowMethods: z
+    .array(z.enum(METHODS).exclude(['*']))
+    .min(1)
+    .max(7)
+    .default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  allowHeaders: z.array(headerName).max(50).default(['content-type', 'x-api-key']),
+  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+});
+export type CorsInput = z.infer<typeof corsInput>;
+
 const apiFields = {
   name,
   upstreamUrl: httpUrl,
@@ -147,6 +170,11 @@ const apiFields = {
       { method: '*', path: '/{proxy+}', dimension: 'requests', units: 1, public: false },
     ])
     .describe('Default: every method on / and /{proxy+}'),
+  cors: corsInput.nullable().default(null),
+  rateLimitHeaders: z
+    .boolean()
+    .default(true)
+    .describe('Send RateLimit-Policy and RateLimit headers on every keyed response'),
 };
 export const apiCreate = z.strictObject({ providerId: id.optional(), ...apiFields });
 export const apiUpdate = z.strictObject({
@@ -158,6 +186,8 @@ export const apiUpdate = z.strictObject({
   timeoutMs: z.number().int().min(1).max(LIMITS.timeoutMs).optional(),
   openapi: z.record(z.string(), z.unknown()).nullable().optional(),
   routes: z.array(routeInput).max(LIMITS.routes).optional(),
+  cors: corsInput.nullable().optional(),
+  rateLimitHeaders: z.boolean().optional(),
 });
 export type ApiCreate = z.infer<typeof apiCreate>;
 export type ApiUpdate = z.infer<typeof apiUpdate>;

@@ -49,8 +49,17 @@ export interface ApiView {
   timeoutMs: number;
   openapi: Record<string, unknown> | null;
   routes: RouteView[];
+  cors: CorsView | null;
+  rateLimitHeaders: boolean;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface CorsView {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  maxAgeSeconds: number;
 }
 
 export interface QuotaView {
@@ -162,6 +171,8 @@ export const apiView = (r: ApiTable, routes: RouteTable[]): ApiView => ({
   timeoutMs: Number(r.timeout_ms),
   openapi: parseJson<Record<string, unknown> | null>(r.openapi, null),
   routes: [...routes].sort((a, b) => a.position - b.position).map(routeView),
+  cors: parseJson<CorsView | null>(r.cors, null),
+  rateLimitHeaders: bool(r.ratelimit_headers),
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });

@@ -37,6 +37,15 @@ export const Api = z
     timeoutMs: z.number().int(),
     openapi: z.record(z.string(), z.unknown()).nullable(),
     routes: z.array(Route),
+    cors: z
+      .object({
+        allowOrigins: z.array(z.string()),
+        allowMethods: z.array(z.string()),
+        allowHeaders: z.array(z.string()),
+        maxAgeSeconds: z.number().int(),
+      })
+      .nullable(),
+    rateLimitHeaders: z.boolean(),
     createdAt: time,
     updatedAt: time,
   })

@@ -67,3 +67,26 @@ export function limitHeaders(h: LimitHeaders): Record<string, string> {
     ratelimit: `"${h.policy}";r=${Math.max(0, Math.floor(h.remaining))};t=${Math.max(0, Math.ceil(h.resetSeconds))}`,
   };
 }
+
+/**
+ * The `RateLimit` field of an admitted call, one item per item of the plan's policy: tokens
+ * left in the throttle bucket and seconds until it is full again; quota left in the window
+ * and seconds until the window ends.
+ */
+export function rateLimitField(
+  throttle: { rate: number; burst: number } | null,
+  quota: boolean,
+  left: { throttleRemaining: number; quotaRemaining?: number | undefined; windowEnd?: number },
+  now: number,
+): string {
+  let out = '';
+  if (throttle && Number.isFinite(left.throttleRemaining)) {
+    const r = Math.max(0, Math.floor(left.throttleRemaining));
+    out = `"throttle";r=${r};t=${Math.ceil(Math.max(0, throttle.burst - r) / throttle.rate)}`;
+  }
+  if (quota && left.quotaRemaining !== undefined && left.windowEnd !== undefined) {
+    const item = `"quota";r=${Math.max(0, Math.floor(left.quotaRemaining))};t=${Math.max(0, Math.ceil((left.windowEnd - now) / 1000))}`;
+    out = out ? `${out}, ${item}` : item;
+  }
+  return out;
+}

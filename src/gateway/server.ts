@@ -24,10 +24,11 @@ import type { AddressInfo } from 'node:net';
 import type { Decision, LimitsBackend, ThrottleRule } from '../limits/index.js';
 import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
+import { applyCors, originAllowed, preflightHeaders } from './cors.js';
 import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
 import { nextRequestId } from './request-id.js';
-import { BODY, limitHeaders, sendJson } from './responses.js';
-import type { CompiledApi, CompiledRoute, KeyEntry, SnapshotHolder } from './snapshot.js';
+import { BODY, limitHeaders, rateLimitField, sendJson } from './responses.js';
+import type { CompiledApi, CompiledRoute, KeyEntry, Snapshot, SnapshotHolder } from './snapshot.js';
 import { type AdmitOutcome, admit } from './steps/admit.js';
 import { authenticate } from './steps/authenticate.js';
 import { matchRequest } from './steps/match.js';
@@ -141,6 +142,7 @@ export class Gateway {
     }
 
     const method = req.method ?? 'GET';
+    if (method === 'OPTIONS' && this.preflight(req, res, snapshot, requestId)) return;
     const match = matchRequest(snapshot, req.headers.host, method, req.url ?? '/');
     if (!match) {
       meter?.recordRejection(rejection(null, null, null, 'NO_ROUTE', now));
@@ -149,6 +151,8 @@ export class Gateway {
     }
     const call = new Call(this, res, match.api, match.route, started, now, requestId);
     const { api, route } = match;
+    const origin = req.headers.origin;
+    if (origin !== undefined && api.cors !== null && originAllowed(api.cors, origin)) applyCors(res, origin);
 
     if (!route.public) {
       const auth = authenticate(snapshot, req.headers['x-api-key'], api.id, now);
@@ -168,7 +172,7 @@ export class Gateway {
         });
         return;
       }
-      const pending = admit(limits, snapshot, auth.key, route, now, ceiling);
+      const pending = admit(limits, snapshot, auth.key, route, now, ceiling, api.rateLimitHeaders);
       if (pending instanceof Promise) {
         pending.then(
           (a) => this.admitted(call, req, match.upstreamPath, a),
@@ -194,11 +198,42 @@ export class Gateway {
     this.forward(call, req, match.upstreamPath);
   }
 
+  /**
+   * A CORS preflight to an API that has CORS settings: answered here, keyless, unmetered
+   * (see cors.ts). The route is found with the method the browser asks about. Returns false
+   * when the request is not such a preflight, so it is handled as any other call.
+   */
+  private preflight(
+    req: IncomingMessage,
+    res: ServerResponse,
+    snapshot: Snapshot,
+    requestId: string,
+  ): boolean {
+    const asked = req.headers['access-control-request-method'];
+    const origin = req.headers.origin;
+    if (typeof asked !== 'string' || origin === undefined) return false;
+    const match = matchRequest(snapshot, req.headers.host, asked.toUpperCase(), req.url ?? '/');
+    const cors = match?.api.cors;
+    if (!cors) return false;
+    if (!originAllowed(cors, origin)) {
+      sendJson(res, 403, BODY.forbidden, requestId, { vary: 'Origin' });
+      return true;
+    }
+    res.writeHead(204, { ...preflightHeaders(cors, origin), 'x-request-id': requestId });
+    res.end();
+    return true;
+  }
+
   private admitted(call: Call, req: IncomingMessage, upstreamPath: string, a: AdmitOutcome): void {
     const { api, route, key, res, requestId, now } = call;
     const { meter, observer } = this.deps;
     if (a.ok) {
       call.quota = a.quota;
+      const policy = key!.plan.ratePolicy;
+      if (a.left !== undefined && policy !== null) {
+        res.setHeader('ratelimit-policy', policy);
+        res.setHeader('ratelimit', rateLimitField(key!.plan.throttle, key!.plan.quota !== null, a.left, now));
+      }
       this.forward(call, req, upstreamPath);
       return;
     }

@@ -6,8 +6,10 @@
  * periodic full reload as the safety net. Reloads are coalesced: at most one runs, and one
  * more is queued if a change arrives meanwhile, so a burst of admin writes costs two loads.
  */
+import { quotaWindow } from '../limits/index.js';
 import type { Logger } from '../shared/index.js';
 import { parseJson, type Store } from '../store/index.js';
+import { type CompiledCors, type CorsSettings, compileCors } from './cors.js';
 import { compilePath, type PathTemplate, specificity } from './paths.js';
 
 export interface Throttle {
@@ -40,6 +42,9 @@ export interface CompiledApi {
   stripPrefix: boolean;
   timeoutMs: number;
   routes: CompiledRoute[];
+  /** Browser access; null: no CORS headers and preflights go to the routes like any call. */
+  cors: CompiledCors | null;
+  rateLimitHeaders: boolean;
 }
 
 export interface QuotaSpec {
@@ -61,6 +66,8 @@ export interface CompiledPlan {
   failureMode: 'open' | 'closed';
   /** Cache of the current quota window, filled by the admit step. */
   window: { start: number; end: number; limitBase: number } | null;
+  /** `RateLimit-Policy` value for this plan's throttle and quota, built once per snapshot. */
+  ratePolicy: string | null;
 }
 
 export interface KeyEntry {
@@ -156,6 +163,8 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       stripPrefix: a.strip_prefix === 1,
       timeoutMs: a.timeout_ms,
       routes,
+      cors: a.cors ? compileCors(parseJson<CorsSettings | null>(a.cors, null)) : null,
+      rateLimitHeaders: a.ratelimit_headers === 1,
     };
   });
   apis.sort(
@@ -168,25 +177,28 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
     const raw = parseJson<Record<string, { rateLimit: number; burstLimit: number }>>(p.route_throttles, {});
     for (const [routeId, t] of Object.entries(raw))
       routeThrottles.set(routeId, { rate: t.rateLimit, burst: t.burstLimit });
+    const throttle = p.throttle_rate != null ? { rate: p.throttle_rate, burst: p.throttle_burst ?? 1 } : null;
+    const quota: QuotaSpec | null =
+      p.quota_limit != null && p.quota_period
+        ? {
+            limit: p.quota_limit,
+            period: p.quota_period as QuotaSpec['period'],
+            offset: p.quota_offset,
+            timeZone: p.quota_time_zone,
+          }
+        : null;
     plans.set(p.id, {
       id: p.id,
       providerId: p.provider_id,
       apiIds: new Set(parseJson<string[]>(p.api_ids, [])),
-      throttle: p.throttle_rate != null ? { rate: p.throttle_rate, burst: p.throttle_burst ?? 1 } : null,
-      quota:
-        p.quota_limit != null && p.quota_period
-          ? {
-              limit: p.quota_limit,
-              period: p.quota_period as QuotaSpec['period'],
-              offset: p.quota_offset,
-              timeZone: p.quota_time_zone,
-            }
-          : null,
+      throttle,
+      quota,
       routeThrottles,
       overQuota: p.over_quota === 'overage' ? 'overage' : 'block',
       billable: p.billable === '2xx' ? (s) => s >= 200 && s < 300 : (s) => s < 500,
       failureMode: p.failure_mode === 'closed' ? 'closed' : 'open',
       window: null,
+      ratePolicy: ratePolicy(throttle, quota, now),
     });
   }
 
@@ -211,6 +223,21 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
   for (const a of adjRows) adjustments.set(`${a.subscription_id}:${a.window_start}`, Number(a.delta));
 
   return { builtAt: now, apis, keys, adjustments, plans };
+}
+
+/**
+ * The IETF RateLimit-Policy field (draft-ietf-httpapi-ratelimit-headers): the throttle as
+ * a burst per second, the quota as its limit over the current window's length (a month's
+ * length changes with the month; the snapshot is rebuilt often enough to follow).
+ */
+function ratePolicy(throttle: Throttle | null, quota: QuotaSpec | null, now: number): string | null {
+  const parts: string[] = [];
+  if (throttle) parts.push(`"throttle";q=${throttle.burst};w=1`);
+  if (quota) {
+    const w = quotaWindow(quota.period, quota.timeZone, now);
+    parts.push(`"quota";q=${quota.limit};w=${Math.round((w.end - w.start) / 1000)}`);
+  }
+  return parts.length ? parts.join(', ') : null;
 }
 
 /** Runs after a reload, before the new snapshot goes live (e.g. quota counter seeding). */

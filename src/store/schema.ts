@@ -24,6 +24,10 @@ export interface ApiTable {
   strip_prefix: number;
   timeout_ms: number;
   openapi: string | null;
+  /** JSON of the API's CORS settings, null when browsers may not call it. */
+  cors: string | null;
+  /** 1: RateLimit-Policy / RateLimit headers on every keyed response. */
+  ratelimit_headers: number;
   created_at: number;
   updated_at: number;
 }

@@ -34,7 +34,14 @@ export async function seedApi(
   store: Store,
   providerId: string,
   upstreamUrl: string,
-  opts: { pathPrefix?: string; host?: string; routes?: SeedRoute[]; timeoutMs?: number } = {},
+  opts: {
+    pathPrefix?: string;
+    host?: string;
+    routes?: SeedRoute[];
+    timeoutMs?: number;
+    cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[]; maxAgeSeconds: number };
+    rateLimitHeaders?: boolean;
+  } = {},
 ): Promise<{ apiId: string; routeIds: string[] }> {
   const apiId = newId('api');
   const now = Date.now();
@@ -48,6 +55,8 @@ export async function seedApi(
       path_prefix: opts.pathPrefix ?? null,
       host: opts.host ?? null,
       strip_prefix: 1,
+      ratelimit_headers: opts.rateLimitHeaders === false ? 0 : 1,
+      cors: opts.cors ? JSON.stringify(opts.cors) : null,
       timeout_ms: opts.timeoutMs ?? 30_000,
       openapi: null,
       created_at: now,

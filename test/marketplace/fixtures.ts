@@ -23,6 +23,7 @@ export async function seedProvider(db: Db, now: number) {
       path_prefix: '/nouns',
       host: null,
       strip_prefix: 1,
+      ratelimit_headers: 1,
       timeout_ms: 30000,
       openapi: null,
       created_at: now,

@@ -20,7 +20,12 @@ import {
 import type { CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from '../snapshot.js';
 
 export type AdmitOutcome =
-  | { ok: true; quota: { key: string; windowStart: number } | null }
+  | {
+      ok: true;
+      quota: { key: string; windowStart: number } | null;
+      /** What is left after this call, for the RateLimit header; only when asked for. */
+      left?: Remaining;
+    }
   | {
       ok: false;
       code: 'THROTTLED' | 'QUOTA_EXCEEDED';
@@ -42,6 +47,12 @@ interface AdmitCache {
   quota: QuotaRule | undefined;
   request: Map<string, AdmitRequest>;
   ok: AdmitOutcome;
+}
+
+export interface Remaining {
+  throttleRemaining: number;
+  quotaRemaining?: number | undefined;
+  windowEnd?: number;
 }
 
 const OK_UNLIMITED: AdmitOutcome = { ok: true, quota: null };
@@ -123,6 +134,8 @@ export function admit(
   route: CompiledRoute,
   now: number,
   ceiling: ThrottleRule | null = null,
+  /** Report what is left (RateLimit headers): one small object per call, else none. */
+  left = false,
 ): AdmitOutcome | Promise<AdmitOutcome> {
   const plan = key.plan;
   const quota = quotaRuleFor(snapshot, key, now);
@@ -144,8 +157,8 @@ export function admit(
   const d = limits.admit(req, now);
   // The in-process backend answers synchronously: no microtask on the hot path.
   return d instanceof Promise
-    ? d.then((v) => outcome(v, cacheOf(key, snapshot), plan, throttles, quota))
-    : outcome(d, cacheOf(key, snapshot), plan, throttles, quota);
+    ? d.then((v) => outcome(v, cacheOf(key, snapshot), plan, throttles, quota, left))
+    : outcome(d, cacheOf(key, snapshot), plan, throttles, quota, left);
 }
 
 function outcome(
@@ -154,9 +167,25 @@ function outcome(
   plan: CompiledPlan,
   throttles: ThrottleRule[],
   quota: QuotaRule | undefined,
+  left: boolean,
 ): AdmitOutcome {
   if (d.ok) {
-    if (!quota) return OK_UNLIMITED;
+    if (!quota)
+      return left
+        ? { ok: true, quota: null, left: { throttleRemaining: d.throttleRemaining } }
+        : OK_UNLIMITED;
+    if (left) {
+      const ref = cache.ok.ok && cache.ok.quota?.windowStart === quota.windowStart ? cache.ok.quota : quota;
+      return {
+        ok: true,
+        quota: ref,
+        left: {
+          throttleRemaining: d.throttleRemaining,
+          quotaRemaining: d.quotaRemaining,
+          windowEnd: quota.windowEnd,
+        },
+      };
+    }
     const ok = cache.ok;
     return ok.ok && ok.quota?.windowStart === quota.windowStart ? ok : { ok: true, quota };
   }

@@ -11,6 +11,7 @@ import * as licences from './005_licences.js';
 import * as portal from './006_portal.js';
 import * as payments from './007_payments.js';
 import * as billingCycle from './008_billing_cycle.js';
+import * as apiManners from './009_api_manners.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '006_portal': portal,
   '007_payments': payments,
   '008_billing_cycle': billingCycle,
+  '009_api_manners': apiManners,
 };
