@@ -37,6 +37,8 @@ export const configSchema = z
     adminToken: z.string().min(20).max(200).optional(),
     /** Public URL of the console, used in links (portal mails, marketplace redirects). */
     publicUrl: z.string().url().optional(),
+    /** Public URL of the gateway as buyers reach it (API reference, example calls). Default: the gateway's own address. */
+    gatewayPublicUrl: z.string().url().optional(),
     metering: z.enum(['off', 'batched', 'strict']).default('batched'),
     /** Selling through an external marketplace (AWS Marketplace, or another Tollgate's console URL). */
     marketplaceEndpoint: z.string().url().optional(),

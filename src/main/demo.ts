@@ -176,12 +176,16 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     ['Screen capture', '/capture', samples.capture?.url ?? null],
   ];
 
+  // The portal's API reference calls the gateway from the browser (try-it): allow its origin.
+  const portal = t.config.publicUrl ?? t.consoleUrl;
+  const cors = portal ? { allowOrigins: [new URL(portal).origin] } : null;
+
   if (existing && existsSync(keyFile)) {
     keyValue = readFileSync(keyFile, 'utf8').trim();
     const apis = await catalog.apis.list(actor, { limit: 200 });
     for (const [name, , url] of upstreams) {
       const api = apis.items.find((a) => a.name === name && a.providerId === existing.id);
-      if (api && url) await catalog.apis.update(actor, api.id, { upstreamUrl: url });
+      if (api && url) await catalog.apis.update(actor, api.id, { upstreamUrl: url, cors });
     }
   } else {
     const provider = await catalog.providers.create(actor, { name: DEMO_PROVIDER });
@@ -194,6 +198,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
         name,
         upstreamUrl: url,
         pathPrefix: prefix,
+        cors,
         ...(prefix === '/nouns'
           ? { routes: asRoutes(samples.routes.nouns), openapi: samples.openapi.nouns }
           : {}),

@@ -249,7 +249,7 @@ export async function startTollgate(
       webhooks,
       marketplace,
       payments: paid,
-      gatewayUrl: config.publicUrl ? null : gatewayUrl,
+      gatewayUrl: config.gatewayPublicUrl ?? gatewayUrl,
       onChange,
       mail,
     });

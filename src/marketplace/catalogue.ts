@@ -164,8 +164,36 @@ export function createCatalogue(deps: { db: Db; clock: Clock }): CatalogueServic
     }
   }
 
+  /**
+   * A product may go live only if every plan on offer opens every API it lists: otherwise a
+   * buyer would get a key that answers 403 on the documented API.
+   */
+  async function checkGrants(r: MarketplaceProductTable): Promise<void> {
+    const apiIds: string[] = JSON.parse(r.api_ids);
+    const planIds: string[] = JSON.parse(r.plan_ids);
+    if (!apiIds.length || !planIds.length) return;
+    const [apis, plans] = await Promise.all([
+      db.selectFrom('apis').select(['id', 'name']).where('id', 'in', apiIds).execute(),
+      db.selectFrom('plans').select(['id', 'name', 'api_ids']).where('id', 'in', planIds).execute(),
+    ]);
+    const apiName = new Map(apis.map((a) => [a.id, a.name]));
+    for (const planId of planIds) {
+      const plan = plans.find((p) => p.id === planId);
+      if (!plan) continue;
+      const granted = new Set<string>(JSON.parse(plan.api_ids));
+      const missing = apiIds.find((a) => !granted.has(a));
+      if (missing) {
+        throw invalid(
+          'planIds',
+          `plan "${plan.name}" does not give access to the API "${apiName.get(missing) ?? missing}": add the API to the plan, or take it off the product, before publishing`,
+        );
+      }
+    }
+  }
+
   async function setStatus(actor: Actor, id: string, status: 'draft' | 'published'): Promise<Product> {
     const r = await load(actor, id);
+    if (status === 'published' && r.fulfilment === 'metered') await checkGrants(r);
     const now = clock.now();
     await db
       .updateTable('marketplace_products')

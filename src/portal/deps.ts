@@ -104,7 +104,7 @@ export interface MailMessage {
 export interface PortalConfig {
   /** Absolute URL the portal is reached at (links in mail; Origin check). Default: the request's. */
   publicUrl?: string;
-  /** The gateway's public URL, for the example call shown with a new key. */
+  /** The gateway's public URL: the API reference's server and the example calls use it. */
   gatewayUrl?: string;
   /** Mark cookies Secure and use the `__Host-` prefix (set it whenever served over HTTPS). */
   secureCookies: boolean;

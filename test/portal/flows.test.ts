@@ -214,8 +214,10 @@ describe('portal in a browser', () => {
     await expect.poll(() => page.locator('h1').innerText()).toContain('You are subscribed');
     const shown = (await page.locator('#key-value').innerText()).trim();
     expect(shown).toMatch(/^tg_[0-9A-Za-z]{40}$/);
-    expect(await page.locator('pre').innerText()).toContain(`${h.gatewayUrl}/weather/forecast/example`);
-    await page.getByRole('button', { name: 'Copy' }).click();
+    expect(await page.locator('#first-call-0').innerText()).toContain(
+      `${h.gatewayUrl}/weather/forecast/example`,
+    );
+    await page.locator('[data-copy="key-value"]').click();
     await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1);
     key = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(key).toBe(shown);

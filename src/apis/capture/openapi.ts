@@ -140,6 +140,7 @@ export const captureOpenApi = {
       get: {
         operationId: 'health',
         summary: 'Liveness: browser connected, pool occupancy',
+        'x-internal': true,
         responses: { '200': { description: 'Up' }, '503': { description: 'Browser down' } },
       },
     },
@@ -147,6 +148,7 @@ export const captureOpenApi = {
       get: {
         operationId: 'openapi',
         summary: 'This document',
+        'x-internal': true,
         responses: { '200': { description: 'OpenAPI 3.1' } },
       },
     },

@@ -38,7 +38,10 @@ const textBody = (extra: Record<string, unknown>, required: string[]) => ({
         type: 'object',
         required: ['text', ...required],
         additionalProperties: false,
-        properties: { text: { type: 'string', minLength: 1 }, ...extra },
+        properties: {
+          text: { type: 'string', minLength: 1, example: 'Ada Lovelace met Charles Babbage in London.' },
+          ...extra,
+        },
       },
     },
     'text/plain': { schema: { type: 'string', minLength: 1 } },
@@ -108,12 +111,18 @@ export const nounsOpenApi = {
       },
     },
     '/health': {
-      get: { operationId: 'health', summary: 'Liveness', responses: { '200': { description: 'Up' } } },
+      get: {
+        operationId: 'health',
+        summary: 'Liveness',
+        'x-internal': true,
+        responses: { '200': { description: 'Up' } },
+      },
     },
     '/openapi.json': {
       get: {
         operationId: 'openapi',
         summary: 'This document',
+        'x-internal': true,
         responses: { '200': { description: 'OpenAPI 3.1' } },
       },
     },

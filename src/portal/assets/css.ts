@@ -73,5 +73,11 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
 .search{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 16px;align-items:center}.search input,.search select{flex:1 1 160px;min-width:0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .error-page{background:#fff;border:1px solid var(--line);border-radius:8px;padding:20px}
+.examples figure{margin:0 0 12px}.examples figcaption{font-weight:600;margin:0 0 4px;display:flex;gap:8px;align-items:center}
+button.small{padding:2px 10px;font-size:.85rem}
+.swagger-ui button{font:inherit;font-weight:600;background:transparent;color:#1c2430;border-color:#5b6675;border-radius:4px}
+.swagger-ui .btn.execute,.swagger-ui .btn.authorize{color:#14532d;border-color:#1d7a3d}.swagger-ui .btn.execute{background:#1f5fbf;color:#fff;border-color:#1f5fbf}
+.swagger-ui .btn.cancel{color:#b3261e;border-color:#b3261e}.swagger-ui .authorization__btn,.swagger-ui .opblock-summary-control,.swagger-ui .model-box-control{border:0}
+.swagger-ui .authorization__btn svg,.swagger-ui .authorize svg{fill:currentColor}
 @media (max-width:600px){main{padding:12px}.who{margin-left:0}h1{font-size:1.35rem}th,td{padding:6px}}
 `;

@@ -4,7 +4,9 @@
  *   dangerous forms (`data-confirm`).
  * - editor.js: the plan editor validates as you type and previews the price for sample usage
  *   by POSTing the form as JSON to /console/plans/preview (CSRF token in X-CSRF-Token).
- * - docs.js: starts Swagger UI on the element `#swagger` with `data-url`.
+ * - docs.js: starts Swagger UI on the element `#swagger` with `data-url`, try-it enabled
+ *   against the document's server (the gateway); the key typed into Authorize lives only in
+ *   the page (persistAuthorization off: not even localStorage).
  */
 export const PORTAL_JS = `
 document.addEventListener('click', function (e) {
@@ -70,6 +72,10 @@ export const DOCS_JS = `
 (function () {
   var el = document.getElementById('swagger');
   if (!el || !window.SwaggerUIBundle) return;
-  window.SwaggerUIBundle({ url: el.getAttribute('data-url'), dom_id: '#swagger', deepLinking: false, supportedSubmitMethods: [] });
+  window.SwaggerUIBundle({
+    url: el.getAttribute('data-url'), dom_id: '#swagger', deepLinking: false,
+    supportedSubmitMethods: ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'],
+    persistAuthorization: false, withCredentials: false, displayRequestDuration: true
+  });
 })();
 `;

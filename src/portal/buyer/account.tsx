@@ -5,6 +5,7 @@ import { field, type PortalEnv } from '../http/env.js';
 import { errorPage, render, requireRole } from '../http/render.js';
 import { day, Status, Table } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
+import { firstCallForPlan } from './first-call.js';
 import { KeyReveal } from './key-reveal.js';
 import type { BuyerQueries } from './queries.js';
 
@@ -157,7 +158,12 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
     return render(
       c,
       'Your new key',
-      <KeyReveal value={key.value} heading="Your new key" next="/account/keys" />,
+      <KeyReveal
+        value={key.value}
+        heading="Your new key"
+        next="/account/keys"
+        call={await firstCallForPlan(deps, s.planId)}
+      />,
     );
   });
 
@@ -233,10 +239,16 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
     const user = c.get('user')!;
     const k = await deps.buyer.key(user.consumerId!, c.req.param('id'));
     const r = await deps.catalog.keys.roll(PORTAL_OPERATOR, k.id);
+    const s = await deps.buyer.subscription(user.consumerId!, k.subscriptionId);
     return render(
       c,
       'Your new key',
-      <KeyReveal value={r.new.value} heading="Key rolled: here is the new one" next="/account/keys" />,
+      <KeyReveal
+        value={r.new.value}
+        heading="Key rolled: here is the new one"
+        next="/account/keys"
+        call={await firstCallForPlan(deps, s.planId)}
+      />,
     );
   });
 

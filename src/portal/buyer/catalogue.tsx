@@ -8,12 +8,16 @@ import { raw } from 'hono/html';
 import type { ApiView, PlanView } from '../../catalog/index.js';
 import { invalid, isTollgateError } from '../../shared/index.js';
 import { PORTAL_OPERATOR, type PortalDeps, type ProductLike } from '../deps.js';
+import { type FirstCall, firstCall } from '../examples.js';
 import { field, type PortalContext, type PortalEnv } from '../http/env.js';
 import { errorPage, notFoundPage, render, requireRole } from '../http/render.js';
 import { CSP } from '../http/security.js';
 import { renderMarkdown } from '../markdown.js';
 import { chargeLines, feeLine, SAMPLE_CALLS, sampleCosts } from '../pricing.js';
+import { buyerDocument, gatewayBase } from '../reference.js';
+import { FirstCallExamples } from '../views/examples.js';
 import { CsrfField } from '../views/layout.js';
+import { apisById } from './first-call.js';
 import { KeyReveal } from './key-reveal.js';
 import type { BuyerQueries } from './queries.js';
 
@@ -27,12 +31,7 @@ interface PlanOffer {
 export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: BuyerQueries }) {
   const mp = deps.marketplace;
 
-  async function apisOf(product: ProductLike): Promise<ApiView[]> {
-    const out: ApiView[] = [];
-    for (const id of product.apiIds)
-      out.push(await deps.catalog.apis.get(PORTAL_OPERATOR, id).catch(() => null as never));
-    return out.filter(Boolean);
-  }
+  const apisOf = (product: ProductLike) => apisById(deps, product.apiIds);
 
   /** The dimension "a call" counts in, and its units per call: the product's first metered route. */
   function callDimension(apis: ApiView[]): { dimension: string; units: number } {
@@ -59,14 +58,10 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     return out;
   }
 
-  /** A first call to show next to a new key: the gateway URL, the API's prefix, a GET route. */
-  async function exampleCall(product: ProductLike): Promise<string | undefined> {
-    const gw = deps.config.gatewayUrl?.replace(/\/$/, '');
-    if (!gw) return undefined;
-    const [api] = await apisOf(product);
-    const route = api?.routes.find((r) => (r.method === 'GET' || r.method === '*') && !r.public);
-    const path = (route?.path ?? '/').replace(/\{[^}]+\}/g, 'example');
-    return `${gw}${api?.pathPrefix ?? ''}${path === '/{proxy+}' ? '/' : path}`;
+  /** The first call to show next to a key and on the product page, from the API's own operations. */
+  function exampleCall(apis: ApiView[]): FirstCall | null {
+    const gw = deps.config.gatewayUrl;
+    return gw ? firstCall(apis, gw) : null;
   }
 
   function unavailable(c: PortalContext) {
@@ -226,6 +221,19 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
           </form>
         )}
 
+        {(() => {
+          const call = exampleCall(apis);
+          return call ? (
+            <>
+              <h2 id="first-call">Your first call</h2>
+              <p>
+                With your key in <code>TOLLGATE_KEY</code> (you get one when you subscribe):
+              </p>
+              <FirstCallExamples call={call} id="example" />
+            </>
+          ) : null;
+        })()}
+
         <h2 id="docs">Documentation</h2>
         {apis.filter((a) => a.openapi).length === 0 ? (
           <p class="empty">This API has no OpenAPI document yet.</p>
@@ -262,8 +270,9 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
       if (isTollgateError(e)) return { api: null as ApiView | null };
       throw e;
     });
-    if (!api?.openapi) return notFoundPage(c);
-    return c.json(api.openapi);
+    const doc = api ? buyerDocument(api, deps.config.gatewayUrl ?? null) : null;
+    if (!doc) return notFoundPage(c);
+    return c.json(doc);
   });
 
   app.get('/products/:id/docs/:apiId', async (c) => {
@@ -272,8 +281,18 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     if (!api.openapi) return notFoundPage(c);
     const invite = c.req.query('invite');
     const url = `/products/${product.id}/openapi/${api.id}.json${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`;
-    // Swagger UI sets inline styles through the DOM; allow styles (never scripts) inline on this page.
-    c.header('Content-Security-Policy', CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"));
+    // Swagger UI sets inline styles through the DOM; allow styles (never scripts) inline on this
+    // page, and try-it calls to the gateway (the key typed in stays in the page's memory).
+    const gateway = deps.config.gatewayUrl
+      ? ` ${new URL(gatewayBase(api, deps.config.gatewayUrl)).origin}`
+      : '';
+    c.header(
+      'Content-Security-Policy',
+      CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
+        "connect-src 'self'",
+        `connect-src 'self'${gateway}`,
+      ),
+    );
     return render(
       c,
       `${api.name} reference`,
@@ -282,6 +301,11 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
           <a href={`/products/${product.id}`}>← {product.title}</a>
         </p>
         <h1>{api.name} — API reference</h1>
+        <p class="muted">
+          Calls go to the gateway with your key in <code>x-api-key</code>: choose <strong>Authorize</strong>,
+          paste the key, then <strong>Try it out</strong> on an operation. The key stays in this page and is
+          forgotten when you leave it.
+        </p>
         <div id="swagger" data-url={url}>
           <p class="muted">
             Loading the interactive reference… (the raw document is at <a href={url}>{url}</a>)
@@ -348,7 +372,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
         value={r.key.value}
         heading={`You are subscribed to ${product.title}`}
         next="/account/keys"
-        example={await exampleCall(product)}
+        call={exampleCall(await apisOf(product))}
       />,
     );
   });

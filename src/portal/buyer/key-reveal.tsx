@@ -1,5 +1,8 @@
-/** The one moment a key's value is shown: with a copy button and a plain warning. */
-export function KeyReveal(p: { value: string; heading: string; next: string; example?: string | undefined }) {
+import type { FirstCall } from '../examples.js';
+import { FirstCallExamples } from '../views/examples.js';
+
+/** The one moment a key's value is shown: with a copy button, a plain warning and a first call that works. */
+export function KeyReveal(p: { value: string; heading: string; next: string; call?: FirstCall | null }) {
   return (
     <section>
       <h1>{p.heading}</h1>
@@ -15,10 +18,20 @@ export function KeyReveal(p: { value: string; heading: string; next: string; exa
           Copy
         </button>
       </div>
-      <p>
-        Send it in the <code>x-api-key</code> header of each request, for example:
-      </p>
-      <pre class="card mono">{`curl -H "x-api-key: $TOLLGATE_KEY" ${p.example ?? 'https://<gateway>/…'}`}</pre>
+      <h2>Your first call</h2>
+      {p.call ? (
+        <>
+          <p>
+            Send the key in the <code>x-api-key</code> header of each request:
+          </p>
+          <FirstCallExamples call={p.call} keyValue={p.value} id="first-call" />
+        </>
+      ) : (
+        <p>
+          Send the key in the <code>x-api-key</code> header of each request to the API's gateway address
+          (shown in its reference).
+        </p>
+      )}
       <p>
         <a class="button" href={p.next}>
           I have saved it
