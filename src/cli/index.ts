@@ -3,8 +3,10 @@
  * `gatewayPort` ↔ `TOLLGATE_GATEWAY_PORT`); `tollgate help` lists the commands.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, configSchema, kebab, loadConfig } from '../config/index.js';
+import { createCatalog, SYSTEM } from '../catalog/index.js';
+import { ConfigError, configSchema, envName, kebab, loadConfig } from '../config/index.js';
 import { startTollgate } from '../main/index.js';
+import { createLogger, systemClock } from '../shared/index.js';
 import { openStore } from '../store/index.js';
 import { BILLING_HELP } from './billing.js';
 
@@ -14,6 +16,9 @@ const HELP = `tollgate — sell your API
                  [--gateway-port 8080] [--console-port 8081] [--metering off|batched|strict]
                  [--licence FILE]
   tollgate migrate [--database-url URL]
+  tollgate token create --operator [--name NAME] [--database-url URL]
+                 mints a new operator admin token in the server's own store (a lost one
+                 stays valid until revoked: list and revoke it through /admin/v1/tokens)
   tollgate apis capture|nouns [--port N] [--allow-hosts a,b]
 ${BILLING_HELP}
   tollgate help
@@ -22,7 +27,12 @@ Every flag can also be set as an environment variable: --gateway-port ↔ TOLLGA
 
 const FLAG_KEYS = Object.keys(configSchema.shape);
 
-function parseFlags(args: string[]): { flags: Record<string, unknown>; positionals: string[] } {
+function parseFlags(args: string[]): {
+  flags: Record<string, unknown>;
+  positionals: string[];
+  operator: boolean;
+  name: string | undefined;
+} {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const key of FLAG_KEYS)
     options[kebab(key)] = { type: key === 'demo' || key === 'trustProxy' ? 'boolean' : 'string' };
@@ -31,6 +41,8 @@ function parseFlags(args: string[]): { flags: Record<string, unknown>; positiona
   options['allow-hosts'] = { type: 'string' };
   options.file = { type: 'string' };
   options.f = { type: 'string' };
+  options.operator = { type: 'boolean' };
+  options.name = { type: 'string' };
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
   const flags: Record<string, unknown> = {};
   for (const key of FLAG_KEYS) {
@@ -38,7 +50,12 @@ function parseFlags(args: string[]): { flags: Record<string, unknown>; positiona
     if (v !== undefined) flags[key] = v;
   }
   if (values.licence !== undefined) flags.licenceFile = values.licence;
-  return { flags, positionals: [...positionals, ...(values.port ? [`port=${values.port}`] : [])] };
+  return {
+    flags,
+    positionals: [...positionals, ...(values.port ? [`port=${values.port}`] : [])],
+    operator: values.operator === true,
+    name: typeof values.name === 'string' ? values.name : undefined,
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -59,6 +76,8 @@ export async function main(argv: string[]): Promise<void> {
         return await apisCommand(rest);
       case 'billing':
         return await (await import('./billing.js')).billingCommand(rest);
+      case 'token':
+        return await tokenCommand(rest);
       case 'help':
       case '--help':
       case '-h':
@@ -81,7 +100,14 @@ export async function main(argv: string[]): Promise<void> {
 
 async function serveCommand(args: string[]): Promise<void> {
   const { flags } = parseFlags(args);
-  const config = loadConfig(flags);
+  let config = loadConfig(flags);
+  // The demo prints an admin token and passwords: it listens on loopback unless told otherwise.
+  if (config.demo) {
+    const local: Record<string, unknown> = {};
+    for (const key of ['gatewayHost', 'consoleHost'] as const)
+      if (flags[key] === undefined && !process.env[envName(key)]) local[key] = '127.0.0.1';
+    config = loadConfig({ ...flags, ...local });
+  }
   // Signals are caught from the first moment: a SIGTERM during start-up waits for the start
   // to finish, then shuts down cleanly (drain, flush) instead of dying half-way.
   const closers: Array<() => Promise<void>> = [];
@@ -105,6 +131,28 @@ async function serveCommand(args: string[]): Promise<void> {
     console.log(demo.instructions);
   }
   started();
+}
+
+/** `tollgate token create --operator`: a new operator token, straight into the store. */
+async function tokenCommand(args: string[]): Promise<void> {
+  const { flags, positionals, operator, name } = parseFlags(args);
+  if (positionals[0] !== 'create' || !operator) {
+    console.error('usage: tollgate token create --operator [--name NAME] [--database-url URL]');
+    process.exitCode = 2;
+    return;
+  }
+  const config = loadConfig(flags);
+  const store = await openStore(config.databaseUrl);
+  try {
+    const catalog = createCatalog({ store, clock: systemClock, log: createLogger({ level: 'warn' }) });
+    const token = await catalog.tokens.create(SYSTEM, {
+      name: name ?? `operator (tollgate token create, ${new Date().toISOString().slice(0, 10)})`,
+      scope: 'operator',
+    });
+    console.log(`Operator admin token ${token.id} (shown once, keep it safe):\n  ${token.value}`);
+  } finally {
+    await store.close();
+  }
 }
 
 async function apisCommand(args: string[]): Promise<void> {
