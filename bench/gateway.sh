@@ -6,7 +6,6 @@
 #
 #   bench/gateway.sh                          every contender of bench/gateway/contenders.conf
 #   bench/gateway.sh node-bare tollgate-batched   only those
-#   bench/gateway.sh --workers                one vs two gateway workers, on both cores
 #   REPS=5 DURATION=10 bench/gateway.sh       knobs: see bench/gateway/run.sh
 #
 # Results: markdown tables on stdout, raw wrk output under $RUN_DIR/results.
@@ -25,8 +24,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm run build --silent
-if [ "${1:-}" = --workers ]; then
-  shift
-  export CONTENDERS="$PWD/bench/gateway/contenders-workers.conf" GW_CPUS="${GW_CPUS:-0,1}"
-fi
 exec bench/gateway/run.sh "$@"

@@ -2,7 +2,7 @@
 # Tollgate as a contender: configure a fresh SQLite store through its admin API (provider, API
 # with prefix /v1 -> UPSTREAM, plan throttled at RATE_PER_SEC, consumer, subscription, the
 # bench key imported), then exec `tollgate serve` on PORT. TOLLGATE_DIR = a built checkout
-# (run.sh sets it). METERING=off|batched|strict. WORKERS=N (default 1) gateway processes.
+# (run.sh sets it). METERING=off|batched|strict.
 # NODE_CMD (default node) e.g. "node --cpu-prof --cpu-prof-dir=/tmp/prof".
 set -euo pipefail
 : "${TOLLGATE_DIR:?set TOLLGATE_DIR to a built tollgate checkout}" "${METERING:=batched}"
@@ -23,4 +23,4 @@ con=$(api consumers "{\"providerId\":\"$prv\",\"name\":\"Load\"}" | id)
 sub=$(api subscriptions "{\"consumerId\":\"$con\",\"planId\":\"$plan\"}" | id)
 api keys:import "{\"subscriptionId\":\"$sub\",\"value\":\"$API_KEY\"}" > /dev/null
 kill -TERM $pid; wait $pid || true
-exec ${NODE_CMD:-node} "$TOLLGATE_DIR/bin/tollgate.js" serve "${common[@]}" --gateway-port "$PORT" --console-port "$cport" --gateway-host 127.0.0.1 --metering "$METERING" ${WORKERS:+--workers "$WORKERS"}
+exec ${NODE_CMD:-node} "$TOLLGATE_DIR/bin/tollgate.js" serve "${common[@]}" --gateway-port "$PORT" --console-port "$cport" --gateway-host 127.0.0.1 --metering "$METERING"
