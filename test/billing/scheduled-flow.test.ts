@@ -1,0 +1,147 @@
+/**
+ * Billing that runs itself, end to end on SQLite and PostgreSQL with a manual clock:
+ * provision and price a plan, call the API through the gateway, let the period end — and
+ * without any billing call the console's scheduler writes the invoice after the settle
+ * delay, finalizes it after the review window (the `invoice.finalized` event is in the
+ * outbox), and the amounts equal the metered requests × price to the cent.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Billing, createBilling } from '../../src/billing/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startTollgate, type Tollgate } from '../../src/main/index.js';
+import { ManualClock, silentLogger } from '../../src/shared/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createWebhooks } from '../../src/webhooks/index.js';
+import { adminClient, provision } from '../helpers/admin.js';
+import { testStores } from '../helpers/stores.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+const TOKEN = `tga_scheduledflow_${'x'.repeat(32)}`;
+const U = Date.UTC;
+const HOUR = 3_600_000;
+
+/** Polls until `check` returns a value (the scheduler works on its own timer). */
+async function eventually<T>(check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error('timed out waiting for the billing cycle');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+for (const kind of await testStores()) {
+  describe(`scheduled billing, gateway to finalized invoice, on ${kind.name}`, () => {
+    let store: Store;
+    let t: Tollgate;
+    let up: Upstream;
+    let billing: Billing;
+    let dataDir: string;
+    const clock = new ManualClock(U(2026, 2, 10, 12, 0));
+
+    beforeAll(async () => {
+      store = await kind.open();
+      dataDir = mkdtempSync(join(tmpdir(), 'tollgate-scheduled-flow-'));
+      up = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+      const config = loadConfig(
+        {
+          databaseUrl: store.url,
+          dataDir,
+          gatewayHost: '127.0.0.1',
+          gatewayPort: 0,
+          consoleHost: '127.0.0.1',
+          consolePort: 0,
+          adminToken: TOKEN,
+          logLevel: 'silent',
+          metering: 'strict',
+          billingIntervalMs: 100,
+          billingSettleMs: HOUR,
+          billingReviewMs: 2 * HOUR,
+        },
+        {},
+      );
+      t = await startTollgate(config, { clock, log: silentLogger });
+      billing = createBilling({ store, clock, log: silentLogger }); // reads only
+    }, 120_000);
+
+    afterAll(async () => {
+      await t?.close();
+      await up?.close();
+      await billing?.close();
+      await store?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('invoices and finalizes the period by itself, to the cent', async () => {
+      const admin = adminClient(t.consoleUrl!, TOKEN);
+      const p = await provision(admin, up.url, {}, '/api');
+      await billing.setPrice(
+        p.planId,
+        {
+          currency: 'USD',
+          recurringFee: '9.99',
+          charges: [{ model: 'per_unit', dimension: 'requests', unitPrice: '0.013' }],
+        },
+        'test',
+      );
+      const provider = await store.db
+        .selectFrom('plans')
+        .select('provider_id')
+        .where('id', '=', p.planId)
+        .executeTakeFirstOrThrow();
+      await createWebhooks({ store, clock, log: silentLogger }).addEndpoint(provider.provider_id, {
+        url: 'http://127.0.0.1:9/never-answers',
+      });
+      await t.snapshots.refresh();
+      const N = 23;
+      for (let i = 0; i < N; i++) {
+        const res = await fetch(`${t.gatewayUrl}/api/things/${i}`, { headers: { 'x-api-key': p.key } });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+      await t.meter!.flush();
+
+      const mine = async () => (await billing.listInvoices({ subscriptionId: p.subscriptionId })).items;
+      // the period (10 Mar 12:00 → 10 Apr 12:00) has ended, but not the settle delay
+      clock.set(U(2026, 3, 10, 12, 30));
+      await t.billingScheduler!.cycle(); // wait for one full cycle at this time
+      expect(await mine()).toEqual([]);
+      clock.set(U(2026, 3, 10, 13, 0));
+      const draft = await eventually(async () => (await mine())[0]);
+      expect(draft.status).toBe('draft');
+      // 9.99 + 23 × 0.013 = 9.99 + 0.299 = 10.289 → 10.29
+      const inv = await billing.getInvoice(draft.id);
+      expect(inv.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
+        ['recurring', '1', '9.99'],
+        ['usage', String(N), '0.30'],
+      ]);
+      expect(inv.total).toBe('10.29');
+      clock.set(U(2026, 3, 10, 15, 0)); // the two-hour review window has passed
+      const open = await eventually(async () => {
+        const [i] = await mine();
+        return i?.status === 'open' ? i : undefined;
+      });
+      expect(open.number).toBe(draft.number);
+      const events = await store.db
+        .selectFrom('webhook_outbox')
+        .select('payload')
+        .where('type', '=', 'invoice.finalized')
+        .execute();
+      expect(events.map((e) => JSON.parse(e.payload).data.id)).toEqual([draft.id]);
+      const audit = await store.db
+        .selectFrom('audit_log')
+        .select('actor')
+        .where('action', '=', 'invoice.finalize')
+        .where('entity_id', '=', draft.id)
+        .execute();
+      expect(audit).toEqual([{ actor: 'scheduler' }]);
+      // no second invoice for the period, however many cycles run
+      await t.billingScheduler!.cycle();
+      expect(await mine()).toHaveLength(1);
+    }, 120_000);
+  });
+}
