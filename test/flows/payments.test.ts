@@ -354,16 +354,23 @@ describe('payments through Stripe', () => {
       capped: false,
     });
     const served: number[] = [];
-    for (let i = 1; i <= 12; i++) {
-      const r = await call(buyer.key);
-      if (r.status === 200) served.push(i);
-      else {
-        expect(r).toEqual({ status: 429, body: '{"message":"Limit Exceeded"}' });
-      }
-      await tg.meter!.flush();
-      await tg.payments.spend.statusOf(buyer.subscriptionId);
-      await tg.snapshots.refresh();
+    for (let i = 1; i <= 8; i++) {
+      if ((await call(buyer.key)).status === 200) served.push(i);
+      await tg.meter!.flush(); // the metering side (alerts' spendOf) re-estimates after each flush
     }
+    // nothing but the flush path sets the flag: wait for it, then the gateway refuses
+    const capped = () =>
+      tg.store.db
+        .selectFrom('spend_budgets')
+        .select('capped_until')
+        .where('subscription_id', '=', buyer.subscriptionId)
+        .executeTakeFirstOrThrow();
+    await until('cap', capped, (r) => r.capped_until !== null);
+    await tg.snapshots.refresh(); // the reload the change already triggered, awaited
+    const refused = await call(buyer.key); // the 9th call: not served
+    expect(refused).toEqual({ status: 429, body: '{"message":"Limit Exceeded"}' });
+    for (let i = 0; i < 3; i++) expect((await call(buyer.key)).status).toBe(429);
+    await tg.meter!.flush();
     expect(served).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const alerts = () =>
       tg.store.db
