@@ -5,6 +5,7 @@
  * onto the exceptions of the API Gateway model; faults answer 500 without internals.
  */
 import type { Context } from 'hono';
+import { AwsError } from '../aws/index.js';
 import { type ErrorCode, isTollgateError, type Logger, TollgateError } from '../shared/index.js';
 
 export type AwsErrorType =
@@ -17,22 +18,13 @@ export type AwsErrorType =
   | 'ServiceUnavailableException'
   | 'InternalFailure';
 
-/** A refusal to answer in AWS's shape (thrown by this module's handlers). */
-export class AwsError extends Error {
-  constructor(
-    readonly type: AwsErrorType,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AwsError';
-  }
-}
-
-export const badRequest = (message: string) => new AwsError('BadRequestException', 400, message);
-export const notFoundAws = (message: string) => new AwsError('NotFoundException', 404, message);
-export const conflict = (message: string) => new AwsError('ConflictException', 409, message);
-export const unauthorized = (message: string) => new AwsError('UnauthorizedException', 401, message);
+/** A refusal in API Gateway's shape (the shared AWS error class with this model's names). */
+export const awsError = (type: AwsErrorType, status: number, message: string) =>
+  new AwsError(type, message, status);
+export const badRequest = (message: string) => awsError('BadRequestException', 400, message);
+export const notFoundAws = (message: string) => awsError('NotFoundException', 404, message);
+export const conflict = (message: string) => awsError('ConflictException', 409, message);
+export const unauthorized = (message: string) => awsError('UnauthorizedException', 401, message);
 
 const BY_CODE: Record<ErrorCode, [AwsErrorType, number]> = {
   VALIDATION_FAILED: ['BadRequestException', 400],
@@ -52,7 +44,7 @@ const BY_CODE: Record<ErrorCode, [AwsErrorType, number]> = {
 
 export function toAwsError(err: TollgateError): AwsError {
   const [type, status] = BY_CODE[err.code];
-  return new AwsError(type, status, err.message);
+  return awsError(type, status, err.message);
 }
 
 export function awsErrorResponse(e: AwsError): Response {
@@ -71,8 +63,8 @@ export function errorHandler(log: Logger) {
     if (err instanceof AwsError) return awsErrorResponse(err);
     if (isTollgateError(err)) return awsErrorResponse(toAwsError(err));
     log.error({ err, path: c.req.path }, 'apigateway API fault');
-    return awsErrorResponse(new AwsError('InternalFailure', 500, 'Internal error; see the server log'));
+    return awsErrorResponse(awsError('InternalFailure', 500, 'Internal error; see the server log'));
   };
 }
 
-export { TollgateError };
+export { AwsError, TollgateError };

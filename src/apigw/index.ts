@@ -8,13 +8,14 @@
  *   POST/GET /apikeys (POST ?mode=import&format=csv imports), GET/PATCH/DELETE /apikeys/{id}
  *
  * Status codes, wire names (`item`, `values`, `position`), epoch-second dates and errors
- * (`x-amzn-errortype` + `{"message"}`) follow the API Gateway model; see
- * /work/shared/reference/aws-api-gateway-and-marketplace.md §1.7–1.8 and docs/apigw.md for
- * what differs and why. Authentication: ./auth.ts. Mounting:
+ * (`x-amzn-errortype` + `{"message"}`) follow the API Gateway model; see docs/apigw.md for
+ * what differs and why. Authentication: ./auth.ts (SigV4 credentials: ./credentials.ts,
+ * issued through the admin API: ./admin-routes.ts). Mounting:
  *
- *   console.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log }));
+ *   const credentials = createApigwCredentials({ db: store.db, clock, secret });
+ *   console.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log, credentials }));
  *   // SDK: new APIGatewayClient({ endpoint: 'http://127.0.0.1:8081/apigateway', region: 'us-east-1',
- *   //        credentials: sigv4Credentials({ id: tokenId, value: token }) })
+ *   //        credentials: { accessKeyId: 'TGAG…', secretAccessKey: '…' } })
  */
 import { Hono } from 'hono';
 import type { Catalog } from '../catalog/index.js';
@@ -22,12 +23,15 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import type { AttachDeps } from './attach.js';
 import { type ApigwEnv, authenticate } from './auth.js';
+import type { ApigwCredentialService } from './credentials.js';
 import { errorHandler, notFoundAws } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerPlans } from './plans.js';
 import { registerUsage } from './usage.js';
 
-export { bearerMiddleware, sigv4Credentials } from './auth.js';
+export { apigwAdminRoutes } from './admin-routes.js';
+export { bearerMiddleware } from './auth.js';
+export { type ApigwCredentialService, createApigwCredentials } from './credentials.js';
 export { HOLDING_PLAN } from './model.js';
 
 /** JSON bodies are small; an imported key file may hold thousands of lines. */
@@ -38,8 +42,8 @@ export interface ApiGatewayDeps {
   store: Store;
   clock: Clock;
   log: Logger;
-  /** Accept SigV4 signed with the SHA-256 of an admin token (default true; see auth.ts). */
-  sigv4?: boolean;
+  /** SigV4 credentials (createApigwCredentials, sealed under the installation secret). */
+  credentials: ApigwCredentialService;
 }
 
 export function createApiGatewayApp(deps: ApiGatewayDeps): Hono<ApigwEnv> {
@@ -49,7 +53,7 @@ export function createApiGatewayApp(deps: ApiGatewayDeps): Hono<ApigwEnv> {
     await next();
     c.res.headers.set('cache-control', 'no-store');
   });
-  app.use('*', authenticate({ ...deps, sigv4: deps.sigv4 ?? true }, MAX_BODY_BYTES));
+  app.use('*', authenticate(deps, MAX_BODY_BYTES));
   const attach: AttachDeps = { catalog: deps.catalog, store: deps.store, clock: deps.clock, log: deps.log };
   registerPlans(app, attach);
   registerKeys(app, attach);

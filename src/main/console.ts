@@ -12,7 +12,7 @@
  *   /, /products, /account, /console…  developer portal and provider console
  */
 import { Hono } from 'hono';
-import { createApiGatewayApp } from '../apigw/index.js';
+import { apigwAdminRoutes, createApiGatewayApp, createApigwCredentials } from '../apigw/index.js';
 import { billingAdminRoutes } from '../billing/http/index.js';
 import type { Billing } from '../billing/index.js';
 import type { Catalog, Change } from '../catalog/index.js';
@@ -48,11 +48,14 @@ export interface ConsoleDeps {
   gatewayUrl: string | null;
   onChange: (change: Change) => void;
   mail: Mail;
+  /** The installation secret (seals /apigateway SigV4 credentials). */
+  secret: string;
 }
 
 export function buildConsole(deps: ConsoleDeps): Hono {
   const { catalog, store, clock, log, config } = deps;
   const app = new Hono();
+  const apigwCredentials = createApigwCredentials({ db: store.db, clock, secret: deps.secret });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // With a metrics port of its own, the console serves no metrics at all.
   if (config.metricsPort === undefined)
@@ -70,12 +73,16 @@ export function buildConsole(deps: ConsoleDeps): Hono {
         webhookAdminRoutes({ webhooks: deps.webhooks, catalog }),
         marketplaceRoutes(deps.marketplace),
         usageAdminRoutes({ store, clock, catalog }),
+        apigwAdminRoutes({ catalog, credentials: apigwCredentials }),
       ],
     }),
   );
   app.route('/', licencePublicApp(deps.licences, { log }));
   // The usage-plan / API-key subset of the API Gateway REST API, for @aws-sdk/client-api-gateway.
-  app.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log }));
+  app.route(
+    '/apigateway',
+    createApiGatewayApp({ catalog, store, clock, log, credentials: apigwCredentials }),
+  );
   app.route('/', deps.marketplace.app);
   app.route('/', paymentWebhookApp(deps.payments));
   app.route(

@@ -252,6 +252,7 @@ export async function startTollgate(
       gatewayUrl: config.gatewayPublicUrl ?? gatewayUrl,
       onChange,
       mail,
+      secret,
     });
     consoleServer = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.consolePort, hostname: config.consoleHost }, () =>

@@ -27,7 +27,6 @@ export type { Agreement, AgreementService } from './agreements.js';
 export { TOKEN_TTL_MS } from './agreements.js';
 export { createMarketplaceAwsApp, type MarketplaceAwsDeps } from './aws/app.js';
 export { AwsError } from './aws/errors.js';
-export { verifySigV4 } from './aws/sigv4.js';
 export {
   browseQuery,
   type CatalogueService,

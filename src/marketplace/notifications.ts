@@ -22,8 +22,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { GetEntitlementsCommand } from '@aws-sdk/client-marketplace-entitlement-service';
+import { type IncomingRequest, verifySigV4 } from '../aws/index.js';
 import { AwsError } from './aws/errors.js';
-import { type IncomingRequest, verifySigV4 } from './aws/sigv4.js';
+import { MARKETPLACE_SIGNING_SERVICE } from './aws/wire.js';
 import type { OnboardingDeps } from './onboarding.js';
 import { MARKETPLACE_ACTOR } from './ports.js';
 
@@ -45,16 +46,11 @@ async function authenticate(deps: OnboardingDeps, req: IncomingRequest): Promise
   const cfg = deps.config;
   if (req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) {
     try {
-      await verifySigV4(req, deps.clock, async (id) =>
-        id === cfg.accessKeyId
-          ? {
-              accessKeyId: id,
-              secretAccessKey: cfg.secretAccessKey,
-              providerId: 'external',
-              agreementId: null,
-            }
-          : null,
-      );
+      await verifySigV4(req, {
+        service: MARKETPLACE_SIGNING_SERVICE,
+        clock: deps.clock,
+        resolve: async (id) => (id === cfg.accessKeyId ? { secretAccessKey: cfg.secretAccessKey } : null),
+      });
       return null;
     } catch (e) {
       return e instanceof AwsError ? e.type : 'InvalidSignatureException';

@@ -21,7 +21,7 @@ import { request } from 'undici';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceOutboxTable } from '../store/tables/marketplace.js';
-import { SIGNING_SERVICE } from './aws/sigv4.js';
+import { MARKETPLACE_SIGNING_SERVICE } from './aws/wire.js';
 import type { CredentialService } from './credentials.js';
 import { eventId } from './ids.js';
 
@@ -83,7 +83,7 @@ export function createNotifier(deps: {
     });
     const u = new URL(row.url);
     const signer = new SignatureV4({
-      service: SIGNING_SERVICE,
+      service: MARKETPLACE_SIGNING_SERVICE,
       region: 'us-east-1',
       credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
       sha256: Hash.bind(null, 'sha256'),

@@ -19,6 +19,7 @@ import {
   type ResolveCustomerCommandOutput,
 } from '@aws-sdk/client-marketplace-metering';
 import { Hono } from 'hono';
+import { incomingRequest } from '../aws/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { CatalogueService, Product } from './catalogue.js';
@@ -243,18 +244,7 @@ export function createOnboarding(deps: OnboardingDeps) {
   });
   app.post('/marketplace/notifications', async (c) => {
     const raw = await c.req.text();
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((v, k) => {
-      headers[k.toLowerCase()] = v;
-    });
-    const url = new URL(c.req.url);
-    const out = await handleNotification(deps, {
-      method: 'POST',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body: raw,
-    });
+    const out = await handleNotification(deps, incomingRequest(c.req.raw, raw));
     return c.json(out.body, out.status as 200);
   });
   return { app, register };

@@ -168,6 +168,7 @@ export interface UsageBatchTable {
   events: number;
 }
 
+import type { ApigwTables } from './tables/apigw.js';
 import type { BillingTables } from './tables/billing.js';
 import type { LicencesTables } from './tables/licences.js';
 import type { MarketplaceTables } from './tables/marketplace.js';
@@ -181,6 +182,7 @@ export interface Database
     MarketplaceTables,
     LicencesTables,
     PortalTables,
+    ApigwTables,
     PaymentsTables {
   providers: ProviderTable;
   apis: ApiTable;

@@ -15,15 +15,10 @@ import {
   UpdateApiKeyCommand,
   UpdateUsageCommand,
 } from '@aws-sdk/client-api-gateway';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiGatewayApp, sigv4Credentials } from '../../src/apigw/index.js';
 import { SYSTEM } from '../../src/catalog/index.js';
-import { hashKey } from '../../src/keys/index.js';
 import type { Tollgate } from '../../src/main/index.js';
 import { localDate } from '../../src/metering/index.js';
-import { silentLogger, systemClock } from '../../src/shared/index.js';
 import { startTestTollgate } from '../helpers/tollgate.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -33,7 +28,6 @@ describe('API Gateway clients drive the Tollgate gateway', () => {
   let closeTollgate: () => Promise<void>;
   let up: Upstream;
   let tg: Tollgate;
-  let server: ReturnType<typeof serve>;
   let sdk: APIGatewayClient;
   let apiId: string;
 
@@ -49,30 +43,24 @@ describe('API Gateway clients drive the Tollgate gateway', () => {
         pathPrefix: '/weather',
       })
     ).id;
-    // Mounted as the console will mount it, on its own socket here.
-    const root = new Hono();
-    root.route(
-      '/apigateway',
-      createApiGatewayApp({ catalog: tg.catalog, store: tg.store, clock: systemClock, log: silentLogger }),
-    );
-    server = serve({ fetch: root.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    const token = await tg.store.db
-      .selectFrom('admin_tokens')
-      .select('id')
-      .where('hash', '=', hashKey(TOKEN))
-      .executeTakeFirstOrThrow();
+    // The console's own /apigateway, with credentials issued through the admin API.
+    const issued = await fetch(`${tg.consoleUrl}/admin/v1/apigateway/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(issued.status).toBe(201);
+    const creds = (await issued.json()) as { accessKeyId: string; secretAccessKey: string };
     sdk = new APIGatewayClient({
       region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/apigateway`,
-      credentials: sigv4Credentials({ id: token.id, value: TOKEN }),
+      endpoint: `${tg.consoleUrl}/apigateway`,
+      credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
       maxAttempts: 1,
     });
   });
 
   afterAll(async () => {
     sdk?.destroy();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
     await closeTollgate?.();
     await up?.close();
   });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { bearerMiddleware, createApiGatewayApp, sigv4Credentials } from '../../src/apigw/index.js';
+import { bearerMiddleware, createApiGatewayApp, createApigwCredentials } from '../../src/apigw/index.js';
 import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../src/catalog/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -22,6 +22,8 @@ export interface ApigwHarness {
   beta: { providerId: string; apiId: string; planId: string };
   operator: string;
   provider: { id: string; value: string };
+  /** SigV4 credentials issued for Alpha's token. */
+  providerCreds: { accessKeyId: string; secretAccessKey: string };
   /** Alpha's token, SigV4-signed with the stock SDK credentials. */
   sigv4: APIGatewayClient;
   /** The operator token as Authorization: Bearer (SDK middleware). */
@@ -65,7 +67,13 @@ export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
   const t = await catalog.tokens.create(op, { name: 'alpha', scope: 'provider', providerId: a.id });
 
   const root = new Hono();
-  root.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log: silentLogger }));
+  const credentials = createApigwCredentials({
+    db: store.db,
+    clock,
+    secret: 'test-installation-secret-0123456789',
+  });
+  const providerCreds = await credentials.issue(t.id);
+  root.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log: silentLogger, credentials }));
   const server = serve({ fetch: root.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -96,7 +104,8 @@ export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
     beta: { providerId: b.id, apiId: bApi.id, planId: bPlan.id },
     operator,
     provider: { id: t.id, value: t.value },
-    sigv4: client(sigv4Credentials({ id: t.id, value: t.value })),
+    providerCreds,
+    sigv4: client(providerCreds),
     bearer,
     client,
     async close() {

@@ -362,11 +362,19 @@ for (const kind of await testStores()) {
       expect(badThrottle).toBeInstanceOf(BadRequestException);
       expect(badThrottle.message).toMatch(/throttle\.rateLimit/);
 
-      const wrongSecret = h.client({ accessKeyId: h.provider.id, secretAccessKey: 'not-the-hash' });
+      const wrongSecret = h.client({ accessKeyId: h.providerCreds.accessKeyId, secretAccessKey: 'not-it' });
       await expect(wrongSecret.send(new GetUsagePlansCommand({}))).rejects.toBeInstanceOf(
         UnauthorizedException,
       );
-      const unknownId = h.client({ accessKeyId: 'tok_nobody', secretAccessKey: 'x' });
+      // The token id and its stored hash (what a database copy holds) sign nothing.
+      const hash = await h.store.db
+        .selectFrom('admin_tokens')
+        .select('hash')
+        .where('id', '=', h.provider.id)
+        .executeTakeFirstOrThrow();
+      const fromDb = h.client({ accessKeyId: h.provider.id, secretAccessKey: hash.hash });
+      await expect(fromDb.send(new GetUsagePlansCommand({}))).rejects.toBeInstanceOf(UnauthorizedException);
+      const unknownId = h.client({ accessKeyId: 'TGAGNOBODY', secretAccessKey: 'x' });
       await expect(unknownId.send(new GetUsagePlansCommand({}))).rejects.toBeInstanceOf(
         UnauthorizedException,
       );

@@ -8,6 +8,7 @@
  * `{"__type","message"}` — what the official SDK parses into its named exceptions.
  */
 import { Hono } from 'hono';
+import { incomingRequest, verifySigV4 } from '../../aws/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { Db } from '../../store/index.js';
 import type { ResolvedCredentials } from '../credentials.js';
@@ -15,7 +16,7 @@ import { createCredentials } from '../credentials.js';
 import { createMarketplaceEntitlements } from './entitlements.js';
 import { AwsError } from './errors.js';
 import { createMarketplaceMetering } from './metering.js';
-import { verifySigV4 } from './sigv4.js';
+import { MARKETPLACE_SIGNING_SERVICE } from './wire.js';
 
 export interface MarketplaceAwsDeps {
   db: Db;
@@ -61,20 +62,13 @@ export function createMarketplaceAwsApp(deps: MarketplaceAwsDeps): Hono {
       if (Buffer.byteLength(raw) > maxBody) {
         throw new AwsError('ValidationException', `Request must be smaller than ${maxBody} bytes.`);
       }
-      const url = new URL(c.req.url);
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((v, k) => {
-        headers[k.toLowerCase()] = v;
+      const req = incomingRequest(c.req.raw, raw);
+      const headers = req.headers;
+      const creds = await verifySigV4(req, {
+        service: MARKETPLACE_SIGNING_SERVICE,
+        clock: deps.clock,
+        resolve: credentials.resolve,
       });
-      const query: Record<string, string> = {};
-      url.searchParams.forEach((v, k) => {
-        query[k] = v;
-      });
-      const creds = await verifySigV4(
-        { method: 'POST', path: url.pathname, query, headers, body: raw },
-        deps.clock,
-        credentials.resolve,
-      );
       await credentials.touch(creds.accessKeyId);
       const op = ops[target];
       if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);

@@ -4,16 +4,9 @@
  * its modelled exception class (InvalidTokenException, …); unmodelled names (e.g. the
  * framework's ValidationException) surface as a ServiceException whose `name` is the type.
  */
-export class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+import { AwsError } from '../../aws/index.js';
+
+export { AwsError };
 
 export const awsError = (type: string, message: string, status = 400): AwsError =>
   new AwsError(type, message, status);

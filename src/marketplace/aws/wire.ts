@@ -3,6 +3,9 @@ import { AwsError, validationError } from './errors.js';
 
 export const MAX_QUANTITY = 2147483647;
 
+/** The SigV4 signing service of AWS Marketplace's APIs (and Tollgate's notifications). */
+export const MARKETPLACE_SIGNING_SERVICE = 'aws-marketplace';
+
 export interface UsageAllocation {
   AllocatedUsageQuantity: number;
   Tags?: { Key: string; Value: string }[];

@@ -12,6 +12,7 @@ import * as portal from './006_portal.js';
 import * as payments from './007_payments.js';
 import * as billingCycle from './008_billing_cycle.js';
 import * as apiManners from './009_api_manners.js';
+import * as apigw from './010_apigw.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '007_payments': payments,
   '008_billing_cycle': billingCycle,
   '009_api_manners': apiManners,
+  '010_apigw': apigw,
 };
