@@ -4,7 +4,6 @@
  * API through Tollgate's gateway until the quota says no, grant more with UpdateUsage, read
  * GetUsage, then take the key out of the plan — and the gateway follows each change.
  */
-import type { AddressInfo } from 'node:net';
 import {
   APIGatewayClient,
   CreateApiKeyCommand,
