@@ -101,6 +101,25 @@ describe('the API reference works through the gateway', () => {
     expect(JSON.stringify(doc)).not.toContain('weather.internal.example');
   });
 
+  it('refuses to publish a product whose plan does not open its API, naming both', async () => {
+    const api = await h.catalog.apis.get(SYSTEM, apiId);
+    const closed = await h.catalog.plans.create(SYSTEM, {
+      providerId: api.providerId,
+      name: 'Closed',
+      apiIds: [],
+    });
+    const product = await h.marketplace.catalogue.create(SYSTEM, {
+      providerId: api.providerId,
+      title: 'Mismatched',
+      apiIds: [apiId],
+      planIds: [closed.id],
+    });
+    await expect(h.marketplace.catalogue.publish(SYSTEM, product.id)).rejects.toThrow(
+      /plan "Closed" does not give access to the API "Nimbus Weather"/,
+    );
+    expect((await h.marketplace.catalogue.get(SYSTEM, product.id)).status).toBe('draft');
+  });
+
   async function firstCall(page: Page, email: string) {
     page.setDefaultTimeout(30_000);
     await page.goto(`${h.url}/products/${productId}`);
