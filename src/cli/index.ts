@@ -3,12 +3,9 @@
  * `gatewayPort` ↔ `TOLLGATE_GATEWAY_PORT`); `tollgate help` lists the commands.
  */
 import { parseArgs } from 'node:util';
-import { createCatalog, SYSTEM } from '../catalog/index.js';
 import { ConfigError, configSchema, envName, kebab, loadConfig } from '../config/index.js';
-import { startTollgate } from '../main/index.js';
-import { createLogger, systemClock } from '../shared/index.js';
-import { openStore } from '../store/index.js';
-import { BILLING_HELP } from './billing.js';
+import { InvalidFileError } from './apply/load.js';
+import { AdminApiError, clientFromFlags, UsageError } from './client.js';
 
 const HELP = `tollgate — sell your API
 
@@ -20,7 +17,20 @@ const HELP = `tollgate — sell your API
                  mints a new operator admin token in the server's own store (a lost one
                  stays valid until revoked: list and revoke it through /admin/v1/tokens)
   tollgate apis capture|nouns [--port N] [--allow-hosts a,b]
-${BILLING_HELP}
+  tollgate billing run [--until 2026-05-01T00:00:00Z] [--dry-run] [--database-url URL]
+
+Against a running Tollgate (--url URL --token TOKEN, or TOLLGATE_URL / TOLLGATE_TOKEN):
+  tollgate diff -f tollgate.yaml [--prune] [--exit-code] [--json]
+  tollgate apply -f tollgate.yaml [--prune] [--json]
+  tollgate export [--provider NAME] [-o FILE] [--json]
+  tollgate keys list [--subscription ID] | create --subscription ID [--name N]
+                | roll KEY_ID [--grace SECONDS] | disable KEY_ID | enable KEY_ID
+  tollgate usage --from DATE [--to DATE] [--subscription ID] [--granularity hour|day|month] [--format csv]
+  tollgate invoices list [--subscription ID] [--status S] | show INV_ID | finalize INV_ID
+  tollgate token create [--scope operator|provider] [--provider PROVIDER_ID] [--name N]
+  tollgate schema          the JSON Schema of tollgate.yaml (for editors)
+  Add --json for the server's JSON. Exit codes: 0 ok, 1 failure, 2 usage, 3 diff found (--exit-code).
+
   tollgate help
 
 Every flag can also be set as an environment variable: --gateway-port ↔ TOLLGATE_GATEWAY_PORT.`;
@@ -67,6 +77,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'migrate': {
         const { flags } = parseFlags(rest);
         const config = loadConfig(flags);
+        const { openStore } = await import('../store/index.js');
         const store = await openStore(config.databaseUrl);
         await store.close();
         console.log(`migrated ${config.databaseUrl}`);
@@ -76,8 +87,21 @@ export async function main(argv: string[]): Promise<void> {
         return await apisCommand(rest);
       case 'billing':
         return await (await import('./billing.js')).billingCommand(rest);
+      case 'schema': {
+        const { fileJsonSchema } = await import('./apply/schema.js');
+        console.log(JSON.stringify(fileJsonSchema(), null, 2));
+        return;
+      }
+      case 'diff':
+      case 'apply':
+      case 'export':
+      case 'keys':
+      case 'usage':
+      case 'invoices':
+        return await clientCommand(command, rest);
       case 'token':
-        return await tokenCommand(rest);
+        // --operator mints from the store itself (a lost token); otherwise through the admin API.
+        return rest.includes('--operator') ? await tokenCommand(rest) : await clientCommand(command, rest);
       case 'help':
       case '--help':
       case '-h':
@@ -88,9 +112,13 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
     }
   } catch (err) {
-    const usage = err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage =
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // A clear sentence for the operator; the stack only when asked for.
     console.error(`tollgate: ${(err as Error).message}`);
+    if (err instanceof AdminApiError) for (const i of err.issues) console.error(`  ${i.field}: ${i.message}`);
     if (process.env.TOLLGATE_LOG_LEVEL === 'debug') console.error(err);
     process.exitCode = usage ? 2 : 1;
     // A failed start may leave handles open (a pool, a timer): do not hang on them.
@@ -114,6 +142,8 @@ async function serveCommand(args: string[]): Promise<void> {
   const started = onShutdown(async () => {
     for (const close of closers) await close();
   });
+  // Loaded here, not at the top: the client commands must start fast without the server.
+  const { startTollgate } = await import('../main/index.js');
   let t: Awaited<ReturnType<typeof startTollgate>>;
   try {
     t = await startTollgate(config);
@@ -142,6 +172,11 @@ async function tokenCommand(args: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(flags);
+  const [{ openStore }, { createCatalog, SYSTEM }, { createLogger, systemClock }] = await Promise.all([
+    import('../store/index.js'),
+    import('../catalog/index.js'),
+    import('../shared/index.js'),
+  ]);
   const store = await openStore(config.databaseUrl);
   try {
     const catalog = createCatalog({ store, clock: systemClock, log: createLogger({ level: 'warn' }) });
@@ -152,6 +187,68 @@ async function tokenCommand(args: string[]): Promise<void> {
     console.log(`Operator admin token ${token.id} (shown once, keep it safe):\n  ${token.value}`);
   } finally {
     await store.close();
+  }
+}
+
+const CLIENT_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  file: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+  prune: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'exit-code': { type: 'boolean' },
+  provider: { type: 'string' },
+  subscription: { type: 'string' },
+  name: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  granularity: { type: 'string' },
+  format: { type: 'string' },
+  status: { type: 'string' },
+  grace: { type: 'string' },
+  scope: { type: 'string' },
+} as const;
+
+/** Commands that talk to a running Tollgate through its admin API. */
+async function clientCommand(command: string, args: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args,
+    options: CLIENT_OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  const client = clientFromFlags(v);
+  const { diffCommand, applyCommand, exportCommand } = await import('./commands/config.js');
+  const ops = await import('./commands/ops.js');
+  const flags = { ...v, exitCode: v['exit-code'] };
+  const [sub, ...rest] = positionals;
+  try {
+    switch (command) {
+      case 'diff':
+        process.exitCode = await diffCommand(client, flags);
+        return;
+      case 'apply':
+        process.exitCode = await applyCommand(client, flags);
+        return;
+      case 'export':
+        process.exitCode = await exportCommand(client, flags);
+        return;
+      case 'keys':
+        return await ops.keysCommand(client, sub, rest, flags);
+      case 'usage':
+        return await ops.usageCommand(client, flags);
+      case 'invoices':
+        return await ops.invoicesCommand(client, sub, rest, flags);
+      case 'token':
+        if (sub !== 'create')
+          throw new UsageError('usage: tollgate token create [--scope …] [--provider ID]');
+        return await ops.tokenCreateCommand(client, flags);
+    }
+  } catch (err) {
+    // A bad file is the caller's to fix, like a bad flag: exit 2 with every fault's position.
+    if (err instanceof InvalidFileError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
