@@ -1,0 +1,99 @@
+/**
+ * The everyday commands through the real `tollgate` command against a real Tollgate (SQLite):
+ * a key created, listed, rolled and disabled — and the gateway agreeing — usage as CSV,
+ * invoices listed, a provider token minted; bad calls exit 2 with a sentence.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tollgate } from '../../src/main/index.js';
+import { startTestTollgate } from '../helpers/tollgate.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+const OPERATOR = 'tga_cli_ops_test_operator_token_0';
+const op = { kind: 'operator', id: 'test' } as const;
+
+function tollgate(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { env: { ...process.env, TOLLGATE_URL: url, TOLLGATE_TOKEN: OPERATOR }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: number }).code : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('tollgate keys, usage, invoices, token', { timeout: 300_000 }, () => {
+  let tg: Tollgate;
+  let close: () => Promise<void>;
+  let subscriptionId: string;
+  let providerId: string;
+  const run = (args: string[]) => tollgate(tg.consoleUrl!, args);
+
+  beforeAll(async () => {
+    ({ tg, close } = await startTestTollgate(OPERATOR));
+    providerId = (await tg.catalog.providers.create(op, { name: 'Ops Co' })).id;
+    const plan = await tg.catalog.plans.create(op, { providerId, name: 'Basic' });
+    const consumer = await tg.catalog.consumers.create(op, { providerId, name: 'Buyer' });
+    subscriptionId = (await tg.catalog.subscriptions.create(op, { consumerId: consumer.id, planId: plan.id }))
+      .id;
+  });
+  afterAll(async () => close?.());
+
+  it('creates, lists, rolls and disables a key', async () => {
+    const created = await run(['keys', 'create', '--subscription', subscriptionId, '--name', 'ci', '--json']);
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; value: string };
+    expect(key.value).toMatch(/^tg_/);
+
+    const listed = await run(['keys', 'list', '--subscription', subscriptionId]);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+PREFIX\s+NAME\s+ENABLED/);
+    expect(listed.stdout).toContain(key.id);
+
+    const rolled = await run(['keys', 'roll', key.id, '--grace', '0', '--json']);
+    const roll = JSON.parse(rolled.stdout) as { old: { id: string }; new: { id: string; value: string } };
+    expect(roll.old.id).toBe(key.id);
+    expect(roll.new.value).not.toBe(key.value);
+
+    expect((await run(['keys', 'disable', roll.new.id])).code).toBe(0);
+    expect((await tg.catalog.keys.get(op, roll.new.id)).enabled).toBe(false);
+  });
+
+  it('prints usage as CSV, invoices as a table, and mints a provider token', async () => {
+    const usage = await run([
+      'usage',
+      '--subscription',
+      subscriptionId,
+      '--from',
+      '2026-01-01',
+      '--format',
+      'csv',
+    ]);
+    expect(usage.code).toBe(0);
+    expect(usage.stdout.split('\n')[0]).toContain('units');
+
+    const invoices = await run(['invoices', 'list']);
+    expect(invoices.code).toBe(0);
+    expect(invoices.stdout.split('\n')[0]).toMatch(/^ID\s+NUMBER\s+STATUS/);
+
+    const token = await run(['token', 'create', '--provider', providerId, '--name', 'ci', '--json']);
+    const t = JSON.parse(token.stdout) as { scope: string; providerId: string; value: string };
+    expect(t).toMatchObject({ scope: 'provider', providerId });
+    expect(await tg.catalog.tokens.authenticate(t.value)).toMatchObject({ kind: 'provider', providerId });
+  });
+
+  it('answers a bad call with exit 2 and a sentence, a refusal with exit 1', async () => {
+    const missing = await run(['keys', 'create']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--subscription is required');
+    const unknown = await run(['keys', 'list', '--frobnicate']);
+    expect(unknown.code).toBe(2);
+    const refused = await run(['invoices', 'show', 'inv_01JAAAAAAAAAAAAAAAAAAAAAAA']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('404');
+  });
+});
