@@ -192,6 +192,10 @@ export class LeasedLimits implements LimitsBackend {
     await this.inner.seedQuotaUsed(quotaKey, windowStart, windowEnd, used);
   }
 
+  async addQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, n: number): Promise<void> {
+    await this.inner.addQuotaUsed(quotaKey, windowStart, windowEnd, n);
+  }
+
   /** Gives back blocks older than ttl and forgets shapes idle for 2·ttl. */
   async sweep(nowMs: number = this.clock.now()): Promise<void> {
     const out: Settle[] = [];

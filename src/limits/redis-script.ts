@@ -142,3 +142,10 @@ end
 redis.call('SET', KEYS[1], string.format('%d', v), 'PX', ARGV[2])
 return v
 `;
+
+/** KEYS[1] counter, ARGV[1] units to add, ARGV[2] ttl ms → the new count (reconciling fail-open admits). */
+export const ADD_USED_LUA = `
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return v
+`;

@@ -9,19 +9,25 @@
  *
  * Failure: admit never throws. A connection that is down answers LIMITS_UNAVAILABLE at once
  * (no offline queueing), a slow one after `timeoutMs`; ioredis reconnects by itself and admits
- * succeed again as soon as Redis is back. An admit that timed out may still commit if its
- * script reached Redis (at most one unit per timed-out request, on the provider's side).
+ * succeed again as soon as Redis is back. An admit that timed out may still run once Redis
+ * answers (a hung server that resumes): its reply is still awaited, and a late commit gives
+ * its quota unit back — the caller answered that request 503 or counted it as fail-open, so
+ * it must not also spend quota here. (Only when the connection's own `commandTimeout` is
+ * unset, as in LIMITS_REDIS_OPTIONS: ioredis drops late replies of timed-out commands.)
  * refund/quotaUsed/setQuotaUsed are faults when Redis is down: they reject, within the same deadline.
  *
  * Redis Cluster: one admit's keys must hash to one slot; put a `{hash tag}` in rule keys.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { ADMIT_LUA, REFUND_LUA, SET_USED_LUA } from './redis-script.js';
+import { ADD_USED_LUA, ADMIT_LUA, REFUND_LUA, SET_USED_LUA } from './redis-script.js';
 import { type AdmitRequest, type Decision, type LimitsBackend, QUOTA_GRACE_MS } from './types.js';
 
-/** Connection settings for a limits connection: fail fast, never queue, reconnect forever. */
+/**
+ * Connection settings for a limits connection: fail fast, never queue, reconnect forever.
+ * No `commandTimeout`: RedisLimits puts its own deadline on each call, so the reply of an
+ * admit that timed out is still seen (and a late commit undone).
+ */
 export const LIMITS_REDIS_OPTIONS: RedisOptions = {
-  commandTimeout: 500,
   connectTimeout: 1000,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,
@@ -34,6 +40,7 @@ interface ScriptedRedis {
   tollgateLimitsAdmit(numKeys: number, ...args: string[]): Promise<Reply>;
   tollgateLimitsRefund(key: string): Promise<number>;
   tollgateLimitsSetUsed(key: string, used: string, ttl: string, onlyRaise: string): Promise<number>;
+  tollgateLimitsAddUsed(key: string, n: string, ttl: string): Promise<number>;
 }
 
 export interface RedisLimitsOptions {
@@ -63,6 +70,9 @@ export class RedisLimits implements LimitsBackend {
   private readonly serverTime: string;
   private readonly timeoutMs: number;
   private readonly ownsConnection: boolean;
+  /** Timed-out admits whose reply is still awaited, and late commits given back. */
+  lateAdmits = 0;
+  lateUndone = 0;
 
   /** Opens a connection with LIMITS_REDIS_OPTIONS that close() will quit. */
   static connect(url: string, opts: Omit<RedisLimitsOptions, 'redis' | 'ownsConnection'> = {}): RedisLimits {
@@ -80,6 +90,7 @@ export class RedisLimits implements LimitsBackend {
     this.redis.defineCommand('tollgateLimitsAdmit', { lua: ADMIT_LUA });
     this.redis.defineCommand('tollgateLimitsRefund', { lua: REFUND_LUA, numberOfKeys: 1 });
     this.redis.defineCommand('tollgateLimitsSetUsed', { lua: SET_USED_LUA, numberOfKeys: 1 });
+    this.redis.defineCommand('tollgateLimitsAddUsed', { lua: ADD_USED_LUA, numberOfKeys: 1 });
     this.r = this.redis as unknown as ScriptedRedis;
   }
 
@@ -145,12 +156,26 @@ export class RedisLimits implements LimitsBackend {
       );
     }
     let reply: Reply;
+    const call = this.r.tollgateLimitsAdmit(quota === undefined ? n : n + 1, ...args);
     try {
-      reply = await this.deadline(this.r.tollgateLimitsAdmit(quota === undefined ? n : n + 1, ...args));
+      reply = await this.deadline(call);
     } catch (e) {
+      if (quota !== undefined && e instanceof DeadlineError)
+        this.undoIfLate(call, quota.key, quota.windowStart);
       return { ok: false, code: 'LIMITS_UNAVAILABLE', error: e instanceof Error ? e : new Error(String(e)) };
     }
     return toDecision(reply);
+  }
+
+  /** The admit was reported unavailable; if its script commits after all, give the unit back. */
+  private undoIfLate(call: Promise<Reply>, quotaKey: string, windowStart: number): void {
+    this.lateAdmits++;
+    call
+      .then((r) =>
+        r[0] === 1 ? this.refund(quotaKey, windowStart).then(() => this.lateUndone++) : undefined,
+      )
+      .catch(() => {}) // the connection died first: the script either never ran or its state is gone
+      .finally(() => this.lateAdmits--);
   }
 
   async refund(quotaKey: string, windowStart: number): Promise<void> {
@@ -169,6 +194,14 @@ export class RedisLimits implements LimitsBackend {
   /** Raises the used count to at least `used`, never lowers it: start-up seeding that cannot undo other nodes' counts. */
   async seedQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, used: number): Promise<void> {
     await this.setUsed(quotaKey, windowStart, windowEnd, used, true);
+  }
+
+  /** Adds `n` to a window's count: fail-open admits counted locally during an outage, reconciled. */
+  async addQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, n: number): Promise<void> {
+    const ttl = Math.max(0, windowEnd - windowStart) + QUOTA_GRACE_MS;
+    await this.deadline(
+      this.r.tollgateLimitsAddUsed(this.quotaKey(quotaKey, windowStart), String(Math.floor(n)), String(ttl)),
+    );
   }
 
   async close(): Promise<void> {
@@ -196,7 +229,7 @@ export class RedisLimits implements LimitsBackend {
     if (typeof this.redis.options.commandTimeout === 'number') return p;
     return new Promise<T>((resolve, reject) => {
       const t = setTimeout(
-        () => reject(new Error(`redis did not answer within ${this.timeoutMs} ms`)),
+        () => reject(new DeadlineError(`redis did not answer within ${this.timeoutMs} ms`)),
         this.timeoutMs,
       );
       p.then(
@@ -212,6 +245,8 @@ export class RedisLimits implements LimitsBackend {
     });
   }
 }
+
+class DeadlineError extends Error {}
 
 function toDecision(r: Reply): Decision {
   const [status, a, used, remaining] = r;

@@ -63,6 +63,8 @@ export interface LimitsBackend {
     windowEnd: number,
     used: number,
   ): void | Promise<void>;
+  /** Adds `n` units to a window's count (reconciling admits counted locally while the store was down). */
+  addQuotaUsed?(quotaKey: string, windowStart: number, windowEnd: number, n: number): void | Promise<void>;
   close(): Promise<void>;
 }
 

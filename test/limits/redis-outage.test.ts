@@ -83,4 +83,35 @@ describe('RedisLimits when Redis is unreachable', () => {
     expect(await ready()).toMatchObject({ ok: true });
     expect(Date.now() - t).toBeLessThan(3000);
   });
+
+  it.runIf(withRedis)('gives back the quota of an admit that timed out but committed later', async () => {
+    const relay = new Relay();
+    await relay.start();
+    const limits = RedisLimits.connect(`redis://127.0.0.1:${relay.port}`, {
+      prefix: `tgtest:late:${Date.now().toString(36)}:`,
+    });
+    cleanup.push(
+      () => limits.close(),
+      () => relay.cut(),
+    );
+    await limits.ready();
+    const quota = {
+      key: 'q:s',
+      limit: 10,
+      windowStart: 0,
+      windowEnd: Date.now() + 3_600_000,
+      mode: 'block' as const,
+    };
+    expect((await limits.admit({ throttles: [], quota }, Date.now())).ok).toBe(true);
+
+    relay.holdReplies(); // the script runs and commits; its reply is late
+    const { d } = await quick(limits.admit({ throttles: [], quota }, Date.now()));
+    expect(d).toMatchObject({ ok: false, code: 'LIMITS_UNAVAILABLE' });
+    expect(limits.lateAdmits).toBe(1);
+    relay.releaseReplies();
+    const until = Date.now() + 10_000;
+    while (limits.lateAdmits > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(limits.lateUndone).toBe(1);
+    expect(await limits.quotaUsed('q:s', 0)).toBe(1); // the first admit only
+  });
 });

@@ -14,6 +14,7 @@ export async function closedPort(): Promise<number> {
 export class Relay {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly links: Array<{ client: net.Socket; upstream: net.Socket }> = [];
   port = 0;
   async start(): Promise<void> {
     const target = new URL(REDIS_URL);
@@ -25,10 +26,23 @@ export class Relay {
         s.on('close', () => this.sockets.delete(s));
       }
       client.pipe(upstream).pipe(client);
+      this.links.push({ client, upstream });
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
     this.port = (this.server.address() as net.AddressInfo).port;
   }
+  /** Redis runs what it receives but its replies are held back (a server that hangs after committing). */
+  holdReplies(): void {
+    for (const { client, upstream } of this.links) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  releaseReplies(): void {
+    for (const { client, upstream } of this.links) upstream.pipe(client);
+  }
+
   async cut(): Promise<void> {
     const s = this.server;
     this.server = undefined;
