@@ -1,4 +1,5 @@
 export { reseedChanged, seedQuotas } from './quota-seed.js';
+export { QuotaSync } from './quota-sync.js';
 export type { GatewayDeps, GatewayObserver, ServingGuard } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';

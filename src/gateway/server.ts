@@ -26,6 +26,7 @@ import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { applyCors, originAllowed, preflightHeaders } from './cors.js';
 import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
+import type { OutageLedger, QuotaRef } from './quota-sync.js';
 import { nextRequestId } from './request-id.js';
 import { BODY, limitHeaders, rateLimitField, sendJson } from './responses.js';
 import type { CompiledApi, CompiledRoute, KeyEntry, Snapshot, SnapshotHolder } from './snapshot.js';
@@ -63,6 +64,8 @@ export interface GatewayDeps {
   guard?: ServingGuard;
   /** Upstream response headers never relayed (lower-case), besides `x-tollgate-*`. Default: `server`. */
   dropResponseHeaders?: readonly string[];
+  /** Counts calls served fail-open, to be reconciled into the limit store (quota-sync.ts). */
+  outage?: OutageLedger;
 }
 
 export class Gateway {
@@ -240,6 +243,10 @@ export class Gateway {
     if (a.code === 'LIMITS_UNAVAILABLE') {
       observer?.limitsUnavailable(a.failOpen);
       if (a.failOpen) {
+        if (a.quota && this.deps.outage) {
+          call.servedOpen = a.quota;
+          this.deps.outage.count(a.quota);
+        }
         this.forward(call, req, upstreamPath);
         return;
       }
@@ -319,6 +326,8 @@ class Call implements RelayHooks {
   key: KeyEntry | null = null;
   /** The quota unit this call spent, to give back if the call turns out not billable. */
   quota: { key: string; windowStart: number } | null = null;
+  /** Served fail-open: the quota window it was counted in locally (given back the same way). */
+  servedOpen: QuotaRef | null = null;
   /** The usage event recorded for this call, once metered. */
   private event: UsageEvent | null = null;
 
@@ -428,6 +437,7 @@ class Call implements RelayHooks {
   }
 
   private giveBack(): void {
+    if (this.servedOpen) this.deps.outage?.giveBack(this.servedOpen);
     const quota = this.quota;
     if (!quota) return;
     const r = this.deps.limits.refund(quota.key, quota.windowStart);

@@ -16,7 +16,7 @@ import { createBilling } from '../billing/index.js';
 import { type BillingScheduler, createBillingScheduler } from '../billing/scheduler.js';
 import { type Change, createCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
-import { Gateway, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
+import { Gateway, QuotaSync, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
 import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
@@ -90,7 +90,7 @@ export async function startTollgate(
   limits = await createLimits({
     redisUrl: config.redisUrl,
     lease: config.limitsLease ? parseLease(config.limitsLease) : null,
-    prefix: 'tollgate:',
+    prefix: LIMITS_PREFIX,
     // Start even if Redis is down (each plan fails open or closed); say so loudly.
     onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
   });
@@ -207,13 +207,31 @@ export async function startTollgate(
       if (n) log.info({ subscriptions: n }, 'new quota windows seeded from stored usage');
     });
   }
+  // Redis counters are seeded at start and again whenever Redis comes back without them.
+  let quotaSync: QuotaSync | null = null;
+  if (config.redisUrl && runsGateway) {
+    quotaSync = new QuotaSync({
+      redisUrl: config.redisUrl,
+      prefix: LIMITS_PREFIX,
+      store,
+      snapshots,
+      limits,
+      flushUsage: async () => {
+        await meter?.flush();
+      },
+      clock,
+      log,
+    });
+    await quotaSync.start();
+  }
 
   let gateway: Gateway | null = null;
   let gatewayUrl: string | null = null;
   if (runsGateway) {
     gateway = new Gateway({
       snapshots,
-      limits,
+      limits: quotaSync ? quotaSync.guard(limits) : limits,
+      ...(quotaSync ? { outage: quotaSync } : {}),
       meter,
       clock,
       log,
@@ -320,6 +338,7 @@ export async function startTollgate(
       await billingScheduler?.stop();
       await stopDelivery?.();
       wholesale?.stop();
+      await quotaSync?.close();
       await meter?.close();
       marketplace.stop();
       await paid.stop();
@@ -330,6 +349,8 @@ export async function startTollgate(
     },
   };
 }
+
+const LIMITS_PREFIX = 'tollgate:';
 
 function displayHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

@@ -4,7 +4,7 @@
  * comes back the gateway recovers by itself. A private redis-server on its own port plays
  * the outage, so the machine's Redis (and other suites) are untouched.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,31 +12,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, provision } from '../helpers/admin.js';
 import { type ServeProcess, startServe } from '../helpers/process.js';
-import { redisAvailable } from '../helpers/redis.js';
+import { privateRedisPort, redisAvailable, startPrivateRedis } from '../helpers/redis.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const TOKEN = `tga_outage_${'y'.repeat(32)}`;
-const PORT = 16_379 + Math.floor(Math.random() * 1000);
+const PORT = privateRedisPort();
 
-async function startRedis(): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
+const startRedis = () => startPrivateRedis(PORT);
 
 const statuses = async (url: string, key: string, n: number) => {
   const out: number[] = [];

@@ -34,7 +34,13 @@ export type AdmitOutcome =
       windowSeconds: number;
       remaining: number;
     }
-  | { ok: false; code: 'LIMITS_UNAVAILABLE'; failOpen: boolean };
+  | {
+      ok: false;
+      code: 'LIMITS_UNAVAILABLE';
+      failOpen: boolean;
+      /** The quota the call would have spent: counted locally when it is served fail-open. */
+      quota: { key: string; windowStart: number; windowEnd: number } | null;
+    };
 
 /**
  * What one key's calls on one route ask the limits backend, computed once per snapshot entry
@@ -190,7 +196,7 @@ function outcome(
     return ok.ok && ok.quota?.windowStart === quota.windowStart ? ok : { ok: true, quota };
   }
   if (d.code === 'LIMITS_UNAVAILABLE')
-    return { ok: false, code: d.code, failOpen: plan.failureMode === 'open' };
+    return { ok: false, code: d.code, failOpen: plan.failureMode === 'open', quota: quota ?? null };
   if (d.code === 'QUOTA_EXCEEDED') {
     return {
       ok: false,
