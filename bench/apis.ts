@@ -27,7 +27,7 @@ async function benchCaptures(
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   const target = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
-  const api = await startCaptureApi({ allowHosts: ['127.0.0.1'], poolSize, queueLimit: count });
+  const api = await startCaptureApi({ outboundAllow: ['127.0.0.1'], poolSize, queueLimit: count });
   const one = async (): Promise<number> => {
     const started = performance.now();
     const res = await fetch(

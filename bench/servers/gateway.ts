@@ -11,7 +11,7 @@ import { Gateway, SnapshotHolder } from '../../src/gateway/index.js';
 import { fromValue } from '../../src/keys/index.js';
 import { MemoryLimits, RedisLimits } from '../../src/limits/index.js';
 import { createMeter, type Durability } from '../../src/metering/index.js';
-import { silentLogger, systemClock } from '../../src/shared/index.js';
+import { OutboundPolicy, silentLogger, systemClock } from '../../src/shared/index.js';
 import { openStore } from '../../src/store/index.js';
 import { seedApi, seedPlan, seedProvider, seedSubscription } from '../../test/helpers/seed.js';
 
@@ -69,6 +69,7 @@ const gateway = new Gateway({
   meter,
   clock: systemClock,
   log: silentLogger,
+  outbound: new OutboundPolicy({ allow: ['127.0.0.1'] }),
   upstream: { connectTimeoutMs: 5000, headersTimeoutMs: 30000, bodyTimeoutMs: 30000, connections: 128 },
 });
 const port = await gateway.listen(0, '127.0.0.1');

@@ -4,6 +4,8 @@
  * identity, so plan overrides naming it stay valid). Routing is by path prefix and/or host;
  * two APIs may not share the same (host, prefix) pair, since the gateway could not tell
  * them apart. Overlapping prefixes (`/a` and `/a/b`) are fine: the longest one wins.
+ * An `upstreamUrl` is judged by the outbound policy (docs/outbound.md) before the
+ * transaction opens, since it may wait on DNS.
  */
 
 import { sql } from 'kysely';
@@ -108,6 +110,7 @@ export function apisService(ctx: Ctx): ApisService {
     async create(actor, input) {
       const data = parse(apiCreate, input);
       const providerId = ownerFor(actor, data.providerId);
+      await ctx.outbound.assert('upstreamUrl', data.upstreamUrl);
       const now = ctx.clock.now();
       const row: ApiTable = {
         id: newId('api', now),
@@ -166,6 +169,7 @@ export function apisService(ctx: Ctx): ApisService {
 
     async update(actor, id, input) {
       const data = parse(apiUpdate, input);
+      if (data.upstreamUrl !== undefined) await ctx.outbound.assert('upstreamUrl', data.upstreamUrl);
       return ctx.write(actor, async (tx, audit) => {
         const before = await loadApi(tx, actor, id);
         const oldRoutes = (await routesOf(tx, [id])).get(id) ?? [];

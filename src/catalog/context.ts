@@ -8,7 +8,14 @@
  */
 
 import type { Clock } from '../shared/clock.js';
-import { type ErrorCode, type Logger, newId, notFound, TollgateError } from '../shared/index.js';
+import {
+  type ErrorCode,
+  type Logger,
+  newId,
+  notFound,
+  OutboundPolicy,
+  TollgateError,
+} from '../shared/index.js';
 import type { Store, Tx } from '../store/index.js';
 
 export type Actor = ({ kind: 'operator' } | { kind: 'provider'; providerId: string }) & {
@@ -28,6 +35,8 @@ export interface CatalogDeps {
   store: Store;
   clock: Clock;
   log: Logger;
+  /** Judges URLs Tollgate will call (upstreams) at write time. Default: nothing private allowed. */
+  outbound?: OutboundPolicy;
   /** Called after each committed write (the gateway reloads its snapshot on it). */
   onChange?: (change: Change) => void;
   /**
@@ -38,6 +47,7 @@ export interface CatalogDeps {
 }
 
 export interface Ctx extends CatalogDeps {
+  outbound: OutboundPolicy;
   /** Runs `fn` in a transaction, writes its audit rows in it, then reports the changes. */
   write<T>(actor: Actor, fn: (tx: Tx, audit: AuditSink) => Promise<T>): Promise<T>;
 }
@@ -56,6 +66,7 @@ export type AuditSink = (entry: AuditEntry) => void;
 export function makeCtx(deps: CatalogDeps): Ctx {
   const ctx: Ctx = {
     ...deps,
+    outbound: deps.outbound ?? new OutboundPolicy(),
     async write(actor, fn) {
       const changes: Change[] = [];
       const result = await runTx(deps.store, async (tx) => {

@@ -16,7 +16,7 @@ const HELP = `tollgate — sell your API
   tollgate token create --operator [--name NAME] [--database-url URL]
                  mints a new operator admin token in the server's own store (a lost one
                  stays valid until revoked: list and revoke it through /admin/v1/tokens)
-  tollgate apis capture|nouns [--port N] [--allow-hosts a,b]
+  tollgate apis capture|nouns [--port N] [--outbound-allow HOST,CIDR,…]
   tollgate billing run [--until 2026-05-01T00:00:00Z] [--dry-run] [--database-url URL]
 
 Against a running Tollgate (--url URL --token TOKEN, or TOLLGATE_URL / TOLLGATE_TOKEN):
@@ -48,7 +48,6 @@ function parseFlags(args: string[]): {
     options[kebab(key)] = { type: key === 'demo' || key === 'trustProxy' ? 'boolean' : 'string' };
   options.licence = { type: 'string' };
   options.port = { type: 'string' };
-  options['allow-hosts'] = { type: 'string' };
   options.file = { type: 'string' };
   options.f = { type: 'string' };
   options.operator = { type: 'boolean' };
@@ -253,13 +252,15 @@ async function clientCommand(command: string, args: string[]): Promise<void> {
 }
 
 async function apisCommand(args: string[]): Promise<void> {
-  const { positionals } = parseFlags(args);
+  const { flags, positionals } = parseFlags(args);
   const which = positionals[0];
+  // Pages the capture API may render on private addresses: the same setting as `serve`'s.
+  const outboundAllow = loadConfig({ outboundAllow: flags.outboundAllow ?? [] }).outboundAllow;
   const port = Number(positionals.find((p) => p.startsWith('port='))?.slice(5) ?? 0);
   const apis = await import('../apis/index.js');
   const started =
     which === 'capture'
-      ? await apis.startCaptureApi({ port, host: '0.0.0.0' })
+      ? await apis.startCaptureApi({ port, host: '0.0.0.0', outboundAllow })
       : which === 'nouns'
         ? await apis.startNounsApi({ port, host: '0.0.0.0' })
         : null;

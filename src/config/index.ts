@@ -4,11 +4,23 @@
  * stops the process with a message naming the setting and what it accepts.
  */
 import { z } from 'zod';
+import { checkAllowEntries } from '../shared/outbound/index.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
   .transform((v) => v === true || v === 'true' || v === '1');
+/** A comma-separated list (flag, environment) or an array (config object). */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((e) => e.trim()).filter((e) => e !== ''));
+const outboundAllow = list.superRefine((entries, ctx) => {
+  try {
+    checkAllowEntries(entries);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `${(e as Error).message}; give hosts, host:port, IPs or CIDRs` });
+  }
+});
 const ms = z.coerce.number().int().min(1).max(3_600_000);
 
 export const configSchema = z
@@ -76,6 +88,12 @@ export const configSchema = z
     /** Serve `/metrics` on its own address instead of the console port (no token needed there). */
     metricsPort: port.optional(),
     metricsHost: z.string().default('127.0.0.1'),
+    /**
+     * What provider-controlled URLs (upstreams, webhooks, notification URLs, licence
+     * activation, captured pages) may reach besides public addresses: hosts, host:port, IPs,
+     * CIDRs (docs/outbound.md). Empty: loopback, private, link-local… are refused.
+     */
+    outboundAllow: outboundAllow.default([]),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     licenceFile: z.string().optional(),
     licencePublicKeys: z.string().optional(),

@@ -14,6 +14,9 @@
  * Response headers: besides hop-by-hop fields, `x-tollgate-*` (the upstream talking to the
  * gateway, e.g. `x-tollgate-units`) and the operator's list (`server` by default) are dropped.
  *
+ * Every connection a pool opens goes through the outbound policy's connector (the address
+ * dialled is judged once per connection, never per request): a refused upstream is a 502.
+ *
  * Failures: cannot connect → 502; no response head within the API's timeout → 504; the
  * upstream dies or stalls mid-body → the client connection is cut (the status line is
  * already sent) and `onBodyFail` says the call was not delivered.
@@ -28,6 +31,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
+import type { OutboundPolicy } from '../shared/index.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -51,14 +55,20 @@ export interface UpstreamOptions {
 
 export class Upstreams {
   private readonly pools = new Map<string, Pool>();
-  constructor(private readonly options: UpstreamOptions) {}
+  private readonly connect: ReturnType<OutboundPolicy['connector']>;
+  constructor(
+    private readonly options: UpstreamOptions,
+    outbound: OutboundPolicy,
+  ) {
+    this.connect = outbound.connector({ timeout: options.connectTimeoutMs });
+  }
 
   pool(origin: string): Pool {
     let p = this.pools.get(origin);
     if (!p) {
       p = new Pool(origin, {
         connections: this.options.connections,
-        connect: { timeout: this.options.connectTimeoutMs },
+        connect: this.connect,
         headersTimeout: this.options.headersTimeoutMs,
         bodyTimeout: this.options.bodyTimeoutMs,
         keepAliveTimeout: 4_000,

@@ -23,7 +23,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Decision, LimitsBackend, ThrottleRule } from '../limits/index.js';
 import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
-import type { Clock, Logger } from '../shared/index.js';
+import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import { applyCors, originAllowed, preflightHeaders } from './cors.js';
 import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
 import type { OutageLedger, QuotaRef } from './quota-sync.js';
@@ -59,6 +59,8 @@ export interface GatewayDeps {
   clock: Clock;
   log: Logger;
   upstream: UpstreamOptions;
+  /** Judges every upstream connection (docs/outbound.md). */
+  outbound: OutboundPolicy;
   trustProxy?: boolean;
   observer?: GatewayObserver;
   guard?: ServingGuard;
@@ -76,7 +78,7 @@ export class Gateway {
   private readonly dropHeaders: ReadonlySet<string>;
 
   constructor(readonly deps: GatewayDeps) {
-    this.upstreams = new Upstreams(deps.upstream);
+    this.upstreams = new Upstreams(deps.upstream, deps.outbound);
     this.dropHeaders = new Set((deps.dropResponseHeaders ?? ['server']).map((h) => h.toLowerCase()));
     this.server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
       try {

@@ -14,8 +14,9 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type Dispatcher, fetch } from 'undici';
 import type { Clock, Logger } from '../shared/index.js';
-import { systemClock } from '../shared/index.js';
+import { outboundRefusal, systemClock } from '../shared/index.js';
 import { peekLicence } from './token.js';
 import type { ActivationDenialCode, ActivationResult } from './types.js';
 
@@ -47,6 +48,8 @@ export interface ActivateWithGraceOptions {
   log?: Logger;
   /** Per-call timeout, ms. Default 10 s. */
   timeoutMs?: number;
+  /** The outbound policy's agent: every connection (and redirect) judged. */
+  dispatcher?: Dispatcher;
 }
 
 interface CacheEntry {
@@ -71,6 +74,7 @@ export async function activateWithGrace(o: ActivateWithGraceOptions): Promise<Ac
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ token: o.token, instanceId: o.instanceId }),
       signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
     });
     const text = await res.text();
     let json: unknown;
@@ -93,7 +97,12 @@ export async function activateWithGrace(o: ActivateWithGraceOptions): Promise<Ac
     problem = `HTTP ${res.status}${r ? '' : ' (not a JSON answer)'}`;
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    problem = err.name === 'TimeoutError' ? 'timed out' : (err.cause?.code ?? err.message);
+    const refused = outboundRefusal(e);
+    problem = refused
+      ? `${refused.message}; allow it with --outbound-allow`
+      : err.name === 'TimeoutError'
+        ? 'timed out'
+        : (err.cause?.code ?? err.message);
   }
 
   const now = clock.now();

@@ -6,7 +6,8 @@
  *
  * Idempotent across restarts: the demo records are created once; upstream URLs are updated
  * to this run's ports; the demo key's value is kept in `<dataDir>/demo-key` (mode 0600),
- * since the store only holds its hash.
+ * since the store only holds its hash. The outbound policy is widened to exactly the sample
+ * APIs' loopback host:port (docs/outbound.md).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -175,6 +176,8 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     ['Proper-noun search', '/nouns', samples.nouns.url],
     ['Screen capture', '/capture', samples.capture?.url ?? null],
   ];
+  // The sample APIs listen on loopback: allow exactly their host:port, nothing else there.
+  t.outbound.allow(upstreams.flatMap(([, , url]) => (url ? [new URL(url).host] : [])));
 
   // The portal's API reference calls the gateway from the browser (try-it): allow its origin.
   const portal = t.config.publicUrl ?? t.consoleUrl;

@@ -22,7 +22,14 @@ import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
 import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
 import { createPayments, type Payments } from '../payments/index.js';
-import { type Clock, createLogger, type Logger, systemClock } from '../shared/index.js';
+import {
+  type Clock,
+  createLogger,
+  type Logger,
+  OutboundPolicy,
+  type Resolver,
+  systemClock,
+} from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createWebhooks } from '../webhooks/index.js';
 import { alertNotifier } from './alerts.js';
@@ -50,6 +57,8 @@ export interface Tollgate {
   consoleUrl: string | null;
   /** The separate `/metrics` listener, when `metricsPort` is set. */
   metricsUrl: string | null;
+  /** Where provider-controlled URLs may reach (the demo widens it for its own sample APIs). */
+  outbound: OutboundPolicy;
   /** Set when this start created the first operator token: shown once. */
   bootstrapToken: string | null;
   close(): Promise<void>;
@@ -57,12 +66,18 @@ export interface Tollgate {
 
 export async function startTollgate(
   config: Config,
-  opts: { clock?: Clock; log?: Logger } = {},
+  opts: { clock?: Clock; log?: Logger; resolve?: Resolver } = {},
 ): Promise<Tollgate> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger({ level: config.logLevel });
+  // One outbound policy for every URL a provider controls (docs/outbound.md); `resolve`
+  // stands in for DNS in tests.
+  const outbound = new OutboundPolicy({
+    allow: config.outboundAllow,
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+  });
   // Wholesale: refuse to start on a bad licence, before anything else opens.
-  const wholesale = await startWholesale(config, clock, log);
+  const wholesale = await startWholesale(config, clock, log, outbound);
   const store = await openStore(config.databaseUrl);
   const metrics = createMetrics();
 
@@ -74,6 +89,7 @@ export async function startTollgate(
     store,
     clock,
     log,
+    outbound,
     quotaUsed: async (subscriptionId, windowStart) =>
       Number(await limits!.quotaUsed(`q:${subscriptionId}`, windowStart)),
     onChange: (change) => onChange(change),
@@ -95,7 +111,7 @@ export async function startTollgate(
     onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
   });
 
-  const webhooks = createWebhooks({ store, clock, log });
+  const webhooks = createWebhooks({ store, clock, log, outbound });
   // Declared before the alerts, assigned below: a buyer's budget is a spend alert threshold.
   let payments: Payments | null = null;
   const alerts = createUsageAlerts({
@@ -136,6 +152,7 @@ export async function startTollgate(
     secretKey: secret,
     webhooks,
     billing,
+    outbound,
     flushUsage: async () => {
       await meter?.flush();
     },
@@ -237,6 +254,7 @@ export async function startTollgate(
       log,
       trustProxy: config.trustProxy,
       dropResponseHeaders: config.dropResponseHeaders,
+      outbound,
       upstream: {
         connectTimeoutMs: config.upstreamConnectTimeoutMs,
         headersTimeoutMs: config.upstreamHeadersTimeoutMs,
@@ -314,6 +332,7 @@ export async function startTollgate(
     payments: paid,
     meter,
     snapshots,
+    outbound,
     gatewayUrl,
     consoleUrl,
     metricsUrl: metricsServer?.url ?? null,

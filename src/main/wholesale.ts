@@ -20,14 +20,19 @@ import {
   readPublicKeysFile,
   startPeriodicCheck,
 } from '../licences/index.js';
-import type { Clock, Logger } from '../shared/index.js';
+import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 
 export interface Wholesale {
   guard: ServingGuard;
   stop(): void;
 }
 
-export async function startWholesale(config: Config, clock: Clock, log: Logger): Promise<Wholesale | null> {
+export async function startWholesale(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  outbound: OutboundPolicy,
+): Promise<Wholesale | null> {
   if (!config.licenceFile) return null;
   if (!config.licencePublicKeys)
     throw new Error(
@@ -47,6 +52,8 @@ export async function startWholesale(config: Config, clock: Clock, log: Logger):
   });
   const activationUrl = config.licenceActivationUrl;
   const instanceId = `${hostname()}:${config.node}`;
+  // The provider runs the activation endpoint: its answers (redirects) are judged too.
+  const dispatcher = activationUrl ? outbound.agent({ connectTimeoutMs: 10_000 }) : undefined;
   const periodic = startPeriodicCheck(guard, {
     intervalMs: 60_000,
     readLicence: () => readLicenceFile(licenceFile),
@@ -62,6 +69,7 @@ export async function startWholesale(config: Config, clock: Clock, log: Logger):
               cacheFile: join(config.dataDir, 'licence-activation.json'),
               clock,
               log,
+              dispatcher,
             }),
         }
       : {}),
@@ -75,6 +83,9 @@ export async function startWholesale(config: Config, clock: Clock, log: Logger):
         return { serving: true, throttle: s.limits.rateLimit ? licenceThrottle(s.licence) : null };
       },
     },
-    stop: () => periodic.stop(),
+    stop: () => {
+      periodic.stop();
+      void dispatcher?.close();
+    },
   };
 }

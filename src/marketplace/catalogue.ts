@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { hashKey, safeEqual } from '../keys/index.js';
-import { type Clock, invalid, notFound, TollgateError } from '../shared/index.js';
+import { type Clock, invalid, notFound, type OutboundPolicy, TollgateError } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceProductTable } from '../store/tables/marketplace.js';
 import { productId } from './ids.js';
@@ -128,7 +128,7 @@ export interface CatalogueService {
   byExternalCode(externalProductCode: string): Promise<Product | null>;
 }
 
-export function createCatalogue(deps: { db: Db; clock: Clock }): CatalogueService {
+export function createCatalogue(deps: { db: Db; clock: Clock; outbound: OutboundPolicy }): CatalogueService {
   const { db, clock } = deps;
 
   async function load(actor: Actor, id: string): Promise<MarketplaceProductTable> {
@@ -206,6 +206,7 @@ export function createCatalogue(deps: { db: Db; clock: Clock }): CatalogueServic
   return {
     async create(actor, input) {
       const d = parseInput(productCreate, input);
+      if (d.notificationUrl) await deps.outbound.assert('notificationUrl', d.notificationUrl);
       const providerId = actor.kind === 'provider' ? actor.providerId : d.providerId;
       if (!providerId) throw invalid('providerId', 'required for an operator');
       if (actor.kind === 'provider' && d.providerId && d.providerId !== actor.providerId) {
@@ -253,6 +254,7 @@ export function createCatalogue(deps: { db: Db; clock: Clock }): CatalogueServic
     async update(actor, id, input) {
       const d = parseInput(productUpdate, input);
       const r = await load(actor, id);
+      if (d.notificationUrl) await deps.outbound.assert('notificationUrl', d.notificationUrl);
       const apiIds = d.apiIds ?? JSON.parse(r.api_ids);
       const planIds = d.planIds ?? JSON.parse(r.plan_ids);
       await checkOwned(r.provider_id, d.apiIds ?? [], d.planIds ?? []);

@@ -8,7 +8,7 @@
  * `POST /marketplace/register` and `POST /marketplace/notifications`.
  */
 import { Hono } from 'hono';
-import type { Clock, Logger } from '../shared/index.js';
+import { type Clock, type Logger, OutboundPolicy } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { createAgreements } from './agreements.js';
 import { createMarketplaceAwsApp } from './aws/app.js';
@@ -57,6 +57,8 @@ export interface MarketplaceDeps {
   secretKey: string;
   webhooks?: WebhooksPort;
   billing?: BillingPort;
+  /** Judges products' notification URLs, when written and when called. Default: nothing private. */
+  outbound?: OutboundPolicy;
   /** Selling through an external marketplace: its endpoint and the credentials it gave us. */
   external?: ExternalMarketplaceConfig;
   /** Flushes the gateway meter to the store (cancel, unsubscribe-pending, exporter). */
@@ -89,10 +91,11 @@ export interface Marketplace {
 export function createMarketplace(deps: MarketplaceDeps): Marketplace {
   const db = deps.store.db;
   const { clock, log } = deps;
-  const catalogue = createCatalogue({ db, clock });
+  const outbound = deps.outbound ?? new OutboundPolicy();
+  const catalogue = createCatalogue({ db, clock, outbound });
   const agreements = createAgreements({ db, clock });
   const credentials = createCredentials({ db, clock, secretKey: deps.secretKey });
-  const notifier = createNotifier({ db, credentials, clock, log });
+  const notifier = createNotifier({ db, credentials, clock, log, outbound });
   const subscriptions = createLifecycle({
     db,
     clock,

@@ -18,7 +18,7 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
-import type { Clock, Logger } from '../shared/index.js';
+import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceOutboxTable } from '../store/tables/marketplace.js';
 import { MARKETPLACE_SIGNING_SERVICE } from './aws/wire.js';
@@ -56,8 +56,11 @@ export function createNotifier(deps: {
   credentials: CredentialService;
   clock: Clock;
   log: Logger;
+  outbound: OutboundPolicy;
 }): Notifier {
   const { db, clock, log } = deps;
+  // Every connection, redirects included, is judged by the outbound policy.
+  const dispatcher = deps.outbound.agent({ connectTimeoutMs: 10_000 });
 
   /** One attempt. `retry` false means a refusal that retrying cannot fix. */
   async function attempt(
@@ -110,6 +113,7 @@ export function createNotifier(deps: {
         { signingDate: new Date(clock.now()) },
       );
       const res = await request(row.url, {
+        dispatcher,
         method: 'POST',
         headers: signed.headers as Record<string, string>,
         body,

@@ -6,3 +6,4 @@ export type { IdPrefix } from './ids.js';
 export { hasPrefix, newId } from './ids.js';
 export type { Logger } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
+export * from './outbound/index.js';

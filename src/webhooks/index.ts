@@ -10,11 +10,23 @@
  * until `maxAttempts`, after which the row is marked failed. Delivery is at-least-once:
  * receivers dedupe on the event id (`id` in the body, `Tollgate-Event-Id` header), which
  * stays the same across retries. Signatures: see signature.ts.
+ *
+ * Endpoint URLs are judged by the outbound policy when written (400 naming `url`) and on
+ * every delivery connection (docs/outbound.md); `lastError` never tells one kind of
+ * connection failure from another.
  */
 import { fetch } from 'undici';
 import { z } from 'zod';
 import { randomSecret } from '../keys/index.js';
-import { type Clock, type Logger, newId, notFound, TollgateError } from '../shared/index.js';
+import {
+  type Clock,
+  type Logger,
+  newId,
+  notFound,
+  OutboundPolicy,
+  outboundRefusal,
+  TollgateError,
+} from '../shared/index.js';
 import type { Db, Store } from '../store/index.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
@@ -92,6 +104,8 @@ export interface WebhookOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   userAgent?: string;
+  /** Judges endpoint URLs when written and every delivery connection. Default: nothing private. */
+  outbound?: OutboundPolicy;
 }
 
 export function createWebhooks(options: WebhookOptions): Webhooks {
@@ -102,6 +116,8 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
   const base = options.backoffBaseMs ?? 30_000;
   const cap = options.backoffMaxMs ?? 6 * 3_600_000;
   const userAgent = options.userAgent ?? 'Tollgate-Webhooks/1';
+  const outbound = options.outbound ?? new OutboundPolicy();
+  const dispatcher = outbound.agent({ connectTimeoutMs: timeoutMs });
 
   const view = (r: {
     id: string;
@@ -160,12 +176,13 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
           },
           signal: AbortSignal.timeout(timeoutMs),
           redirect: 'manual',
+          dispatcher,
         });
         status = res.status;
         await res.body?.cancel().catch(() => {});
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (e) {
-        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        error = deliveryError(e);
       }
     }
     const attempts = row.attempts + 1;
@@ -272,6 +289,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
 
     async addEndpoint(providerId, input) {
       const p = parse(endpointInputSchema, input);
+      await outbound.assert('url', p.url);
       const now = clock.now();
       const secret = p.secret ?? `whsec_${randomSecret()}`;
       const row = {
@@ -299,6 +317,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
 
     async updateEndpoint(id, input) {
       const p = parse(endpointUpdateSchema, input);
+      if (p.url !== undefined) await outbound.assert('url', p.url);
       const set: Record<string, unknown> = { updated_at: clock.now() };
       if (p.url !== undefined) set.url = p.url;
       if (p.secret !== undefined) set.secret = p.secret;
@@ -352,6 +371,18 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
     },
   };
   return api;
+}
+
+/**
+ * What a failed delivery records in `lastError`, which the provider reads. A refused
+ * address says only that; connection failures are one message whatever the cause (refused,
+ * reset, unreachable), so the delivery log cannot be used to tell open ports from closed.
+ */
+function deliveryError(e: unknown): string {
+  const refused = outboundRefusal(e);
+  if (refused) return refused.message;
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'timed out';
+  return 'could not connect';
 }
 
 /** zod → a VALIDATION_FAILED error naming each bad field. */

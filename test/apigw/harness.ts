@@ -11,6 +11,7 @@ import { bearerMiddleware, createApiGatewayApp, createApigwCredentials } from '.
 import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../src/catalog/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import type { TestStore } from '../helpers/stores.js';
 
 export interface ApigwHarness {
@@ -36,7 +37,7 @@ export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
   const store = await kind.open();
   // SigV4 dates come from the SDK's (real) clock: start the manual clock at real time.
   const clock = new ManualClock(Date.now());
-  const catalog = createCatalog({ store, clock, log: silentLogger });
+  const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
   const a = await catalog.providers.create(SYSTEM, { name: 'Alpha' });
   const api = await catalog.apis.create(SYSTEM, {
     providerId: a.id,

@@ -14,7 +14,7 @@ let site: Site;
 
 beforeAll(async () => {
   site = await startSite();
-  api = await startCaptureApi({ allowHosts: ['127.0.0.1'], poolSize: 1, queueLimit: 4 });
+  api = await startCaptureApi({ outboundAllow: ['127.0.0.1'], poolSize: 1, queueLimit: 4 });
 });
 
 afterAll(async () => {

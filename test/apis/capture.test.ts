@@ -15,7 +15,7 @@ let site: Site;
 beforeAll(async () => {
   site = await startSite();
   api = await startCaptureApi({
-    allowHosts: ['127.0.0.1'],
+    outboundAllow: ['127.0.0.1'],
     poolSize: 1,
     queueLimit: 1,
     maxPageBytes: 100_000,

@@ -14,6 +14,7 @@ import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { adminClient, provision } from '../helpers/admin.js';
+import { LOOPBACK_ALLOWED, noDns } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -44,10 +45,11 @@ for (const kind of await testStores()) {
           adminToken: TOKEN,
           logLevel: 'silent',
           metering: 'strict',
+          outboundAllow: LOOPBACK_ALLOWED,
         },
         {},
       );
-      t = await startTollgate(config, { clock, log: silentLogger });
+      t = await startTollgate(config, { clock, log: silentLogger, resolve: noDns });
       billing = createBilling({ store, clock, log: silentLogger });
     }, 60_000);
 

@@ -7,6 +7,7 @@ import { type Billing, createBilling } from '../../src/billing/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import * as fx from './fixtures.js';
 
@@ -28,7 +29,7 @@ for (const kind of await testStores()) {
       await fx.plan(store, 'pln_free', 'prv_acme', 'Free (no price)');
       await fx.plan(store, 'pln_jpy', 'prv_other', 'Yen');
       await fx.consumer(store, 'con_a', 'Buyer <A> & "Co"', 'a@example.com');
-      const webhooks = createWebhooks({ store, clock, log: silentLogger });
+      const webhooks = createWebhooks({ outbound: testOutbound(), store, clock, log: silentLogger });
       await webhooks.addEndpoint('prv_acme', { url: 'http://127.0.0.1:9/never-called' });
       billing = createBilling({ store, clock, log: silentLogger, webhooks });
     });

@@ -4,6 +4,7 @@ import { hashKey } from '../../src/keys/index.js';
 import { quotaWindow } from '../../src/limits/index.js';
 import { ManualClock, silentLogger, TollgateError } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 
 const op: Actor = { kind: 'operator', id: 'test-op' };
@@ -30,7 +31,13 @@ for (const kind of await testStores()) {
 
     beforeAll(async () => {
       store = await kind.open();
-      catalog = createCatalog({ store, clock, log: silentLogger, onChange: (c) => changes.push(c) });
+      catalog = createCatalog({
+        outbound: testOutbound(),
+        store,
+        clock,
+        log: silentLogger,
+        onChange: (c) => changes.push(c),
+      });
     });
     afterAll(async () => {
       await store.close();
@@ -325,6 +332,7 @@ for (const kind of await testStores()) {
     it('reports a change only after it is committed, and never a refused one', async () => {
       const seen: Array<{ id: string; visible: boolean }> = [];
       const watched = createCatalog({
+        outbound: testOutbound(),
         store,
         clock,
         log: silentLogger,

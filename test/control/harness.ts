@@ -5,6 +5,7 @@ import { type Catalog, createCatalog } from '../../src/catalog/index.js';
 import { createControlApp } from '../../src/control/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import type { TestStore } from '../helpers/stores.js';
 
 export interface Reply {
@@ -37,7 +38,7 @@ export interface Harness {
 export async function startHarness(kind: TestStore): Promise<Harness> {
   const store = await kind.open();
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12, 0, 0));
-  const catalog = createCatalog({ store, clock, log: silentLogger });
+  const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
   const app = createControlApp({ catalog, log: silentLogger, clock });
   const boot = await catalog.bootstrapOperatorToken();
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });

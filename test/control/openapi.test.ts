@@ -10,6 +10,7 @@ import { type Catalog, createCatalog } from '../../src/catalog/index.js';
 import { createControlApp, json, jsonBody, OPENAPI_PATH, problems } from '../../src/control/index.js';
 import { ManualClock, silentLogger, TollgateError } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { sqliteStore } from '../helpers/stores.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -25,7 +26,7 @@ describe('admin API OpenAPI document', () => {
   beforeAll(async () => {
     store = await sqliteStore.open();
     const clock = new ManualClock();
-    catalog = createCatalog({ store, clock, log: silentLogger });
+    catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
     operator = (await catalog.bootstrapOperatorToken()).value!;
     app = createControlApp({
       catalog,

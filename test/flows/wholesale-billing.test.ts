@@ -12,6 +12,7 @@ import { createCatalog, SYSTEM } from '../../src/catalog/index.js';
 import { createLicences, type Licences } from '../../src/licences/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 
 const APRIL = Date.UTC(2026, 3, 1); // 2026-04-01T00:00:00Z; April has 30 days = 2,592,000 s
@@ -31,7 +32,7 @@ for (const kind of await testStores()) {
 
     beforeAll(async () => {
       store = await kind.open();
-      const catalog = createCatalog({ store, clock, log: silentLogger });
+      const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
       licences = createLicences({
         store,
         clock,

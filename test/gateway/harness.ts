@@ -4,6 +4,7 @@ import { MemoryLimits } from '../../src/limits/index.js';
 import type { Meter } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { sqliteStore } from '../helpers/stores.js';
 
 export interface Harness {
@@ -28,6 +29,8 @@ export async function startHarness(
     meter: opts.meter ?? null,
     clock,
     log: silentLogger,
+    // The test's own upstreams listen on loopback: allowed explicitly.
+    outbound: testOutbound(),
     upstream: {
       connectTimeoutMs: 2_000,
       headersTimeoutMs: opts.headersTimeoutMs ?? 5_000,

@@ -24,7 +24,8 @@ export interface ServeProcess {
 
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
-    env: { ...process.env, TOLLGATE_LOG_LEVEL: 'info', ...env },
+    // The test's own upstreams and receivers listen on loopback: allowed explicitly.
+    env: { ...process.env, TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_OUTBOUND_ALLOW: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

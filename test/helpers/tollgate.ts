@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { silentLogger } from '../../src/shared/index.js';
+import { LOOPBACK_ALLOWED, noDns } from './outbound.js';
 
 export async function startTestTollgate(
   adminToken: string,
@@ -21,11 +22,12 @@ export async function startTestTollgate(
         gatewayHost: '127.0.0.1',
         consoleHost: '127.0.0.1',
         adminToken,
+        outboundAllow: LOOPBACK_ALLOWED,
         ...settings,
       },
       {},
     ),
-    { log: silentLogger },
+    { log: silentLogger, resolve: noDns },
   );
   return {
     tg,

@@ -7,6 +7,7 @@ import { createMarketplace } from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks, type Webhooks } from '../../src/webhooks/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { sqliteStore } from '../helpers/stores.js';
 import { seedProvider } from './fixtures.js';
 
@@ -21,10 +22,11 @@ describe('marketplace admin routes', () => {
   beforeAll(async () => {
     store = await sqliteStore.open();
     seed = await seedProvider(store.db, clock.now());
-    const catalog = createCatalog({ store, clock, log: silentLogger });
-    webhooks = createWebhooks({ store, clock, log: silentLogger });
+    const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
+    webhooks = createWebhooks({ outbound: testOutbound(), store, clock, log: silentLogger });
     await webhooks.addEndpoint(seed.providerId, { url: 'http://127.0.0.1:9/hooks' });
     const marketplace = createMarketplace({
+      outbound: testOutbound(),
       store,
       clock,
       log: silentLogger,

@@ -9,6 +9,7 @@ import type { CatalogPort } from '../../src/marketplace/ports.js';
 import { createLifecycle } from '../../src/marketplace/subscriptions.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import { seedProvider } from './fixtures.js';
 
@@ -30,7 +31,13 @@ for (const kind of await testStores()) {
     beforeAll(async () => {
       store = await kind.open();
       seed = await seedProvider(store.db, clock.now());
-      const catalog = createCatalog({ store, clock, log: silentLogger, onChange: (c) => changes.push(c) });
+      const catalog = createCatalog({
+        outbound: testOutbound(),
+        store,
+        clock,
+        log: silentLogger,
+        onChange: (c) => changes.push(c),
+      });
       const port: CatalogPort = catalog;
       plan2 = (
         await catalog.plans.create(OP, {
@@ -40,7 +47,7 @@ for (const kind of await testStores()) {
         } as never)
       ).id;
       trialPlans = new Set([plan2]);
-      catalogue = createCatalogue({ db: store.db, clock });
+      catalogue = createCatalogue({ db: store.db, clock, outbound: testOutbound() });
       const credentials = createCredentials({ db: store.db, clock, secretKey: 'k'.repeat(32) });
       life = createLifecycle({
         db: store.db,
@@ -49,7 +56,13 @@ for (const kind of await testStores()) {
         catalog: port,
         catalogue,
         agreements: createAgreements({ db: store.db, clock }),
-        notifier: createNotifier({ db: store.db, credentials, clock, log: silentLogger }),
+        notifier: createNotifier({
+          db: store.db,
+          credentials,
+          clock,
+          log: silentLogger,
+          outbound: testOutbound(),
+        }),
         webhooks: {
           emit: async (providerId, type, payload) => void webhooks.push({ providerId, type, payload }),
         },

@@ -18,6 +18,7 @@ import {
 } from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { sqliteStore, testStores } from '../helpers/stores.js';
 import { addUsage, listen, seedProvider } from './fixtures.js';
 
@@ -67,11 +68,12 @@ for (const kind of await testStores()) {
         'test',
       );
       market = createMarketplace({
+        outbound: testOutbound(),
         store: marketStore,
         clock,
         log: silentLogger,
         billing,
-        catalog: createCatalog({ store: marketStore, clock, log: silentLogger }),
+        catalog: createCatalog({ outbound: testOutbound(), store: marketStore, clock, log: silentLogger }),
         secretKey: 'market-secret-key-0123456789',
       });
       marketServer = await listen(market.app);
@@ -80,10 +82,11 @@ for (const kind of await testStores()) {
       const sellerApp = { fetch: (r: Request) => seller.app.fetch(r) };
       sellerServer = await listen(sellerApp as never);
       seller = createMarketplace({
+        outbound: testOutbound(),
         store: sellerStore,
         clock,
         log: silentLogger,
-        catalog: createCatalog({ store: sellerStore, clock, log: silentLogger }),
+        catalog: createCatalog({ outbound: testOutbound(), store: sellerStore, clock, log: silentLogger }),
         secretKey: 'seller-secret-key-0123456789',
         external: {
           endpoint: marketServer.url,

@@ -20,6 +20,7 @@ import { type Accounts, createAccounts, createPortalApp, type MailMessage } from
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import type { TestStore } from '../helpers/stores.js';
 
 export interface PortalHarness {
@@ -48,7 +49,13 @@ export async function startPortal(
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-portal-'));
 
   let snapshots: SnapshotHolder | null = null;
-  const catalog = createCatalog({ store, clock, log, onChange: () => void snapshots?.refresh() });
+  const catalog = createCatalog({
+    outbound: testOutbound(),
+    store,
+    clock,
+    log,
+    onChange: () => void snapshots?.refresh(),
+  });
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   const meter = await createMeter({
     store,
@@ -59,10 +66,11 @@ export async function startPortal(
     node: 'portal-test',
     flushIntervalMs: 60_000,
   });
-  const webhooks = createWebhooks({ store, clock, log });
+  const webhooks = createWebhooks({ outbound: testOutbound(), store, clock, log });
   const billing = createBilling({ store, clock, log, webhooks });
 
   const marketplace = createMarketplace({
+    outbound: testOutbound(),
     store,
     clock,
     log,
@@ -89,6 +97,8 @@ export async function startPortal(
     meter,
     clock,
     log,
+    // The test's own upstreams listen on loopback: allowed explicitly.
+    outbound: testOutbound(),
     upstream: { connectTimeoutMs: 2_000, headersTimeoutMs: 5_000, bodyTimeoutMs: 10_000, connections: 8 },
   });
   const gatewayPort = await gateway.listen(0, '127.0.0.1');

@@ -7,6 +7,7 @@ import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks, verifySignature, type Webhooks } from '../../src/webhooks/index.js';
 import * as fx from '../billing/fixtures.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { sqliteStore } from '../helpers/stores.js';
 
 describe('invoice.* webhooks', () => {
@@ -41,7 +42,7 @@ describe('invoice.* webhooks', () => {
       planId: 'pln_a',
       startedAt: Date.UTC(2026, 0, 1),
     });
-    hooks = createWebhooks({ store, clock, log: silentLogger });
+    hooks = createWebhooks({ outbound: testOutbound(), store, clock, log: silentLogger });
     billing = createBilling({ store, clock, log: silentLogger, webhooks: hooks });
     await billing.setPrice('pln_a', { currency: 'GBP', recurringFee: '12.5' }, 'test');
   });

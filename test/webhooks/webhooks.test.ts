@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks, signatureHeader, verifySignature, type Webhooks } from '../../src/webhooks/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 
 interface Received {
@@ -66,7 +67,14 @@ for (const kind of await testStores()) {
       rx = await receiver();
       await store.db.insertInto('providers').values({ id: 'prv_a', name: 'Acme', created_at: 0 }).execute();
       await store.db.insertInto('providers').values({ id: 'prv_b', name: 'Other', created_at: 0 }).execute();
-      hooks = createWebhooks({ store, clock, log: silentLogger, timeoutMs: 2000, backoffBaseMs: 60_000 });
+      hooks = createWebhooks({
+        outbound: testOutbound(),
+        store,
+        clock,
+        log: silentLogger,
+        timeoutMs: 2000,
+        backoffBaseMs: 60_000,
+      });
     });
     afterAll(async () => {
       await new Promise((r) => rx.server.close(r));
@@ -119,7 +127,14 @@ for (const kind of await testStores()) {
     });
 
     it('a refused connection is retried, then given up after maxAttempts', async () => {
-      const dead = createWebhooks({ store, clock, log: silentLogger, maxAttempts: 2, backoffBaseMs: 1000 });
+      const dead = createWebhooks({
+        outbound: testOutbound(),
+        store,
+        clock,
+        log: silentLogger,
+        maxAttempts: 2,
+        backoffBaseMs: 1000,
+      });
       const closed = createServer();
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
       const port = (closed.address() as AddressInfo).port;

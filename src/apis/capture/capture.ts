@@ -15,17 +15,18 @@
  */
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import type { Agent } from 'undici';
+import type { OutboundPolicy } from '../../shared/index.js';
 import {
   type Budget,
   BudgetError,
   fetchFollow,
   fetchOnce,
   type OutRequest,
+  RefusedError,
   redirectTarget,
 } from './fetcher.js';
 import type { CaptureOptions } from './options.js';
 import type { Slot } from './pool.js';
-import { type HostPolicy, RefusedError } from './ssrf.js';
 
 export interface Job {
   readonly page: Page;
@@ -80,14 +81,14 @@ export class NavigationError extends Error {
 }
 
 /** Install the request guard on a new pooled context. */
-export function installGuard(agent: Agent, policy: HostPolicy) {
+export function installGuard(agent: Agent, policy: OutboundPolicy) {
   return async (context: BrowserContext, slot: Slot<Job>): Promise<void> => {
     await context.routeWebSocket(/.*/, (ws) => ws.close({ code: 1008, reason: 'blocked by capture policy' }));
     await context.route('**/*', (route) => handle(route, slot.job, agent, policy));
   };
 }
 
-async function handle(route: Route, job: Job | null, agent: Agent, policy: HostPolicy): Promise<void> {
+async function handle(route: Route, job: Job | null, agent: Agent, policy: OutboundPolicy): Promise<void> {
   const request = route.request();
   if (!job) return route.abort('blockedbyclient').catch(() => undefined);
   let isMain = false;

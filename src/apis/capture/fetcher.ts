@@ -1,22 +1,33 @@
 /**
  * Outbound HTTP for captured pages. Chromium never talks to the network itself: every
  * request the page makes is intercepted (context.route) and fetched here, in Node, through
- * an undici Agent whose DNS lookup is `guardedLookup` — the address checked is the address
- * connected to. Redirects are followed here hop by hop, each hop checked again, so a
- * public page cannot bounce the browser to 169.254.169.254. A per-capture budget caps the
- * bytes and the number of requests; bodies are read as streams and cut at the cap.
+ * the outbound policy's undici Agent — the address judged is the address connected to.
+ * Redirects are followed here hop by hop, each hop's scheme and address checked again, so a
+ * public page cannot bounce the browser to 169.254.169.254 or chrome://. A per-capture
+ * budget caps the bytes and the number of requests; bodies are read as streams and cut at
+ * the cap.
  */
-import { isIP } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { Agent, request } from 'undici';
-import {
-  addressProblem,
-  guardedLookup,
-  type HostPolicy,
-  normalHost,
-  RefusedError,
-  schemeProblem,
-} from './ssrf.js';
+import { type Agent, request } from 'undici';
+import { normalHost, type OutboundPolicy, outboundRefusal } from '../../shared/index.js';
+
+/** A URL the capture may not load: a scheme other than http(s), or an address the policy refuses. */
+export class RefusedError extends Error {
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'RefusedError';
+  }
+}
+
+/** Scheme and credentials only; addresses are judged by the policy. Returns a reason or null. */
+export function schemeProblem(url: URL): string | null {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `scheme ${url.protocol} is not allowed`;
+  if (url.username || url.password) return 'credentials in the URL are not allowed';
+  return null;
+}
 
 export interface Budget {
   bytesLeft: number;
@@ -59,30 +70,30 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-export function makeAgent(policy: HostPolicy): Agent {
-  return new Agent({
-    connect: { lookup: guardedLookup(policy), timeout: 10_000 },
+export function makeAgent(policy: OutboundPolicy): Agent {
+  return policy.agent({
+    connectTimeoutMs: 10_000,
     headersTimeout: 30_000,
     bodyTimeout: 30_000,
     connections: 16,
   });
 }
 
-/** Throws RefusedError for a bad scheme or a refused IP literal (hostnames are checked at connect). */
-export function precheck(policy: HostPolicy, url: URL): void {
+/** Throws RefusedError for a bad scheme or a refused IP literal (names are judged at connect). */
+export function precheck(policy: OutboundPolicy, url: URL): void {
   const scheme = schemeProblem(url);
   if (scheme) throw new RefusedError(url.href, scheme);
   const host = normalHost(url.hostname);
-  if (isIP(host) && !policy.allowHosts.has(host)) {
-    const problem = addressProblem(host);
-    if (problem) throw new RefusedError(url.href, problem);
-  }
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const refused = policy.judge(host, port, host);
+  if (refused && refused.verdict.rule !== 'not an IP address')
+    throw new RefusedError(url.href, refused.reason);
 }
 
 /** One hop: no redirect following. */
 export async function fetchOnce(
   agent: Agent,
-  policy: HostPolicy,
+  policy: OutboundPolicy,
   req: OutRequest,
   budget: Budget,
 ): Promise<InResponse> {
@@ -105,8 +116,8 @@ export async function fetchOnce(
       signal: budget.signal,
     });
   } catch (e) {
-    const refused = refusalIn(e);
-    if (refused) throw new RefusedError(url.href, refused);
+    const refused = outboundRefusal(e);
+    if (refused) throw new RefusedError(url.href, refused.detail);
     throw e;
   }
   const chunks: Buffer[] = [];
@@ -152,14 +163,6 @@ function decode(body: Buffer, encoding: string, cap: number): Buffer {
   return body;
 }
 
-function refusalIn(e: unknown): string | null {
-  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
-    if ((cur as NodeJS.ErrnoException).code === 'ESSRF') return cur.message;
-    cur = (cur as Error & { cause?: unknown }).cause;
-  }
-  return null;
-}
-
 export const isRedirect = (status: number): boolean => [301, 302, 303, 307, 308].includes(status);
 
 /** Where a redirect response points, resolved against its URL, or null. */
@@ -175,7 +178,7 @@ export function redirectTarget(res: InResponse): string | null {
 /** Follow redirects (each hop checked) up to `maxHops`; 303 and POST 301/302 become GET. */
 export async function fetchFollow(
   agent: Agent,
-  policy: HostPolicy,
+  policy: OutboundPolicy,
   req: OutRequest,
   budget: Budget,
   maxHops = 5,

@@ -14,7 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
-import { createLogger } from '../../shared/index.js';
+import { createLogger, OutboundPolicy } from '../../shared/index.js';
 import {
   ApiError,
   closeServer,
@@ -35,17 +35,16 @@ import {
   OutputTooLargeError,
   runCapture,
 } from './capture.js';
-import { BudgetError, makeAgent } from './fetcher.js';
+import { BudgetError, makeAgent, RefusedError, schemeProblem } from './fetcher.js';
 import { captureOpenApi } from './openapi.js';
 import { type CaptureOptions, optionsFromQuery, parseOptions } from './options.js';
 import { ContextPool, PoolBusyError } from './pool.js';
-import { checkUrl, makeHostPolicy, RefusedError } from './ssrf.js';
 
 export interface CaptureApiOptions {
   port?: number;
   host?: string;
-  /** Hostnames (or IP literals) exempt from the private-address refusal. */
-  allowHosts?: string[];
+  /** Outbound allow entries (hosts, host:port, IPs, CIDRs) exempt from the private-address refusal. */
+  outboundAllow?: readonly string[];
   /** Concurrent captures (browser contexts). Default 2. */
   poolSize?: number;
   /** Captures that may wait for a context; past it 503. Default 8. */
@@ -80,7 +79,7 @@ const MAX_BODY = 16 * 1024;
 
 export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<RunningApi> {
   const log = createLogger({ name: 'apis.capture' });
-  const policy = makeHostPolicy(opts.allowHosts ?? []);
+  const policy = new OutboundPolicy({ allow: opts.outboundAllow ?? [] });
   const agent = makeAgent(policy);
   const limits: CaptureLimits = {
     maxPageBytes: opts.maxPageBytes ?? 25 * 1024 * 1024,
@@ -113,7 +112,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
 
   const capture = async (res: ServerResponse, options: CaptureOptions): Promise<void> => {
     // Refuse a forbidden target before it takes a slot; hops and sub-resources are checked again.
-    await checkUrl(policy, options.url).catch(rethrowRefusal);
+    await checkTarget(policy, options.url);
     const gone = new AbortController();
     res.on('close', () => gone.abort(new Error('client went away')));
     try {
@@ -177,8 +176,9 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
   };
 }
 
-function rethrowRefusal(e: unknown): never {
-  throw toApiError(e);
+async function checkTarget(policy: OutboundPolicy, url: URL): Promise<void> {
+  const problem = schemeProblem(url) ?? (await policy.refusal(url))?.detail;
+  if (problem) throw toApiError(new RefusedError(url.href, problem));
 }
 
 function toApiError(e: unknown): unknown {

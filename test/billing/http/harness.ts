@@ -14,6 +14,7 @@ import { ManualClock, silentLogger } from '../../../src/shared/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { webhookAdminRoutes } from '../../../src/webhooks/http/index.js';
 import { createWebhooks, type Webhooks } from '../../../src/webhooks/index.js';
+import { testOutbound } from '../../helpers/outbound.js';
 import type { TestStore } from '../../helpers/stores.js';
 
 export const T0 = Date.UTC(2026, 2, 1); // 2026-03-01T00:00:00Z
@@ -87,8 +88,8 @@ async function seller(catalog: Catalog, name: string): Promise<Seller> {
 export async function startHarness(kind: TestStore): Promise<Harness> {
   const store = await kind.open();
   const clock = new ManualClock(T0);
-  const catalog = createCatalog({ store, clock, log: silentLogger });
-  const webhooks = createWebhooks({ store, clock, log: silentLogger });
+  const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
+  const webhooks = createWebhooks({ outbound: testOutbound(), store, clock, log: silentLogger });
   const billing = createBilling({ store, clock, log: silentLogger, webhooks });
   const changes: Harness['changes'] = [];
   const app = createControlApp({

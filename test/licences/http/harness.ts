@@ -13,6 +13,7 @@ import { licenceAdminRoutes, licencePublicApp } from '../../../src/licences/http
 import { createLicences, type Licences } from '../../../src/licences/index.js';
 import { ManualClock, silentLogger } from '../../../src/shared/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { testOutbound } from '../../helpers/outbound.js';
 import type { TestStore } from '../../helpers/stores.js';
 
 export const SECRET = 'http-test-secret-that-is-at-least-32-characters';
@@ -83,7 +84,7 @@ async function seller(catalog: Catalog, name: string): Promise<Seller> {
 export async function startHarness(kind: TestStore): Promise<Harness> {
   const store = await kind.open();
   const clock = new ManualClock(T0);
-  const catalog = createCatalog({ store, clock, log: silentLogger });
+  const catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
   const licences = createLicences({ store, clock, log: silentLogger, secret: SECRET, heartbeatTtlMs: HOUR });
   const control = createControlApp({
     catalog,

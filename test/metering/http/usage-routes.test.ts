@@ -11,6 +11,7 @@ import { createControlApp } from '../../../src/control/index.js';
 import { usageAdminRoutes } from '../../../src/metering/http/index.js';
 import { ManualClock, silentLogger } from '../../../src/shared/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { testOutbound } from '../../helpers/outbound.js';
 import { testStores } from '../../helpers/stores.js';
 
 const Z = (s: string) => Date.parse(s);
@@ -91,7 +92,7 @@ for (const kind of await testStores()) {
 
     beforeAll(async () => {
       store = await kind.open();
-      catalog = createCatalog({ store, clock, log: silentLogger });
+      catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
       a = await provision(catalog, 'Alpha');
       b = await provision(catalog, 'Beta');
       await seedUsage(store, a, '2026-11-25T10:00:00Z', 5);
