@@ -51,6 +51,7 @@ export interface Tollgate {
   billingScheduler: BillingScheduler | null;
   marketplace: ReturnType<typeof createMarketplace>;
   payments: Payments;
+  webhooks: ReturnType<typeof createWebhooks>;
   meter: Meter | null;
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
@@ -330,6 +331,7 @@ export async function startTollgate(
     billingScheduler,
     marketplace,
     payments: paid,
+    webhooks,
     meter,
     snapshots,
     outbound,
