@@ -10,6 +10,7 @@ import { type BillingScheduler, createBillingScheduler } from '../../src/billing
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
+import { testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import * as fx from './fixtures.js';
 
@@ -39,7 +40,7 @@ for (const kind of await testStores()) {
       await fx.provider(store);
       await fx.plan(store, 'pln_m');
       await fx.consumer(store, 'con_a');
-      const webhooks = createWebhooks({ store, clock, log: silentLogger });
+      const webhooks = createWebhooks({ outbound: testOutbound(), store, clock, log: silentLogger });
       await webhooks.addEndpoint('prv_acme', { url: 'http://127.0.0.1:9/never-called' });
       billing = createBilling({ store, clock, log: silentLogger, webhooks });
       billing.onFinalized((inv) => {
