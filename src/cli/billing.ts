@@ -14,7 +14,7 @@ import { configSchema, kebab, loadConfig } from '../config/index.js';
 import { createLicences } from '../licences/index.js';
 import { invoiceMailer, mailHook } from '../main/mail.js';
 import { installationSecret } from '../main/secret.js';
-import { createLogger, systemClock } from '../shared/index.js';
+import { createLogger, OutboundPolicy, systemClock } from '../shared/index.js';
 import { openStore } from '../store/index.js';
 import { createWebhooks } from '../webhooks/index.js';
 
@@ -47,7 +47,7 @@ export async function billingCommand(args: string[]): Promise<void> {
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const clock = systemClock;
   const store = await openStore(config.databaseUrl);
-  const webhooks = createWebhooks({ store, clock, log });
+  const webhooks = createWebhooks({ store, clock, log, outbound: new OutboundPolicy({ allow: config.outboundAllow }) });
   const billing = createBilling({ store, clock, log, webhooks });
   const licences = createLicences({
     store,
