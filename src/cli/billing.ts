@@ -47,7 +47,12 @@ export async function billingCommand(args: string[]): Promise<void> {
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const clock = systemClock;
   const store = await openStore(config.databaseUrl);
-  const webhooks = createWebhooks({ store, clock, log, outbound: new OutboundPolicy({ allow: config.outboundAllow }) });
+  const webhooks = createWebhooks({
+    store,
+    clock,
+    log,
+    outbound: new OutboundPolicy({ allow: config.outboundAllow }),
+  });
   const billing = createBilling({ store, clock, log, webhooks });
   const licences = createLicences({
     store,
