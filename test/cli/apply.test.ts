@@ -16,6 +16,7 @@ import { fileSchema, type TollgateFile } from '../../src/cli/apply/schema.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { silentLogger } from '../../src/shared/index.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
@@ -86,6 +87,8 @@ for (const kind of await testStores()) {
             gatewayHost: '127.0.0.1',
             consoleHost: '127.0.0.1',
             adminToken: OPERATOR,
+            // The file's upstreams are on loopback: this test's own policy allows them.
+            outboundAllow: LOOPBACK_ALLOWED,
           },
           {},
         ),
