@@ -3,7 +3,8 @@
  * `routes` replaces them all in the same transaction (a route that keeps its `id` keeps its
  * identity, so plan overrides naming it stay valid). Routing is by path prefix and/or host;
  * two APIs may not share the same (host, prefix) pair, since the gateway could not tell
- * them apart. Overlapping prefixes (`/a` and `/a/b`) are fine: the longest one wins.
+ * them apart. Overlapping prefixes (`/a` and `/a/b`) of one provider are fine: the longest
+ * wins. Across providers, namespaces.ts decides who may route what.
  * An `upstreamUrl` is judged by the outbound policy (docs/outbound.md) before the
  * transaction opens, since it may wait on DNS.
  */
@@ -13,6 +14,7 @@ import type { z } from 'zod';
 import { invalid, newId, notFound } from '../shared/index.js';
 import type { ApiTable, Db, Dialect, RouteTable, Tx } from '../store/index.js';
 import { type Actor, type Ctx, fail, ownerFor, type Page, scopeOf, toPage } from './context.js';
+import { checkNamespace } from './namespaces.js';
 import { apiCreate, apiUpdate, type PageQuery, pageQuery, type RouteInput } from './schemas.js';
 import { parse } from './validate.js';
 import { type ApiView, apiView } from './views.js';
@@ -136,6 +138,7 @@ export function apisService(ctx: Ctx): ApisService {
           .executeTakeFirst();
         if (!provider) throw fail('NOT_FOUND', `provider ${providerId} does not exist`, 'providerId');
         await checkClash(ctx.store.dialect, tx, row.host, row.path_prefix, null);
+        await checkNamespace(tx, actor, providerId, row.host, row.path_prefix, null);
         await tx.insertInto('apis').values(row).execute();
         if (routes.length) await tx.insertInto('routes').values(routes).execute();
         const after = apiView(row, routes);
@@ -191,6 +194,7 @@ export function apisService(ctx: Ctx): ApisService {
         };
         if (row.host !== before.host || row.path_prefix !== before.path_prefix) {
           await checkClash(ctx.store.dialect, tx, row.host, row.path_prefix, id);
+          await checkNamespace(tx, actor, row.provider_id, row.host, row.path_prefix, id);
         }
         const { id: _id, provider_id: _p, created_at: _c, ...changes } = row;
         await tx.updateTable('apis').set(changes).where('id', '=', id).execute();

@@ -13,6 +13,7 @@ import { type AuditService, auditService } from './audit.js';
 import { type ConsumersService, consumersService } from './consumers.js';
 import { type Actor, type CatalogDeps, makeCtx } from './context.js';
 import { type KeysService, keysService } from './keys.js';
+import { type NamespacesService, namespacesService } from './namespaces.js';
 import { type PlansService, plansService } from './plans.js';
 import { type ProvidersService, providersService } from './providers.js';
 import { type QuotaService, type QuotaStatus, quotaService } from './quota.js';
@@ -26,6 +27,8 @@ export type { ConsumersService } from './consumers.js';
 export type { Actor, CatalogDeps, Change, Page } from './context.js';
 export { SYSTEM } from './context.js';
 export type { KeysService, KeyWithValue } from './keys.js';
+export type { HostAssignmentView, NamespaceConflicts, NamespacesService } from './namespaces.js';
+export { describeConflicts, namespaceConflicts } from './namespaces.js';
 export type { PlansService } from './plans.js';
 export type { ProvidersService } from './providers.js';
 export type { QuotaService, QuotaStatus } from './quota.js';
@@ -46,6 +49,7 @@ export interface Catalog {
   tokens: TokensService;
   quota: QuotaService;
   audit: AuditService;
+  namespaces: NamespacesService;
   /** = tokens.bootstrapOperatorToken */
   bootstrapOperatorToken: TokensService['bootstrapOperatorToken'];
   /** = quota.adjust, in the shape the issue names. */
@@ -68,5 +72,6 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     tokens,
     quota,
     audit: auditService(ctx),
+    namespaces: namespacesService(ctx),
   };
 }

@@ -190,6 +190,9 @@ export const apiUpdate = z.strictObject({
   rateLimitHeaders: z.boolean().optional(),
 });
 export type ApiCreate = z.infer<typeof apiCreate>;
+
+/** A host the operator assigns to a provider (lower-cased). */
+export const hostAssign = z.strictObject({ host: hostname.transform((h) => h.toLowerCase()) });
 export type ApiUpdate = z.infer<typeof apiUpdate>;
 
 // ---------------------------------------------------------------- plans

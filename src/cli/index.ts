@@ -77,9 +77,15 @@ export async function main(argv: string[]): Promise<void> {
         const { flags } = parseFlags(rest);
         const config = loadConfig(flags);
         const { openStore } = await import('../store/index.js');
+        const { describeConflicts, namespaceConflicts } = await import('../catalog/index.js');
         const store = await openStore(config.databaseUrl);
+        // Rows written before the namespace rule are reported, never rewritten.
+        const conflicts = describeConflicts(await namespaceConflicts(store.db));
         await store.close();
         console.log(`migrated ${config.databaseUrl}`);
+        for (const line of conflicts) console.error(`warning: ${line}`);
+        if (conflicts.length)
+          console.error('warning: see GET /admin/v1/namespaces/conflicts (docs/security.md)');
         return;
       }
       case 'apis':

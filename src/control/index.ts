@@ -44,6 +44,7 @@ import { registerApis } from './routes/apis.js';
 import { registerAudit } from './routes/audit.js';
 import { registerConsumers } from './routes/consumers.js';
 import { registerKeys } from './routes/keys.js';
+import { registerNamespaces } from './routes/namespaces.js';
 import { registerPlans } from './routes/plans.js';
 import { registerProviders } from './routes/providers.js';
 import { registerSubscriptions } from './routes/subscriptions.js';
@@ -90,6 +91,7 @@ export function createControlApp(deps: ControlDeps): OpenAPIHono<Env> {
   registerSubscriptions(api, catalog);
   registerKeys(api, catalog);
   registerTokens(api, catalog);
+  registerNamespaces(api, catalog);
   registerAudit(api, catalog);
   for (const register of deps.extraRoutes ?? []) register(api);
 

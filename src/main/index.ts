@@ -14,7 +14,7 @@ import { serve } from '@hono/node-server';
 import { deploymentSourceFromLicences } from '../billing/http/index.js';
 import { createBilling } from '../billing/index.js';
 import { type BillingScheduler, createBillingScheduler } from '../billing/scheduler.js';
-import { type Change, createCatalog } from '../catalog/index.js';
+import { type Change, createCatalog, describeConflicts, namespaceConflicts } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { Gateway, QuotaSync, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
 import { createLicences } from '../licences/index.js';
@@ -80,6 +80,7 @@ export async function startTollgate(
   // Wholesale: refuse to start on a bad licence, before anything else opens.
   const wholesale = await startWholesale(config, clock, log, outbound);
   const store = await openStore(config.databaseUrl);
+  for (const line of describeConflicts(await namespaceConflicts(store.db))) log.warn(line);
   const metrics = createMetrics();
 
   let snapshots: SnapshotHolder | null = null;

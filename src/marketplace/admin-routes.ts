@@ -198,7 +198,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
         if (p.providerId !== c.var.actor.providerId) throw notFound('product', input.productId);
       }
       return c.json(
-        (await m.subscriptions.subscribe(input)) as unknown as z.infer<typeof SubscribeResult>,
+        (await m.subscriptions.subscribe(input, c.var.actor)) as unknown as z.infer<typeof SubscribeResult>,
         201,
       );
     },

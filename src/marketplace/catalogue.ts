@@ -139,6 +139,21 @@ export function createCatalogue(deps: { db: Db; clock: Clock; outbound: Outbound
     return r;
   }
 
+  /**
+   * One product per external product code in the installation (a unique index backs it):
+   * onboarding from an external marketplace finds the product by that code, so a second
+   * provider reusing it could receive the first one's buyers.
+   */
+  async function externalCodeFree(code: string | null, self: string | null): Promise<void> {
+    if (code === null) return;
+    let q = db.selectFrom('marketplace_products').select('id').where('external_product_code', '=', code);
+    if (self) q = q.where('id', '!=', self);
+    if (await q.executeTakeFirst())
+      throw new TollgateError('CONFLICT', 'externalProductCode: already used by another product', [
+        { field: 'externalProductCode', message: 'already used by another product' },
+      ]);
+  }
+
   async function checkOwned(providerId: string, apiIds: string[], planIds: string[]): Promise<void> {
     if (apiIds.length) {
       const rows = await db
@@ -247,6 +262,7 @@ export function createCatalogue(deps: { db: Db; clock: Clock; outbound: Outbound
         throw new TollgateError('CONFLICT', 'productCode: already used by another product', [
           { field: 'productCode', message: 'already used' },
         ]);
+      await externalCodeFree(row.external_product_code, null);
       await db.insertInto('marketplace_products').values(row).execute();
       return productView(row);
     },
@@ -276,6 +292,8 @@ export function createCatalogue(deps: { db: Db; clock: Clock; outbound: Outbound
         notification_url: d.notificationUrl === undefined ? r.notification_url : d.notificationUrl,
         updated_at: clock.now(),
       };
+      if (row.external_product_code !== r.external_product_code)
+        await externalCodeFree(row.external_product_code, id);
       await db.updateTable('marketplace_products').set(row).where('id', '=', id).execute();
       return productView({ ...r, ...row });
     },

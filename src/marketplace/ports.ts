@@ -33,6 +33,8 @@ export interface KeyLike {
 /** The subset of src/catalog's createCatalog(...) the marketplace uses. */
 export interface CatalogPort {
   consumers: {
+    /** NOT_FOUND when the consumer is outside the actor's scope. */
+    get(actor: Actor, id: string): Promise<ConsumerLike>;
     create(
       actor: Actor,
       input: {

@@ -204,11 +204,20 @@ export function createLifecycle(deps: LifecycleDeps) {
   }
 
   return {
-    async subscribe(input: z.input<typeof subscribeInput>): Promise<SubscribeResult> {
+    /**
+     * `actor`: who asks. A provider token may subscribe only consumers it can already see
+     * (NOT_FOUND otherwise, as for any record outside its scope): a subscription makes the
+     * consumer visible to the plan's provider, so naming someone else's would borrow them.
+     */
+    async subscribe(
+      input: z.input<typeof subscribeInput>,
+      actor: Actor = MARKETPLACE_ACTOR,
+    ): Promise<SubscribeResult> {
       const d = parseInput(subscribeInput, input);
       const product = await deps.catalogue.view(d.productId, d.inviteCode);
       if (!product.planIds.includes(d.planId))
         throw invalid('planId', 'this plan is not on offer for the product');
+      if (d.consumerId && actor.kind === 'provider') await catalog.consumers.get(actor, d.consumerId);
       let consumerId = d.consumerId;
       if (!consumerId) {
         if (!d.consumer) throw invalid('consumer', 'give consumerId or consumer { name, email }');

@@ -12,6 +12,13 @@ export interface ProviderTable {
   created_at: number;
 }
 
+/** A host the operator assigned to a provider: only it may bind APIs to that Host. */
+export interface ProviderHostTable {
+  host: string;
+  provider_id: string;
+  created_at: number;
+}
+
 export interface ApiTable {
   id: string;
   provider_id: string;
@@ -185,6 +192,7 @@ export interface Database
     ApigwTables,
     PaymentsTables {
   providers: ProviderTable;
+  provider_hosts: ProviderHostTable;
   apis: ApiTable;
   routes: RouteTable;
   plans: PlanTable;

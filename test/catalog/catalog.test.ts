@@ -192,10 +192,13 @@ for (const kind of await testStores()) {
         'VALIDATION_FAILED',
         'apiIds[0]',
       );
+      // An earlier test's API routes every path on any host, so A's goes to a host of its own.
+      await catalog.namespaces.assignHost(op, a.id, { host: 'a.example' });
       const own = await catalog.apis.create(asA, {
         name: 'A api',
         upstreamUrl: 'http://a',
         pathPrefix: '/a-own',
+        host: 'a.example',
       });
       expect(own.providerId).toBe(a.id);
       const list = await catalog.apis.list(asA);

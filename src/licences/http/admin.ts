@@ -52,7 +52,15 @@ export function registerLicences(app: OpenAPIHono<Env>, deps: Required<LicenceAd
       const actor = c.var.actor;
       const body = c.req.valid('json');
       const providerId = providerFor(actor, body.providerId);
-      await checkReferences(catalog, actor, providerId, body.consumerId, body.subscriptionId);
+      await checkReferences(
+        catalog,
+        store.db,
+        actor,
+        providerId,
+        body.productId,
+        body.consumerId,
+        body.subscriptionId,
+      );
       const issued = await licences.issue({
         providerId,
         productId: body.productId,

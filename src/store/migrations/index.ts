@@ -13,6 +13,7 @@ import * as payments from './007_payments.js';
 import * as billingCycle from './008_billing_cycle.js';
 import * as apiManners from './009_api_manners.js';
 import * as apigw from './010_apigw.js';
+import * as namespaces from './011_namespaces.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '008_billing_cycle': billingCycle,
   '009_api_manners': apiManners,
   '010_apigw': apigw,
+  '011_namespaces': namespaces,
 };

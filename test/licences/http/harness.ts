@@ -2,7 +2,8 @@
  * A console port as the lead wires it: the admin API (with the licence routes plugged in
  * through `extraRoutes`) and the public licence app mounted side by side at the root of one
  * Hono app, served on a real socket (port 0) over a real store. Two providers, each with a
- * provider-scoped admin token, a plan, and a consumer subscribed to it.
+ * provider-scoped admin token, a plan, and a consumer subscribed to it; Acme sells product
+ * `prd_nouns`, Bolt `prd_capture`.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -59,6 +60,33 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A marketplace product row of `providerId` (licences are issued only for one's own products). */
+async function product(store: Store, id: string, providerId: string): Promise<void> {
+  await store.db
+    .insertInto('marketplace_products')
+    .values({
+      id,
+      provider_id: providerId,
+      title: id,
+      summary: '',
+      description: '',
+      api_ids: '[]',
+      plan_ids: '[]',
+      visibility: 'public',
+      invite_codes: '[]',
+      fulfilment: 'wholesale',
+      external_product_code: null,
+      product_code: `code-${id}`,
+      registration_url: null,
+      notification_url: null,
+      status: 'draft',
+      published_at: null,
+      created_at: T0,
+      updated_at: T0,
+    })
+    .execute();
+}
+
 async function seller(catalog: Catalog, name: string): Promise<Seller> {
   const provider = await catalog.providers.create(SYSTEM, { name });
   const token = await catalog.tokens.create(SYSTEM, {
@@ -98,6 +126,8 @@ export async function startHarness(kind: TestStore): Promise<Harness> {
   const operator = (await catalog.bootstrapOperatorToken()).value!;
   const a = await seller(catalog, 'Acme');
   const b = await seller(catalog, 'Bolt');
+  await product(store, 'prd_nouns', a.providerId);
+  await product(store, 'prd_capture', b.providerId);
 
   const server = serve({ fetch: console.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
