@@ -61,10 +61,10 @@ export async function startSite(): Promise<Site> {
         return html(
           res,
           `<!doctype html><body style="margin:0;background:#fff">
-           <img src="http://169.254.169.254/latest/meta-data/">
-           <img src="http://localhost:${port}/pixel">
-           <img src="/redirect?to=${encodeURIComponent(`http://localhost:${port}/pixel`)}">
-           <script>fetch('http://10.0.0.1/').catch(() => {})</script></body>`,
+           <img src="http://[::1]:${port}/pixel">
+           <img src="http://127.0.0.2:${port}/pixel">
+           <img src="/redirect?to=${encodeURIComponent(`http://127.0.0.2:${port}/pixel`)}">
+           <script>fetch('http://0x7f.0.0.2:${port}/pixel').catch(() => {})</script></body>`,
         );
       case '/state': {
         // Green for a fresh visitor; red if any trace of an earlier capture survived.

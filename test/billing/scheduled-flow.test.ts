@@ -16,6 +16,7 @@ import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
 import { adminClient, provision } from '../helpers/admin.js';
+import { LOOPBACK_ALLOWED, testOutbound } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -56,6 +57,7 @@ for (const kind of await testStores()) {
           consoleHost: '127.0.0.1',
           consolePort: 0,
           adminToken: TOKEN,
+          outboundAllow: LOOPBACK_ALLOWED, // the test's upstream and webhook receiver
           logLevel: 'silent',
           metering: 'strict',
           billingIntervalMs: 100,
@@ -93,9 +95,12 @@ for (const kind of await testStores()) {
         .select('provider_id')
         .where('id', '=', p.planId)
         .executeTakeFirstOrThrow();
-      await createWebhooks({ store, clock, log: silentLogger }).addEndpoint(provider.provider_id, {
-        url: 'http://127.0.0.1:9/never-answers',
-      });
+      await createWebhooks({ store, clock, log: silentLogger, outbound: testOutbound() }).addEndpoint(
+        provider.provider_id,
+        {
+          url: 'http://127.0.0.1:9/never-answers',
+        },
+      );
       await t.snapshots.refresh();
       const N = 23;
       for (let i = 0; i < N; i++) {
