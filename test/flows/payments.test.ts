@@ -21,6 +21,7 @@ import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { createAccounts } from '../../src/portal/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import { type AdminClient, adminClient } from '../helpers/admin.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { DECLINING_CARD, type LocalStripe, startLocalStripe } from '../payments/stripe-server.js';
 import { Browserless } from '../portal/harness.js';
@@ -83,6 +84,7 @@ describe('payments through Stripe', () => {
           gatewayHost: '127.0.0.1',
           consoleHost: '127.0.0.1',
           adminToken: TOKEN,
+          outboundAllow: LOOPBACK_ALLOWED, // the test's upstream on loopback
           stripeApiUrl: stripe.url,
         },
         {},
