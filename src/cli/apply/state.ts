@@ -3,7 +3,11 @@
  * file's own shape (names instead of ids), so that `export` is this state written out and
  * `diff` compares like with like. Ids are kept beside each entry for `apply`.
  */
+import type { ApiView, PlanView } from '../../catalog/index.js';
 import { AdminApiError, type AdminClient } from '../client.js';
+
+export type { ApiView } from '../../catalog/index.js';
+
 import {
   type ApiSpec,
   apiSpec,
@@ -17,39 +21,6 @@ import {
   webhookSpec,
 } from './schema.js';
 
-interface RouteView {
-  id: string;
-  method: string;
-  path: string;
-  dimension: string;
-  units: number;
-  public: boolean;
-  throttle: { rateLimit: number; burstLimit: number } | null;
-}
-export interface ApiView {
-  id: string;
-  providerId: string;
-  name: string;
-  upstreamUrl: string;
-  pathPrefix: string | null;
-  host: string | null;
-  stripPrefix: boolean;
-  timeoutMs: number;
-  routes: RouteView[];
-}
-export interface PlanView {
-  id: string;
-  providerId: string;
-  name: string;
-  description: string;
-  apiIds: string[];
-  throttle: PlanSpec['throttle'];
-  quota: PlanSpec['quota'];
-  routeThrottles: Record<string, { rateLimit: number; burstLimit: number }>;
-  overQuota: PlanSpec['overQuota'];
-  billable: PlanSpec['billable'];
-  failureMode: PlanSpec['failureMode'];
-}
 interface ProductView {
   id: string;
   providerId: string;
