@@ -13,6 +13,7 @@ export const BODY = {
   throttled: '{"message":"Too Many Requests"}',
   quota: '{"message":"Limit Exceeded"}',
   notFound: '{"message":"Not Found"}',
+  badRequest: '{"message":"Bad Request"}',
   badGateway: '{"message":"Bad Gateway"}',
   timeout: '{"message":"Endpoint request timed out"}',
   unavailable: '{"message":"Service Unavailable"}',
@@ -44,6 +45,7 @@ function errorType(status: number, body: string): string {
   if (status === 403) return 'ForbiddenException';
   if (status === 429) return body === BODY.quota ? 'LimitExceededException' : 'TooManyRequestsException';
   if (status === 404) return 'NotFoundException';
+  if (status === 400) return 'BadRequestException';
   if (status === 504) return 'EndpointTimeoutException';
   return 'InternalServerErrorException';
 }

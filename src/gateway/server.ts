@@ -25,6 +25,7 @@ import type { Decision, LimitsBackend, ThrottleRule } from '../limits/index.js';
 import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
 import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import { applyCors, originAllowed, preflightHeaders } from './cors.js';
+import { isSafePath } from './paths.js';
 import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
 import type { OutageLedger, QuotaRef } from './quota-sync.js';
 import { nextRequestId } from './request-id.js';
@@ -146,6 +147,12 @@ export class Gateway {
       ceiling = g.throttle;
     }
 
+    const url = req.url ?? '/';
+    if (!isSafePath(url)) {
+      meter?.recordRejection(rejection(null, null, null, 'BAD_PATH', now));
+      sendJson(res, 400, BODY.badRequest, requestId);
+      return;
+    }
     const method = req.method ?? 'GET';
     if (method === 'OPTIONS' && this.preflight(req, res, snapshot, requestId)) return;
     const match = matchRequest(snapshot, req.headers.host, method, req.url ?? '/');

@@ -30,6 +30,7 @@ export type RejectionCode =
   | 'THROTTLED'
   | 'QUOTA_EXCEEDED'
   | 'NO_ROUTE'
+  | 'BAD_PATH'
   | 'UPSTREAM_ERROR'
   | 'UPSTREAM_TIMEOUT'
   | 'LIMITS_UNAVAILABLE';

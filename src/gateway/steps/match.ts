@@ -2,6 +2,7 @@
  * Step 1 — which API and route does a request belong to? APIs are tried host-bound first,
  * then by longest path prefix; inside an API, the most specific route template wins. An
  * API without routes accepts every method and path, keyed, metered as `requests`.
+ * The path was judged safe before (`isSafePath`): no dot segments or other tricks here.
  */
 import { matchPath } from '../paths.js';
 import type { CompiledApi, CompiledRoute, Snapshot } from '../snapshot.js';
@@ -41,7 +42,6 @@ export function matchRequest(
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q);
-  if (path.charCodeAt(0) !== 47 /* / */ || hasDotSegment(path)) return null;
   const hostname = host ? stripPort(host).toLowerCase() : '';
 
   for (const api of snapshot.apis) {
@@ -72,22 +72,4 @@ function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const i = host.lastIndexOf(':');
   return i === -1 ? host : host.slice(0, i);
-}
-
-/**
- * `/api/../admin` must not reach the upstream: it would climb out of the API's base path
- * (RFC 3986 §5.2.4 removes dot segments). Encoded dots count too.
- */
-function hasDotSegment(path: string): boolean {
-  if (!path.includes('/.') && !path.includes('%2') && !path.includes('\\')) return false;
-  for (const raw of path.split('/')) {
-    let seg = raw;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      return true;
-    }
-    if (seg === '.' || seg === '..' || seg.includes('/') || seg.includes('\\')) return true;
-  }
-  return false;
 }

@@ -10,7 +10,7 @@ export interface RejectionTable {
   route_id: string;
   subscription_id: string;
   key_id: string;
-  /** FORBIDDEN | THROTTLED | QUOTA_EXCEEDED | NO_ROUTE | UPSTREAM_ERROR | UPSTREAM_TIMEOUT | LIMITS_UNAVAILABLE */
+  /** FORBIDDEN | THROTTLED | QUOTA_EXCEEDED | NO_ROUTE | BAD_PATH | UPSTREAM_ERROR | UPSTREAM_TIMEOUT | LIMITS_UNAVAILABLE */
   code: string;
   /** Start of the UTC hour, ms. */
   hour: number;
