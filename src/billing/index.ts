@@ -15,6 +15,7 @@ import {
   type Page,
   transition,
 } from './invoices.js';
+import { type Estimate, estimateNext, reissueInvoice } from './lifecycle.js';
 import { periodAt } from './periods.js';
 import { getPrice, type PriceRecord, priceHistory, setPrice } from './prices.js';
 import type { PriceInput } from './pricing.js';
@@ -36,6 +37,7 @@ import {
 } from './schemas.js';
 
 export type { Invoice, InvoiceLine, InvoiceSummary, Page } from './invoices.js';
+export type { Estimate } from './lifecycle.js';
 export { formatMoney, isCurrency, MINOR_UNITS, minorUnits } from './money.js';
 export {
   addMonths,
@@ -128,7 +130,8 @@ export interface Billing {
   setDeploymentSource(source: DeploymentSource | undefined): void;
   /** Closes every ended period (all subscriptions, or one); idempotent. `progress` hears each page. */
   run(input?: RunInput, progress?: (r: RunResult) => void): Promise<RunResult>;
-  listInvoices(query?: ListInvoicesQuery): Promise<Page<InvoiceSummary>>;
+  /** `issued`: only finalized invoices (what a buyer may see), never drafts. */
+  listInvoices(query?: ListInvoicesQuery, options?: { issued?: boolean }): Promise<Page<InvoiceSummary>>;
   getInvoice(id: string): Promise<Invoice>;
   /** draft → open: the one finalize path; tells every `onFinalized` listener after commit. */
   finalize(id: string, actor?: string): Promise<InvoiceSummary>;
@@ -138,6 +141,10 @@ export interface Billing {
   markPaid(id: string, actor?: string, options?: { reference?: string }): Promise<InvoiceSummary>;
   /** draft | open → void */
   void(id: string, actor?: string, options?: { reason?: string }): Promise<InvoiceSummary>;
+  /** A void invoice's period rated again as a new draft (see lifecycle.ts); once per void invoice. */
+  reissue(id: string, actor?: string): Promise<InvoiceSummary>;
+  /** The subscription's upcoming invoice, rated with the usage so far (null: none coming). */
+  estimate(subscriptionId: string): Promise<Estimate | null>;
   /** What this usage would cost for one whole period on the plan's current price (no writes). */
   preview(
     planId: string,
@@ -317,7 +324,7 @@ export function createBilling(deps: BillingDeps): Billing {
       );
     },
 
-    listInvoices: (query) => listInvoices(db, query),
+    listInvoices: (query, options) => listInvoices(db, query, options),
     getInvoice: (id) => getInvoice(db, id),
     finalize,
     onFinalized(listener) {
@@ -326,6 +333,13 @@ export function createBilling(deps: BillingDeps): Billing {
     },
     markPaid: move('pay'),
     void: move('void'),
+    reissue: (id, actor) =>
+      reissueInvoice(
+        { db, clock, log, emit, deployments: () => deployments },
+        id,
+        actor === undefined ? 'system' : parse(actorInput, actor, ['actor']),
+      ),
+    estimate: (subscriptionId) => estimateNext({ db, clock, deployments: () => deployments }, subscriptionId),
 
     async preview(planId, usage, options = {}) {
       const p = parse(previewInput, { ...options, planId, usage });

@@ -50,6 +50,8 @@ export interface InvoiceSummary {
   voidedAt: string | null;
   voidReason: string | null;
   paidReference: string | null;
+  /** The void invoice this one re-issues, or null. */
+  reissueOf: string | null;
 }
 
 export interface Invoice extends InvoiceSummary {
@@ -85,6 +87,7 @@ export function summaryView(r: InvoiceTable): InvoiceSummary {
     voidedAt: iso(r.voided_at),
     voidReason: r.void_reason ?? null,
     paidReference: r.paid_reference ?? null,
+    reissueOf: r.reissue_of ?? null,
   };
 }
 
@@ -125,12 +128,14 @@ export interface NewInvoice {
   status: 'draft' | 'open';
   /** The subscription's billing ends with this invoice. */
   closes?: boolean;
+  /** Re-issues this void invoice (audited as `invoice.reissue` by `actor`). */
+  reissue?: { of: string; actor: string };
 }
 
 /**
  * Writes one invoice in its own transaction. Returns null when the subscription's period
  * is already invoiced (a concurrent or repeated run): the unique (subscription_id,
- * period_start) constraint is the final word.
+ * period_start) index over invoices that are not void is the final word.
  */
 export async function writeInvoice(
   db: Db,
@@ -174,8 +179,24 @@ export async function writeInvoice(
         closes_subscription: inv.closes ? 1 : 0,
         void_reason: null,
         paid_reference: null,
+        reissue_of: inv.reissue?.of ?? null,
       };
       await tx.insertInto('invoices').values(row).execute();
+      if (inv.reissue)
+        await tx
+          .insertInto('audit_log')
+          .values({
+            id: newId('aud', now),
+            at: now,
+            actor: inv.reissue.actor,
+            action: 'invoice.reissue',
+            entity: 'invoice',
+            entity_id: inv.reissue.of,
+            provider_id: inv.providerId,
+            before: JSON.stringify({ status: 'void' }),
+            after: JSON.stringify({ reissuedAs: row.id, number: row.number }),
+          })
+          .execute();
       if (inv.lines.length > 0)
         await tx
           .insertInto('invoice_lines')
@@ -223,7 +244,12 @@ export async function getInvoice(db: Db, id: string): Promise<Invoice> {
 }
 
 /** Pages by id (ULIDs: creation order), oldest first, like the rest of the admin API. */
-export async function listInvoices(db: Db, query: ListInvoicesQuery = {}): Promise<Page<InvoiceSummary>> {
+export async function listInvoices(
+  db: Db,
+  query: ListInvoicesQuery = {},
+  /** `issued`: only invoices a buyer may see: finalized ones (open, paid, or void after finalizing). */
+  options: { issued?: boolean } = {},
+): Promise<Page<InvoiceSummary>> {
   const f = parse(listInvoicesQuery, query);
   let q = db
     .selectFrom('invoices')
@@ -235,6 +261,7 @@ export async function listInvoices(db: Db, query: ListInvoicesQuery = {}): Promi
   if (f.providerId) q = q.where('provider_id', '=', f.providerId);
   if (f.subscriptionId) q = q.where('subscription_id', '=', f.subscriptionId);
   if (f.status) q = q.where('status', '=', f.status);
+  if (options.issued) q = q.where('finalized_at', 'is not', null);
   const rows = await q.execute();
   const more = rows.length > f.limit;
   const kept = more ? rows.slice(0, f.limit) : rows;

@@ -16,11 +16,11 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { Emit } from './invoices.js';
 import { writeInvoice } from './invoices.js';
-import { DAY_MS, nextPeriod } from './periods.js';
+import { DAY_MS, nextPeriod, type Period } from './periods.js';
 import { loadPrices, type PriceRecord, priceInForce } from './prices.js';
 import type { DeploymentSpan } from './pricing.js';
 import { billingEpochs, epochAt, type PlanChange, segmentsOf } from './proration.js';
-import { type RatingSegment, ratePeriod } from './rating.js';
+import { type LineDraft, type RatingSegment, ratePeriod } from './rating.js';
 
 /** Where per-deployment charges get their quantity timeline (wholesale licences). */
 export type DeploymentSource = (q: {
@@ -73,7 +73,7 @@ export interface RunResult {
   planned?: PlannedInvoice[];
 }
 
-interface SubRow {
+export interface SubRow {
   id: string;
   consumer_id: string;
   plan_id: string;
@@ -82,6 +82,23 @@ interface SubRow {
   trial_ends_at: number | null;
   cancelled_at: number | null;
   provider_id: string;
+}
+
+/** The subscription rows billing reads (with the plan's provider). */
+export function subscriptionRows(db: Db) {
+  return db
+    .selectFrom('subscriptions')
+    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+    .select([
+      'subscriptions.id',
+      'subscriptions.consumer_id',
+      'subscriptions.plan_id',
+      'subscriptions.status',
+      'subscriptions.started_at',
+      'subscriptions.trial_ends_at',
+      'subscriptions.cancelled_at',
+      'plans.provider_id',
+    ]);
 }
 
 /** Subscriptions are read in pages of this many (keeps memory flat for any number). */
@@ -105,19 +122,7 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
   };
   let after = '';
   for (;;) {
-    let sq = db
-      .selectFrom('subscriptions')
-      .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
-      .select([
-        'subscriptions.id',
-        'subscriptions.consumer_id',
-        'subscriptions.plan_id',
-        'subscriptions.status',
-        'subscriptions.started_at',
-        'subscriptions.trial_ends_at',
-        'subscriptions.cancelled_at',
-        'plans.provider_id',
-      ])
+    let sq = subscriptionRows(db)
       .where('subscriptions.status', '!=', 'pending')
       .where('subscriptions.started_at', '<', until)
       .where('subscriptions.id', '>', after)
@@ -180,7 +185,7 @@ export async function runBilling(deps: RunDeps, options: RunOptions = {}): Promi
   return result;
 }
 
-async function loadChanges(db: Db, subscriptionIds: string[]): Promise<Map<string, PlanChange[]>> {
+export async function loadChanges(db: Db, subscriptionIds: string[]): Promise<Map<string, PlanChange[]>> {
   const q = db
     .selectFrom('plan_changes')
     .selectAll()
@@ -203,20 +208,31 @@ export function planAt(currentPlanId: string, changes: PlanChange[], t: number):
   return plan;
 }
 
-async function billSubscription(
-  deps: RunDeps,
+/** What rating needs besides the subscription: prices, plan changes, where billing ends. */
+export interface RateContext {
+  prices: Map<string, PriceRecord[]>;
+  changes: PlanChange[];
+  /** Close the subscription's billing at this instant (a final partial period). */
+  endAt: number | null;
+  planNames: Map<string, string>;
+}
+
+export type RatedPeriod =
+  | { kind: 'rated'; period: Period; currency: string; lines: LineDraft[]; subtotal: string }
+  | { kind: 'ended' }
+  | { kind: 'unpriced'; reason: string };
+
+/**
+ * Rates the period of `sub` that starts at `cursor` (a period boundary, or the subscription's
+ * start): the one rule a billing run, a re-issue and the buyer's estimate all use. `ended`
+ * when the subscription's billing ended at or before `cursor`.
+ */
+export async function ratePeriodAt(
+  deps: Pick<RunDeps, 'db' | 'deployments'>,
   sub: SubRow,
-  ctx: {
-    until: number;
-    cursor: number;
-    prices: Map<string, PriceRecord[]>;
-    changes: PlanChange[];
-    finalize: boolean;
-    endAt: number | null;
-    result: RunResult;
-    planNames: Map<string, string>;
-  },
-): Promise<void> {
+  ctx: RateContext,
+  cursor: number,
+): Promise<RatedPeriod> {
   const anchor = Number(sub.started_at);
   const cancels = [sub.cancelled_at === null ? null : Number(sub.cancelled_at), ctx.endAt].filter(
     (t): t is number => t !== null,
@@ -226,57 +242,68 @@ async function billSubscription(
     priceInForce(ctx.prices.get(planId), at)?.price.interval ?? null;
   const firstInterval = intervalOf(planAt(sub.plan_id, ctx.changes, anchor), anchor);
   const epochs = billingEpochs(anchor, firstInterval ?? 'month', ctx.changes, intervalOf);
+  const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
+  const startPrice = priceInForce(ctx.prices.get(startPlan), cursor);
+  if (!startPrice) return { kind: 'unpriced', reason: `plan ${startPlan} has no price` };
+  const { epoch, nextFrom } = epochAt(epochs, cursor);
+  let period = nextPeriod(epoch.anchor, epoch.interval, cursor, cancelledAt);
+  if (!period) return { kind: 'ended' };
+  // a change of interval ends the period at the change; the new interval's periods begin there
+  if (nextFrom !== null && nextFrom < period.end) period = { ...period, end: nextFrom, final: false };
+  const segments: RatingSegment[] = [];
+  for (const s of segmentsOf(period, startPlan, ctx.changes)) {
+    const rec = priceInForce(ctx.prices.get(s.planId), s.from);
+    if (!rec) throw new Error(`plan ${s.planId} has no price`);
+    const usage = await usageFor(deps.db, sub.id, s.usageFrom, s.usageTo);
+    const deployments: Record<string, DeploymentSpan[]> = {};
+    const source = deps.deployments?.();
+    for (const c of rec.price.charges)
+      if (c.model === 'per_deployment' && source)
+        deployments[c.dimension] = await source({
+          subscriptionId: sub.id,
+          dimension: c.dimension,
+          from: s.from,
+          to: s.to,
+        });
+    segments.push({ ...s, price: rec.price, priceId: rec.id, planName: s.planId, usage, deployments });
+  }
+  const trialEndsAt =
+    sub.trial_ends_at !== null
+      ? Number(sub.trial_ends_at)
+      : startPrice.price.trialDays > 0
+        ? anchor + startPrice.price.trialDays * DAY_MS
+        : null;
+  const rated = ratePeriod({
+    period,
+    anchor: epoch.anchor,
+    currency: startPrice.price.currency,
+    trialEndsAt,
+    segments: await named(deps.db, segments, ctx.planNames),
+  });
+  return { kind: 'rated', period, currency: startPrice.price.currency, ...rated };
+}
+
+async function billSubscription(
+  deps: RunDeps,
+  sub: SubRow,
+  ctx: RateContext & { until: number; cursor: number; finalize: boolean; result: RunResult },
+): Promise<void> {
   let cursor = ctx.cursor;
   for (;;) {
-    const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
-    const startPrice = priceInForce(ctx.prices.get(startPlan), cursor);
-    if (!startPrice) {
-      ctx.result.skipped.push({ subscriptionId: sub.id, reason: `plan ${startPlan} has no price` });
+    const r = await ratePeriodAt(deps, sub, ctx, cursor);
+    if (r.kind === 'unpriced') {
+      ctx.result.skipped.push({ subscriptionId: sub.id, reason: r.reason });
       return;
     }
-    const { epoch, nextFrom } = epochAt(epochs, cursor);
-    let period = nextPeriod(epoch.anchor, epoch.interval, cursor, cancelledAt);
-    // a change of interval ends the period at the change; the new interval's periods begin there
-    if (period && nextFrom !== null && nextFrom < period.end)
-      period = { ...period, end: nextFrom, final: false };
-    if (!period || period.end > ctx.until) return;
-    const segments: RatingSegment[] = [];
-    for (const s of segmentsOf(period, startPlan, ctx.changes)) {
-      const rec = priceInForce(ctx.prices.get(s.planId), s.from);
-      if (!rec) throw new Error(`plan ${s.planId} has no price`);
-      const usage = await usageFor(deps.db, sub.id, s.usageFrom, s.usageTo);
-      const deployments: Record<string, DeploymentSpan[]> = {};
-      const source = deps.deployments?.();
-      for (const c of rec.price.charges)
-        if (c.model === 'per_deployment' && source)
-          deployments[c.dimension] = await source({
-            subscriptionId: sub.id,
-            dimension: c.dimension,
-            from: s.from,
-            to: s.to,
-          });
-      segments.push({ ...s, price: rec.price, priceId: rec.id, planName: s.planId, usage, deployments });
-    }
-    const trialEndsAt =
-      sub.trial_ends_at !== null
-        ? Number(sub.trial_ends_at)
-        : startPrice.price.trialDays > 0
-          ? anchor + startPrice.price.trialDays * DAY_MS
-          : null;
-    const rated = ratePeriod({
-      period,
-      anchor: epoch.anchor,
-      currency: startPrice.price.currency,
-      trialEndsAt,
-      segments: await named(deps.db, segments, ctx.planNames),
-    });
+    if (r.kind === 'ended' || r.period.end > ctx.until) return;
+    const { period } = r;
     if (ctx.result.planned) {
       ctx.result.planned.push({
         subscriptionId: sub.id,
         periodStart: new Date(period.start).toISOString(),
         periodEnd: new Date(period.end).toISOString(),
-        currency: startPrice.price.currency,
-        total: rated.subtotal,
+        currency: r.currency,
+        total: r.subtotal,
       });
       if (period.final) return;
       cursor = period.end;
@@ -291,9 +318,9 @@ async function billSubscription(
         subscriptionId: sub.id,
         periodStart: period.start,
         periodEnd: period.end,
-        currency: startPrice.price.currency,
-        subtotal: rated.subtotal,
-        lines: rated.lines,
+        currency: r.currency,
+        subtotal: r.subtotal,
+        lines: r.lines,
         status: 'draft',
         closes: period.final,
       },

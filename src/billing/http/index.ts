@@ -4,7 +4,7 @@
  *
  *   PUT/GET /plans/{id}/price, GET /plans/{id}/price/history, POST /plans/{id}/preview,
  *   POST /billing/runs, GET /invoices, GET /invoices/{id}, GET /invoices/{id}/html,
- *   GET /invoices/{id}/pdf, POST /invoices/{id}/finalize|pay|void,
+ *   GET /invoices/{id}/pdf, POST /invoices/{id}/finalize|pay|void|reissue,
  *   POST /subscriptions/{id}/plan-change.
  *
  * Scoped by `c.var.actor`: a provider token sees its own plans' prices and its own

@@ -1,6 +1,6 @@
 /**
  * /billing/runs and /invoices… — run billing now, list and read invoices, render them
- * (HTML, PDF), and move them along draft → open → paid | void. A provider token runs
+ * (HTML, PDF), move them along draft → open → paid | void, and re-issue a void one. A provider token runs
  * billing only over its own subscriptions and sees only its own invoices.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
@@ -198,4 +198,23 @@ export function registerInvoices(app: OpenAPIHono<Env>, deps: BillingAdminDeps):
       },
     );
   }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/invoices/{id}/reissue',
+      tags,
+      summary: 'Re-issue a void invoice: its period rated again as a new draft',
+      description:
+        'Rates the same subscription and period again from the usage and prices in the store now and ' +
+        'writes a new draft with the next number and `reissueOf` set. Answers 409 INVALID_STATE unless ' +
+        'the invoice is void, 409 CONFLICT when it was already re-issued. Emits invoice.created.',
+      request: { params: IdParam },
+      responses: { 201: json(InvoiceSummary, 'The new draft'), ...problems },
+    }),
+    async (c) => {
+      const inv = await visibleInvoice(billing, c.var.actor, c.req.valid('param').id);
+      return c.json(await billing.reissue(inv.id, c.var.actor.id), 201);
+    },
+  );
 }

@@ -86,6 +86,7 @@ const summaryFields = {
     .string()
     .nullable()
     .openapi({ description: 'The payment reference given when marked paid' }),
+  reissueOf: z.string().nullable().openapi({ description: 'The void invoice this one re-issues' }),
 };
 export const InvoiceSummary = z.object(summaryFields).openapi('InvoiceSummary');
 export const Invoice = z.object({ ...summaryFields, lines: z.array(InvoiceLine) }).openapi('Invoice');

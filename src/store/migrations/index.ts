@@ -14,6 +14,7 @@ import * as billingCycle from './008_billing_cycle.js';
 import * as apiManners from './009_api_manners.js';
 import * as apigw from './010_apigw.js';
 import * as namespaces from './011_namespaces.js';
+import * as invoiceReissue from './012_invoice_reissue.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '009_api_manners': apiManners,
   '010_apigw': apigw,
   '011_namespaces': namespaces,
+  '012_invoice_reissue': invoiceReissue,
 };

@@ -39,7 +39,7 @@ export interface InvoiceTable {
   provider_id: string;
   consumer_id: string;
   subscription_id: string;
-  /** Inclusive start and exclusive end of the billed period, ms. Unique per subscription. */
+  /** Inclusive start and exclusive end of the billed period, ms. Unique per subscription among invoices that are not void. */
   period_start: number;
   period_end: number;
   currency: string;
@@ -58,6 +58,8 @@ export interface InvoiceTable {
   void_reason: string | null;
   /** The payment's reference (bank transfer id, payment intent…) given when marked paid. */
   paid_reference: string | null;
+  /** The void invoice this one re-issues (same subscription and period), or null. */
+  reissue_of: string | null;
 }
 
 /** A named lease: the holder runs the job until expires_at, renewing it as it goes. */
