@@ -6,13 +6,18 @@ import type { ExpressionBuilder } from 'kysely';
 import type { z } from 'zod';
 import { newId, notFound } from '../shared/index.js';
 import type { ConsumerTable, Database, Db, Tx } from '../store/index.js';
-import { type Actor, type Ctx, fail, type Page, scopeOf, toPage } from './context.js';
+import { type Actor, type Alongside, type Ctx, fail, type Page, scopeOf, toPage } from './context.js';
 import { consumerCreate, consumerUpdate, type PageQuery, pageQuery } from './schemas.js';
 import { parse } from './validate.js';
 import { type ConsumerView, consumerView } from './views.js';
 
 export interface ConsumersService {
-  create(actor: Actor, input: z.input<typeof consumerCreate>): Promise<ConsumerView>;
+  /** `alongside` runs in the create's transaction (see Alongside). */
+  create(
+    actor: Actor,
+    input: z.input<typeof consumerCreate>,
+    alongside?: Alongside<ConsumerView>,
+  ): Promise<ConsumerView>;
   get(actor: Actor, id: string): Promise<ConsumerView>;
   list(actor: Actor, page?: Partial<PageQuery>): Promise<Page<ConsumerView>>;
   update(actor: Actor, id: string, input: z.input<typeof consumerUpdate>): Promise<ConsumerView>;
@@ -48,7 +53,7 @@ export async function loadConsumer(db: Db | Tx, actor: Actor, id: string): Promi
 export function consumersService(ctx: Ctx): ConsumersService {
   const db = ctx.store.db;
   return {
-    async create(actor, input) {
+    async create(actor, input, alongside) {
       const data = parse(consumerCreate, input);
       // A provider's consumers are its own; an operator may create marketplace consumers (null).
       const providerId = actor.kind === 'provider' ? actor.providerId : (data.providerId ?? null);
@@ -78,6 +83,7 @@ export function consumersService(ctx: Ctx): ConsumersService {
         await tx.insertInto('consumers').values(row).execute();
         const after = consumerView(row);
         audit({ action: 'create', entity: 'consumer', entityId: row.id, providerId, before: null, after });
+        await alongside?.(tx, after);
         return after;
       });
     },

@@ -63,6 +63,12 @@ export interface AuditEntry {
 
 export type AuditSink = (entry: AuditEntry) => void;
 
+/**
+ * A caller's own write to run in the same transaction as a create, with the created record
+ * (the portal's sign-up: the user row commits with its consumer or provider, or neither does).
+ */
+export type Alongside<V> = (tx: Tx, created: V) => Promise<void>;
+
 export function makeCtx(deps: CatalogDeps): Ctx {
   const ctx: Ctx = {
     ...deps,

@@ -24,7 +24,7 @@ import { type TokensService, tokensService } from './tokens.js';
 export type { ApisService } from './apis.js';
 export type { AuditService } from './audit.js';
 export type { ConsumersService } from './consumers.js';
-export type { Actor, CatalogDeps, Change, Page } from './context.js';
+export type { Actor, Alongside, CatalogDeps, Change, Page } from './context.js';
 export { SYSTEM } from './context.js';
 export type { KeysService, KeyWithValue } from './keys.js';
 export type { HostAssignmentView, NamespaceConflicts, NamespacesService } from './namespaces.js';

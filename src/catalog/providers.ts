@@ -2,13 +2,18 @@
 import type { z } from 'zod';
 import { newId, notFound } from '../shared/index.js';
 import type { Db, Tx } from '../store/index.js';
-import { type Actor, type Ctx, fail, type Page, requireOperator, toPage } from './context.js';
+import { type Actor, type Alongside, type Ctx, fail, type Page, requireOperator, toPage } from './context.js';
 import { type PageQuery, pageQuery, providerCreate, providerUpdate } from './schemas.js';
 import { parse } from './validate.js';
 import { type ProviderView, providerView } from './views.js';
 
 export interface ProvidersService {
-  create(actor: Actor, input: z.input<typeof providerCreate>): Promise<ProviderView>;
+  /** `alongside` runs in the create's transaction (see Alongside). */
+  create(
+    actor: Actor,
+    input: z.input<typeof providerCreate>,
+    alongside?: Alongside<ProviderView>,
+  ): Promise<ProviderView>;
   get(actor: Actor, id: string): Promise<ProviderView>;
   list(actor: Actor, page?: Partial<PageQuery>): Promise<Page<ProviderView>>;
   update(actor: Actor, id: string, input: z.input<typeof providerUpdate>): Promise<ProviderView>;
@@ -25,7 +30,7 @@ async function load(db: Db | Tx, actor: Actor, id: string) {
 export function providersService(ctx: Ctx): ProvidersService {
   const db = ctx.store.db;
   return {
-    async create(actor, input) {
+    async create(actor, input, alongside) {
       requireOperator(actor, 'create providers');
       const data = parse(providerCreate, input);
       const now = ctx.clock.now();
@@ -41,6 +46,7 @@ export function providersService(ctx: Ctx): ProvidersService {
           before: null,
           after,
         });
+        await alongside?.(tx, after);
         return after;
       });
     },

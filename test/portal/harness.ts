@@ -17,7 +17,7 @@ import { MemoryLimits } from '../../src/limits/index.js';
 import { createMarketplace, type Marketplace } from '../../src/marketplace/index.js';
 import { createMeter, type Meter } from '../../src/metering/index.js';
 import { type Accounts, createAccounts, createPortalApp, type MailMessage } from '../../src/portal/index.js';
-import { ManualClock, silentLogger } from '../../src/shared/index.js';
+import { type Logger, ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
 import { testOutbound } from '../helpers/outbound.js';
@@ -41,11 +41,17 @@ export interface PortalHarness {
 
 export async function startPortal(
   kind: TestStore,
-  opts: { trustProxy?: boolean; start?: number } = {},
+  opts: {
+    trustProxy?: boolean;
+    start?: number;
+    /** false: no publicUrl configured (the default is the portal's own URL). */
+    publicUrl?: false;
+    log?: Logger;
+  } = {},
 ): Promise<PortalHarness> {
   const store = await kind.open();
   const clock = new ManualClock(opts.start ?? Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000);
-  const log = silentLogger;
+  const log = opts.log ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-portal-'));
 
   let snapshots: SnapshotHolder | null = null;
@@ -104,7 +110,15 @@ export async function startPortal(
   const gatewayPort = await gateway.listen(0, '127.0.0.1');
 
   const mails: MailMessage[] = [];
-  const app = createPortalApp({
+  // The socket first, so the portal knows its public URL (links in mail come only from it).
+  let app: ReturnType<typeof createPortalApp> | null = null;
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: (req, env) => app!.fetch(req, env), port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(s as Server),
+    ) as Server;
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = createPortalApp({
     store,
     clock,
     log,
@@ -114,18 +128,13 @@ export async function startPortal(
     meter,
     webhooks,
     config: {
+      ...(opts.publicUrl === false ? {} : { publicUrl: url }),
       secureCookies: false,
       trustProxy: opts.trustProxy ?? false,
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     },
     mail: (m) => void mails.push(m),
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(s as Server),
-    ) as Server;
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     url,

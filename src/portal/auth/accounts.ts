@@ -14,7 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { hashKey, randomSecret } from '../../keys/index.js';
-import { type FieldIssue, newId, TollgateError } from '../../shared/index.js';
+import { type FieldIssue, isTollgateError, newId, TollgateError } from '../../shared/index.js';
+import type { Db, Tx } from '../../store/index.js';
 import type { PortalUserTable } from '../../store/tables/portal.js';
 import type { PortalDeps } from '../deps.js';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
@@ -79,6 +80,11 @@ export interface SignUpInput {
   organisation?: string;
 }
 
+export interface SignUpResult {
+  /** The new account; null when the email already had one (nothing was created). */
+  user: User | null;
+}
+
 export function createAccounts(deps: Pick<PortalDeps, 'store' | 'clock' | 'catalog' | 'log'>) {
   const { db } = deps.store;
   const { clock } = deps;
@@ -99,22 +105,28 @@ export function createAccounts(deps: Pick<PortalDeps, 'store' | 'clock' | 'catal
     return issues;
   }
 
-  async function insertUser(row: Omit<PortalUserTable, 'id' | 'created_at' | 'updated_at'>): Promise<User> {
+  async function insertUser(
+    tx: Db | Tx,
+    row: Omit<PortalUserTable, 'id' | 'created_at' | 'updated_at'>,
+  ): Promise<User> {
     const now = clock.now();
     const full: PortalUserTable = { ...row, id: newId('usr', now), created_at: now, updated_at: now };
-    try {
-      await db.insertInto('portal_users').values(full).execute();
-    } catch (err) {
-      if (await byEmail(row.email))
-        throw invalidFields([{ field: 'email', message: 'is already registered' }]);
-      throw err;
-    }
+    await tx.insertInto('portal_users').values(full).execute();
     return userView(full);
   }
 
+  /** The answer when the email already has an account: nothing created, the same to the caller. */
+  const TAKEN: SignUpResult = { user: null };
+
   return {
-    /** Self-service sign-up. Role `provider` needs `organisation` (the caller decides if it is allowed). */
-    async signUp(input: SignUpInput): Promise<User> {
+    /**
+     * Self-service sign-up. Role `provider` needs `organisation` (the caller decides if it is
+     * allowed). The user and its consumer (or provider) commit in one transaction, or neither.
+     * An email that already has an account creates nothing and answers `{ user: null }`; the
+     * caller answers exactly as for a new account and tells the owner by mail, so sign-up
+     * never says whether an address is registered.
+     */
+    async signUp(input: SignUpInput): Promise<SignUpResult> {
       const email = normalEmail(input.email);
       const name = String(input.name ?? '').trim();
       const role = input.role ?? 'buyer';
@@ -122,28 +134,31 @@ export function createAccounts(deps: Pick<PortalDeps, 'store' | 'clock' | 'catal
       const org = String(input.organisation ?? '').trim();
       if (role === 'provider' && !org) issues.push({ field: 'organisation', message: 'is required' });
       if (org.length > 200) issues.push({ field: 'organisation', message: 'must be at most 200 characters' });
-      if (!issues.length && (await byEmail(email)))
-        issues.push({ field: 'email', message: 'is already registered' });
       if (issues.length) throw invalidFields(issues);
       const password_hash = await hashPassword(input.password);
-      if (role === 'provider') {
-        const provider = await deps.catalog.providers.create(PORTAL_ACTOR, { name: org });
-        return insertUser({ email, name, password_hash, role, consumer_id: null, provider_id: provider.id });
-      }
-      const consumer = await deps.catalog.consumers.create(PORTAL_ACTOR, { providerId: null, name, email });
+      if (await byEmail(email)) return TAKEN;
+      let user: User | null = null;
+      const addUser = async (tx: Tx, links: { consumer_id: string | null; provider_id: string | null }) => {
+        user = await insertUser(tx, { email, name, password_hash, role, ...links });
+      };
       try {
-        return await insertUser({
-          email,
-          name,
-          password_hash,
-          role,
-          consumer_id: consumer.id,
-          provider_id: null,
-        });
+        if (role === 'provider') {
+          await deps.catalog.providers.create(PORTAL_ACTOR, { name: org }, (tx, provider) =>
+            addUser(tx, { consumer_id: null, provider_id: provider.id }),
+          );
+        } else {
+          await deps.catalog.consumers.create(
+            PORTAL_ACTOR,
+            { providerId: null, name, email },
+            (tx, consumer) => addUser(tx, { consumer_id: consumer.id, provider_id: null }),
+          );
+        }
       } catch (err) {
-        await deps.catalog.consumers.delete(PORTAL_ACTOR, consumer.id).catch(() => undefined);
+        // Two sign-ups racing for one address: the unique index refused the second.
+        if (isTollgateError(err) && err.code === 'CONFLICT' && (await byEmail(email))) return TAKEN;
         throw err;
       }
+      return { user };
     },
 
     /** For the operator (CLI, demo): an account linked to an existing consumer or provider. */
@@ -164,7 +179,8 @@ export function createAccounts(deps: Pick<PortalDeps, 'store' | 'clock' | 'catal
       if (issues.length) throw invalidFields(issues);
       if (input.providerId) await deps.catalog.providers.get(PORTAL_ACTOR, input.providerId);
       if (input.consumerId) await deps.catalog.consumers.get(PORTAL_ACTOR, input.consumerId);
-      return insertUser({
+      if (await byEmail(email)) throw invalidFields([{ field: 'email', message: 'is already registered' }]);
+      return insertUser(db, {
         email,
         name: input.name.trim(),
         password_hash: await hashPassword(input.password),

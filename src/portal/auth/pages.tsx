@@ -1,6 +1,7 @@
 /** Sign-up, log-in, log-out and password reset pages. */
 import type { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
+import { randomSecret } from '../../keys/index.js';
 import { isTollgateError } from '../../shared/index.js';
 import type { PortalDeps } from '../deps.js';
 import { field, type PortalContext, type PortalEnv } from '../http/env.js';
@@ -8,7 +9,7 @@ import { errorPage, render, safeNext } from '../http/render.js';
 import { clientIp, cookieNames, cookieOptions } from '../http/security.js';
 import { ErrorSummary, type Errors, errorsOf, Field } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
-import type { Accounts, User } from './accounts.js';
+import { type Accounts, normalEmail, type User } from './accounts.js';
 import type { Sessions } from './sessions.js';
 
 const NOTICES: Record<string, string> = {
@@ -21,15 +22,9 @@ export function authPages(
   deps: PortalDeps & { accounts: Accounts; sessions: Sessions; ttlMs: number },
 ) {
   const names = cookieNames(deps.config);
-  let warned = false;
-  // Reset links must not trust the Host header (reset-link poisoning): set publicUrl in production.
-  const baseUrl = (c: PortalContext) => {
-    if (!deps.config.publicUrl && !warned) {
-      warned = true;
-      deps.log.warn('portal publicUrl is not set: password reset links use the request Host header');
-    }
-    return (deps.config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, '');
-  };
+  // Links in mail come only from the configured publicUrl, never from the Host header (which
+  // the caller controls: reset-link poisoning).
+  const publicUrl = deps.config.publicUrl?.replace(/\/$/, '') ?? null;
 
   async function startSession(c: PortalContext, user: User) {
     // A new id at every log-in; the id the browser came with (if any) is dropped.
@@ -39,6 +34,27 @@ export function authPages(
   }
 
   const home = (u: User) => (u.role === 'provider' ? '/console' : '/account');
+
+  /**
+   * Sign-up with an email that already has an account: the answer has the shape of a new
+   * account's (303 to the same place, a fresh session cookie — one bound to no session), and
+   * the owner learns of it by mail. The next page then asks to log in.
+   */
+  async function answerAsIfCreated(c: PortalContext, rawEmail: string) {
+    setCookie(c, names.session, randomSecret(32), cookieOptions(deps.config, Math.floor(deps.ttlMs / 1000)));
+    deleteCookie(c, names.csrf, { path: '/', secure: deps.config.secureCookies });
+    const where = publicUrl
+      ? `Log in at ${publicUrl}/login, or choose a new password at ${publicUrl}/reset.`
+      : 'Log in to the portal, or choose a new password there with "Forgot your password?".';
+    await deps.mail({
+      to: normalEmail(rawEmail),
+      subject: 'You already have a Tollgate account',
+      text:
+        'Someone (hopefully you) tried to sign up with this address, which already has an account.\n' +
+        `Nothing was changed. ${where}\n\n` +
+        'If it was not you, ignore this message.',
+    });
+  }
 
   function signupForm(
     c: PortalContext,
@@ -126,9 +142,10 @@ export function authPages(
     };
     const role = deps.config.providerSignup === true && values.role === 'provider' ? 'provider' : 'buyer';
     try {
-      const user = await deps.accounts.signUp({ ...values, password: field(c, 'password'), role });
-      await startSession(c, user);
-      return c.redirect(safeNext(values.next, home(user)), 303);
+      const { user } = await deps.accounts.signUp({ ...values, password: field(c, 'password'), role });
+      if (user) await startSession(c, user);
+      else await answerAsIfCreated(c, values.email);
+      return c.redirect(safeNext(values.next, role === 'provider' ? '/console' : '/account'), 303);
     } catch (err) {
       if (isTollgateError(err) && err.code === 'VALIDATION_FAILED')
         return signupForm(c, values, errorsOf(err.issues), 400);
@@ -210,7 +227,11 @@ export function authPages(
   );
 
   app.post('/reset', async (c) => {
-    await deps.accounts.requestReset(field(c, 'email'), baseUrl(c), deps.mail);
+    if (publicUrl) await deps.accounts.requestReset(field(c, 'email'), publicUrl, deps.mail);
+    else
+      deps.log.error(
+        'password reset link not sent: the portal publicUrl is not set (links are never built from the Host header)',
+      );
     return render(
       c,
       'Check your email',

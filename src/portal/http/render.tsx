@@ -91,8 +91,26 @@ export function requireRole(role: 'buyer' | 'provider'): MiddlewareHandler<Porta
   };
 }
 
-/** A same-site path to return to after log-in (never another host). */
+const PLACEHOLDER_ORIGIN = 'http://portal.invalid';
+
+/**
+ * A same-site path to return to after log-in (never another host). Control characters are
+ * removed first (browsers drop tabs and newlines from a Location, so `/\t/evil.example`
+ * would become `//evil.example`); what is left must be a path (`/…`, not `//…` or `/\…`)
+ * that resolves on this origin. The answer is re-serialised from the parsed URL, so it is
+ * percent-encoded and safe in a header.
+ */
 export function safeNext(raw: string | undefined | null, fallback: string): string {
-  if (!raw?.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) return fallback;
-  return raw.slice(0, 500);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  const path = String(raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '');
+  if (!path.startsWith('/') || path.startsWith('//') || path.includes('\\') || path.length > 500)
+    return fallback;
+  let url: URL;
+  try {
+    url = new URL(path, PLACEHOLDER_ORIGIN);
+  } catch {
+    return fallback; // not a URL path at all
+  }
+  if (url.origin !== PLACEHOLDER_ORIGIN) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
