@@ -19,6 +19,7 @@ import {
   type ResolveCustomerCommandOutput,
 } from '@aws-sdk/client-marketplace-metering';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { incomingRequest } from '../aws/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
@@ -44,6 +45,11 @@ export interface OnboardingDeps {
 }
 
 const LIVE = ['pending', 'trialing', 'active', 'cancel_pending', 'suspended'];
+
+/** A registration form carries one token (at most 4 KiB): anything near this cap is not one. */
+export const REGISTER_MAX_BYTES = 64 * 1024;
+/** SNS messages are at most 256 KiB. */
+export const NOTIFICATION_MAX_BYTES = 256 * 1024;
 
 export type ResolvedCustomer = Pick<
   ResolveCustomerCommandOutput,
@@ -216,7 +222,22 @@ export function createOnboarding(deps: OnboardingDeps) {
   }
 
   const app = new Hono();
-  app.post('/marketplace/register', async (c) => {
+  // Both endpoints are anonymous: the body is capped before it is read (let alone verified).
+  const capRegistration = bodyLimit({
+    maxSize: REGISTER_MAX_BYTES,
+    onError: (c) =>
+      c.html(
+        errorPage('Too large', 'That registration request is too large.'),
+        413,
+        { connection: 'close' }, // the rest of the body is not read
+      ),
+  });
+  const capNotification = bodyLimit({
+    maxSize: NOTIFICATION_MAX_BYTES,
+    onError: (c) =>
+      c.json({ message: `body: at most ${NOTIFICATION_MAX_BYTES} bytes` }, 413, { connection: 'close' }),
+  });
+  app.post('/marketplace/register', capRegistration, async (c) => {
     const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
     try {
       const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
@@ -242,7 +263,7 @@ export function createOnboarding(deps: OnboardingDeps) {
       );
     }
   });
-  app.post('/marketplace/notifications', async (c) => {
+  app.post('/marketplace/notifications', capNotification, async (c) => {
     const raw = await c.req.text();
     const out = await handleNotification(deps, incomingRequest(c.req.raw, raw));
     return c.json(out.body, out.status as 200);

@@ -8,6 +8,7 @@
  * `{"__type","message"}` — what the official SDK parses into its named exceptions.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { incomingRequest, verifySigV4 } from '../../aws/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import type { Db } from '../../store/index.js';
@@ -43,6 +44,25 @@ export function createMarketplaceAwsApp(deps: MarketplaceAwsDeps): Hono {
   const maxBody = deps.maxBodyBytes ?? 1_048_576;
   const app = new Hono();
 
+  // The body is capped before it is read whole (a chunked body is counted as it streams in).
+  const cap = bodyLimit({
+    maxSize: maxBody,
+    onError: (c) =>
+      c.body(
+        JSON.stringify({
+          __type: 'ValidationException',
+          message: `Request must be smaller than ${maxBody} bytes.`,
+        }),
+        400,
+        {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': 'ValidationException',
+          connection: 'close', // the rest of the body is not read
+        },
+      ),
+  });
+
+  app.post('/', (c, next) => (c.req.header('x-amz-target') ? cap(c, next) : next()));
   app.post('/', async (c, next) => {
     const target = c.req.header('x-amz-target');
     if (!target) return next();
@@ -55,13 +75,7 @@ export function createMarketplaceAwsApp(deps: MarketplaceAwsDeps): Hono {
       return c.body(JSON.stringify(payload), status as 200, headers);
     };
     try {
-      const declared = Number(c.req.header('content-length') ?? 0);
-      if (declared > maxBody)
-        throw new AwsError('ValidationException', `Request must be smaller than ${maxBody} bytes.`);
       const raw = await c.req.text();
-      if (Buffer.byteLength(raw) > maxBody) {
-        throw new AwsError('ValidationException', `Request must be smaller than ${maxBody} bytes.`);
-      }
       const req = incomingRequest(c.req.raw, raw);
       const headers = req.headers;
       const creds = await verifySigV4(req, {

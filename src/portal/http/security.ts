@@ -15,6 +15,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import { randomSecret } from '../../keys/index.js';
 import type { Accounts } from '../auth/accounts.js';
@@ -100,6 +101,14 @@ const MAX_BODY = 2 * 1024 * 1024;
 
 export function portalGuard(deps: GuardDeps): MiddlewareHandler<PortalEnv> {
   const names = cookieNames(deps.config);
+  const cap = bodyLimit({
+    maxSize: MAX_BODY,
+    onError: async (c) => {
+      const res = await deps.refuse(c as PortalContext, 413, 'That upload is too large (2 MB at most).');
+      res.headers.set('connection', 'close'); // the rest of the body is not read
+      return res;
+    },
+  });
   return async (c, next) => {
     if (!isPortalPath(c.req.path, c.req.method)) return next();
     for (const [k, v] of Object.entries(headersFor(c.req.path))) c.header(k, v);
@@ -122,8 +131,9 @@ export function portalGuard(deps: GuardDeps): MiddlewareHandler<PortalEnv> {
 
     if (c.req.method === 'POST') {
       if (!sameOrigin(c, deps.config)) return deps.refuse(c, 403, 'This form was sent from another site.');
-      const length = Number(c.req.header('content-length') ?? 0);
-      if (length > MAX_BODY) return deps.refuse(c, 413, 'That upload is too large (2 MB at most).');
+      // Past the cap (declared, or counted while a chunked body streams in) the rest is never read.
+      const tooLarge = await cap(c, async () => {});
+      if (tooLarge) return tooLarge;
       const type = c.req.header('content-type') ?? '';
       let form: Form = {};
       let token = c.req.header('x-csrf-token') ?? '';
