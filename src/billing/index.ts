@@ -38,6 +38,7 @@ import {
 
 export type { Invoice, InvoiceLine, InvoiceSummary, Page } from './invoices.js';
 export type { Estimate } from './lifecycle.js';
+export { groupDigits, type LineCalc, priceText, scaledPrice, unitName } from './lines.js';
 export { formatMoney, isCurrency, MINOR_UNITS, minorUnits } from './money.js';
 export {
   addMonths,
@@ -60,7 +61,7 @@ export {
   tierSchema,
 } from './pricing.js';
 export type { LineDraft } from './rating.js';
-export { escapeHtml } from './render.js';
+export { escapeHtml, lineColumns } from './render.js';
 export type { DeploymentSource, PlannedInvoice, RunResult } from './run.js';
 export {
   type InvoiceStatus,

@@ -12,6 +12,7 @@
 import { newId, notFound, TollgateError } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { InvoiceLineTable, InvoiceTable } from '../store/tables/billing.js';
+import type { LineCalc } from './lines.js';
 import type { LineDraft } from './rating.js';
 import { type InvoiceStatus, type ListInvoicesQuery, listInvoicesQuery, parse } from './schemas.js';
 
@@ -30,6 +31,11 @@ export interface InvoiceLine {
   planId: string;
   priceId: string | null;
   detail: Record<string, unknown>;
+  /**
+   * How the amount is worked out: round(quantity × price / per), see lines.ts. Null on
+   * lines written before invoices carried it.
+   */
+  calc: LineCalc | null;
 }
 
 export interface InvoiceSummary {
@@ -92,6 +98,8 @@ export function summaryView(r: InvoiceTable): InvoiceSummary {
 }
 
 export function lineView(r: InvoiceLineTable): InvoiceLine {
+  // the calc is stored with the detail (no column of its own) and shown beside it
+  const { calc, ...detail } = JSON.parse(r.detail) as Record<string, unknown> & { calc?: LineCalc };
   return {
     id: r.id,
     position: Number(r.position),
@@ -105,7 +113,8 @@ export function lineView(r: InvoiceLineTable): InvoiceLine {
     usageTo: iso(r.usage_to),
     planId: r.plan_id,
     priceId: r.price_id,
-    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    detail,
+    calc: calc ?? null,
   };
 }
 
@@ -215,7 +224,7 @@ export async function writeInvoice(
               usage_to: l.usageTo,
               plan_id: l.planId,
               price_id: l.priceId,
-              detail: JSON.stringify(l.detail),
+              detail: JSON.stringify({ ...l.detail, calc: l.calc }),
             })),
           )
           .execute();

@@ -4,8 +4,9 @@
  * system's /usr/bin/chromium). One browser is launched lazily and reused; `close()` ends it.
  */
 import type { Browser } from 'playwright-core';
-import type { Invoice } from './invoices.js';
-import { formatMoney } from './money.js';
+import type { Invoice, InvoiceLine } from './invoices.js';
+import { groupDigits, priceText } from './lines.js';
+import { formatMoney, minorUnits } from './money.js';
 
 export interface Parties {
   provider: { name: string };
@@ -27,18 +28,35 @@ export function escapeHtml(s: unknown): string {
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '');
 const hour = (iso: string | null) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : '');
 
+/**
+ * The columns of an invoice line as documents and pages show them: the exact billed
+ * quantity ("11,345", "22/31"), the unit price with its scale ("USD 0.02 per 1,000
+ * characters") and how the quantity came about — quantity × unit price = amount. Lines
+ * written before invoices carried a calc show their stored quantity and unit price.
+ */
+export function lineColumns(
+  l: Pick<InvoiceLine, 'quantity' | 'unitPrice' | 'calc'>,
+  currency: string,
+): { quantity: string; unitPrice: string; note: string | null } {
+  if (!l.calc) return { quantity: l.quantity, unitPrice: l.unitPrice ?? '', note: null };
+  const q = l.calc.quantity.includes('/') ? l.calc.quantity : groupDigits(l.calc.quantity);
+  return { quantity: q, unitPrice: priceText(l.calc, currency), note: l.calc.note };
+}
+
 export function invoiceHtml(inv: Invoice, parties: Parties): string {
   const e = escapeHtml;
   const rows = inv.lines
     .map((l) => {
+      const c = lineColumns(l, inv.currency);
+      const note = c.note ? `<div class="src">${e(c.note)}</div>` : '';
       const source =
         l.usageFrom && l.usageTo
           ? `<div class="src">usage hours ${e(hour(l.usageFrom))} – ${e(hour(l.usageTo))} UTC</div>`
           : '';
       return `<tr>
-  <td>${e(l.description)}${source}</td>
-  <td class="num">${e(l.quantity)}</td>
-  <td class="num">${l.unitPrice === null ? '' : e(l.unitPrice)}</td>
+  <td>${e(l.description)}${note}${source}</td>
+  <td class="num">${e(c.quantity)}</td>
+  <td class="num">${e(c.unitPrice)}</td>
   <td class="num">${e(formatMoney(l.amount, inv.currency))}</td>
 </tr>`;
     })
@@ -86,9 +104,15 @@ ${rows}
 <tr><td colspan="3" class="num">Total</td><td class="num">${e(formatMoney(inv.total, inv.currency))}</td></tr>
 </tfoot>
 </table>
+<p class="src">Each line: quantity × unit price = amount, rounded half up to the nearest ${e(minorText(inv.currency))}; a fraction is a share of a period (days, or seconds when a part day).</p>
 </body>
 </html>
 `;
+}
+
+function minorText(currency: string): string {
+  const n = minorUnits(currency);
+  return n === 0 ? `1 ${currency}` : `${currency} ${(0).toFixed(n - 1)}1`;
 }
 
 export const CHROMIUM_ARGS = [

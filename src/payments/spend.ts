@@ -99,7 +99,8 @@ export function createSpend(deps: {
     for (const r of rows) usage[r.dimension] = Number(r.units);
     const preview = await deps.billing.preview(b.plan_id, usage);
     const spent = preview.lines
-      .filter((l) => l.kind === 'usage')
+      // usage, with its minimum true-up and cap lines
+      .filter((l) => l.kind === 'usage' || l.kind === 'minimum' || l.kind === 'maximum')
       .reduce((acc, l) => acc.add(l.amount), new Decimal(0));
     const reached = b.hard_cap === 1 && spent.gte(b.amount);
     const cappedUntil = reached ? window.end : null;

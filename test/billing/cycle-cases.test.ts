@@ -4,6 +4,7 @@
  * invoices a run writes must match to the cent. Started with the three rating bugs found
  * while making billing run by itself (boundary plan change, yearly → monthly, pending time).
  */
+import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Billing, createBilling, type PriceInput } from '../../src/billing/index.js';
 import { type Actor, type Catalog, createCatalog } from '../../src/catalog/index.js';
@@ -32,6 +33,62 @@ const PRICES: Record<string, PriceInput> = {
     recurringFee: '365',
     charges: [{ model: 'per_unit', dimension: 'requests', unitPrice: '0.001' }],
   },
+  // characters at 0.00002 (USD 0.02 per 1,000), 1,000 included
+  pln_chars: {
+    currency: 'USD',
+    charges: [{ model: 'per_unit', dimension: 'characters', unitPrice: '0.00002', includedUnits: 1000 }],
+  },
+  // packages of 1,000 requests at 2.50, 500 included
+  pln_pkg: {
+    currency: 'USD',
+    charges: [
+      {
+        model: 'package',
+        dimension: 'requests',
+        packageSize: 1000,
+        packagePrice: '2.50',
+        includedUnits: 500,
+      },
+    ],
+  },
+  // graduated: 1–1,000 at 0.01, 1,001–10,000 at 0.005 (+ 1.00 flat once reached), then 0.001
+  pln_grad: {
+    currency: 'USD',
+    charges: [
+      {
+        model: 'graduated',
+        dimension: 'requests',
+        tiers: [
+          { upTo: 1000, unitPrice: '0.01' },
+          { upTo: 10000, unitPrice: '0.005', flatFee: '1' },
+          { upTo: null, unitPrice: '0.001' },
+        ],
+      },
+    ],
+  },
+  // requests at 0.05 with a minimum of 20 a month
+  pln_min: {
+    currency: 'USD',
+    charges: [{ model: 'per_unit', dimension: 'requests', unitPrice: '0.05', minimum: '20' }],
+  },
+  // requests at 0.01, capped at 5 a month; JPY volume tiers for zero-decimal rounding
+  pln_cap: {
+    currency: 'USD',
+    charges: [{ model: 'per_unit', dimension: 'requests', unitPrice: '0.01', maximum: '5' }],
+  },
+  pln_jpy_vol: {
+    currency: 'JPY',
+    charges: [
+      {
+        model: 'volume',
+        dimension: 'requests',
+        tiers: [
+          { upTo: 1000, unitPrice: '0.5' },
+          { upTo: null, unitPrice: '0.3', flatFee: '100' },
+        ],
+      },
+    ],
+  },
 };
 
 interface Case {
@@ -41,6 +98,8 @@ interface Case {
   /** Plan changes recorded before the run. */
   changes?: Array<{ at: number; to: string }>;
   usage?: Array<{ hour: number; units: number }>;
+  /** The dimension the usage is metered in (default requests). */
+  dimension?: string;
   runAt: number;
   /** Per invoice: period start, end (ISO days or instants) and lines [kind, quantity, amount], total. */
   invoices: Array<{ start: number; end: number; lines: Array<[string, string, string]>; total: string }>;
@@ -109,7 +168,8 @@ const CASES: Case[] = [
         lines: [
           ['setup', '1', '5.00'],
           ['recurring', '1', '10.00'],
-          ['usage', '250', '1.50'],
+          ['usage', '100', '0.00'],
+          ['usage', '150', '1.50'],
         ],
         total: '16.50',
       },
@@ -154,7 +214,151 @@ const CASES: Case[] = [
       },
     ],
   },
+  {
+    // 12,345 characters, 1,000 included: 11,345 billed × USD 0.02 per 1,000 = 0.2269 → 0.23.
+    name: 'per unit with included units: the included units on a line of their own, the price per 1,000',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_chars',
+    dimension: 'characters',
+    usage: [{ hour: U(2026, 0, 5), units: 12_345 }],
+    runAt: U(2026, 1, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '1000', '0.00'],
+          ['usage', '11345', '0.23'],
+        ],
+        total: '0.23',
+      },
+    ],
+  },
+  {
+    // 2,600 requests, 500 included → 2,100 billed → 3 started packages of 1,000 × 2.50 = 7.50.
+    name: 'package: package count × package price',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_pkg',
+    usage: [{ hour: U(2026, 0, 5), units: 2600 }],
+    runAt: U(2026, 1, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '500', '0.00'],
+          ['usage', '2100', '7.50'],
+        ],
+        total: '7.50',
+      },
+    ],
+  },
+  {
+    // 12,500 requests: 1,000 × 0.01 = 10.00; 9,000 × 0.005 = 45.00 and the tier's flat 1.00;
+    // 2,500 × 0.001 = 2.50 → 58.50, one line per tier.
+    name: 'graduated: one line per tier, the flat fee on its own line',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_grad',
+    usage: [{ hour: U(2026, 0, 5), units: 12_500 }],
+    runAt: U(2026, 1, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '1000', '10.00'],
+          ['usage', '9000', '45.00'],
+          ['usage', '0', '1.00'],
+          ['usage', '2500', '2.50'],
+        ],
+        total: '58.50',
+      },
+    ],
+  },
+  {
+    // January: 123 × 0.05 = 6.15, minimum 20 → a true-up of 13.85.
+    // 1 Feb → 15 Feb 00:00 (plan change): minimum 20 × 14/28 days = 10.00; 40 × 0.05 = 2.00
+    // → true-up 8.00; the rest of February on pln_m2: setup 7 + 30 × 14/28 = 15.00 → 22.00.
+    name: 'minimum: a separate true-up line, prorated with the share of the period',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_min',
+    changes: [{ at: U(2026, 1, 15), to: 'pln_m2' }],
+    usage: [
+      { hour: U(2026, 0, 5), units: 123 },
+      { hour: U(2026, 1, 3), units: 40 },
+    ],
+    runAt: U(2026, 2, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '123', '6.15'],
+          ['minimum', '0', '13.85'],
+        ],
+        total: '20.00',
+      },
+      {
+        start: U(2026, 1, 1),
+        end: U(2026, 2, 1),
+        lines: [
+          ['usage', '40', '2.00'],
+          ['minimum', '0', '8.00'],
+          ['setup', '1', '7.00'],
+          ['recurring', '0.5', '15.00'],
+        ],
+        total: '32.00',
+      },
+    ],
+  },
+  {
+    // 800 × 0.01 = 8.00, capped at 5 → a cap line of −3.00.
+    name: 'maximum: a separate cap line brings the charge down to its cap',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_cap',
+    usage: [{ hour: U(2026, 0, 5), units: 800 }],
+    runAt: U(2026, 1, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '800', '8.00'],
+          ['maximum', '0', '-3.00'],
+        ],
+        total: '5.00',
+      },
+    ],
+  },
+  {
+    // JPY, volume: 1,235 requests reach the second tier: all 1,235 × 0.3 = 370.5 → 371 (half
+    // up to whole yen), plus the tier's flat 100 → 471.
+    name: 'volume in JPY: every unit at the tier reached, rounded to whole yen',
+    startedAt: U(2026, 0, 1),
+    plan: 'pln_jpy_vol',
+    usage: [{ hour: U(2026, 0, 5), units: 1235 }],
+    runAt: U(2026, 1, 2),
+    invoices: [
+      {
+        start: U(2026, 0, 1),
+        end: U(2026, 1, 1),
+        lines: [
+          ['usage', '1235', '371'],
+          ['usage', '0', '100'],
+        ],
+        total: '471',
+      },
+    ],
+  },
 ];
+
+/** quantity × price / per, rounded half up to the minor unit: what a buyer's calculator says. */
+function byHand(calc: { quantity: string; price: string; per: number }, amount: string): string {
+  const [n, d] = calc.quantity.split('/');
+  const q = d === undefined ? new Decimal(n!) : new Decimal(n!).div(d);
+  const decimals = amount.includes('.') ? amount.split('.')[1]!.length : 0;
+  return q.times(calc.price).div(calc.per).toFixed(decimals, Decimal.ROUND_HALF_UP);
+}
 
 for (const kind of await testStores()) {
   describe(`billing runs, hand-worked, on ${kind.name}`, () => {
@@ -194,7 +398,7 @@ for (const kind of await testStores()) {
             subscription_id: id,
             key_id: 'key_1',
             api_id: 'api_1',
-            dimension: 'requests',
+            dimension: c.dimension ?? 'requests',
             hour: u.hour,
             units: u.units,
             requests: u.units,
@@ -245,6 +449,10 @@ for (const kind of await testStores()) {
       const out = [];
       for (const s of page.items) {
         const inv = await billing.getInvoice(s.id);
+        // every line reconciles by hand, and the lines add up to the total
+        for (const l of inv.lines) expect(byHand(l.calc!, l.amount), l.description).toBe(l.amount);
+        const sum = inv.lines.reduce((a, l) => a.plus(l.amount), new Decimal(0));
+        expect(sum.eq(inv.total)).toBe(true);
         out.push({
           start: inv.periodStart,
           end: inv.periodEnd,

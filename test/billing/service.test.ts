@@ -100,12 +100,21 @@ for (const kind of await testStores()) {
     it('previews what usage would cost on a plan, without writing', async () => {
       const before = await store.db.selectFrom('invoices').select('id').execute();
       const p = await billing.preview('pln_basic', { requests: 5000, other: 3 });
-      // 20.00 recurring + (5000 − 1000) × 0.001 = 4.00 + other not charged = 24.00
+      // 20.00 recurring + 1000 included + (5000 − 1000) × 0.001 = 4.00 + other not charged = 24.00
       expect(p.lines.map((l) => [l.kind, l.dimension, l.quantity, l.amount])).toEqual([
         ['recurring', null, '1', '20.00'],
-        ['usage', 'requests', '5000', '4.00'],
+        ['usage', 'requests', '1000', '0.00'],
+        ['usage', 'requests', '4000', '4.00'],
         ['usage', 'other', '3', '0.00'],
       ]);
+      // the billed line says how: 4,000 × USD 1.00 per 1,000 requests
+      expect(p.lines[2]!.calc).toEqual({
+        quantity: '4000',
+        price: '1.00',
+        per: 1000,
+        unit: 'requests',
+        note: '5,000 used, 1,000 included',
+      });
       expect(p.total).toBe('24.00');
       expect(await store.db.selectFrom('invoices').select('id').execute()).toEqual(before);
       await expect(billing.preview('pln_free', {})).rejects.toMatchObject({ code: 'INVALID_STATE' });
@@ -156,12 +165,16 @@ for (const kind of await testStores()) {
         periodEnd: '2026-02-28T10:30:00.000Z',
         currency: 'USD',
       });
-      const usageLine = inv.lines.find((l) => l.kind === 'usage')!;
-      expect(Number(usageLine.quantity)).toBe(inWindow);
-      expect(usageLine.usageFrom).toBe('2026-01-31T10:00:00.000Z');
-      expect(usageLine.usageTo).toBe('2026-02-28T10:00:00.000Z');
+      // the included line and the billed line cover the metered units between them
+      const usageLines = inv.lines.filter((l) => l.kind === 'usage');
+      expect(usageLines.reduce((n, l) => n + Number(l.quantity), 0)).toBe(inWindow);
+      expect(usageLines.map((l) => Number(l.quantity))).toEqual([1000, inWindow - 1000]);
+      for (const usageLine of usageLines) {
+        expect(usageLine.usageFrom).toBe('2026-01-31T10:00:00.000Z');
+        expect(usageLine.usageTo).toBe('2026-02-28T10:00:00.000Z');
+      }
       // v2 was in force at the period start (set before): 20.00, no setup fee (v2 has none)
-      expect(inv.lines.map((l) => l.kind)).toEqual(['recurring', 'usage']);
+      expect(inv.lines.map((l) => l.kind)).toEqual(['recurring', 'usage', 'usage']);
       const expected = 20 + Math.max(0, inWindow - 1000) * 0.001;
       expect(inv.total).toBe(expected.toFixed(2));
       expect((await billing.run({ subscriptionId: 'sub_e2e' })).created).toBe(0);
@@ -324,7 +337,8 @@ for (const kind of await testStores()) {
       const [april, may] = await Promise.all(r.invoiceIds.map((id) => billing.getInvoice(id)));
       expect(april!.lines.map((l) => [l.planId, l.kind, l.quantity, l.amount])).toEqual([
         ['pln_basic', 'recurring', '0.333333', '6.67'], // 20 × 10/30 = 6.666… → 6.67
-        ['pln_basic', 'usage', '1500', '0.50'], // (1500 − 1000) × 0.001
+        ['pln_basic', 'usage', '1000', '0.00'], // 1000 included
+        ['pln_basic', 'usage', '500', '0.50'], // (1500 − 1000) × 0.001
         ['pln_pro', 'recurring', '0.666667', '66.67'], // 100 × 20/30 = 66.666… → 66.67
         ['pln_pro', 'usage', '4000', '2.00'], // 4000 × 0.0005
       ]);

@@ -41,12 +41,42 @@ export const PriceRecord = z
   .openapi('PriceRecord');
 export const PriceHistory = z.object({ items: z.array(PriceRecord) }).openapi('PriceHistory');
 
+export const LineCalc = z
+  .object({
+    quantity: z.string().openapi({
+      description: 'Exact: a decimal ("11345") or a fraction of a period ("22/31", days or seconds)',
+      example: '11345',
+    }),
+    price: money.openapi({ description: 'Exact price per `per` units of `unit`', example: '0.02' }),
+    per: z
+      .number()
+      .int()
+      .openapi({ description: 'The price scale: 1, 1000 or 1000000 units', example: 1000 }),
+    unit: z.string().openapi({
+      description:
+        'What is counted: the dimension ("characters"), "month", "package of 1,000 requests", … ("" for a flat sum)',
+      example: 'characters',
+    }),
+    note: z
+      .string()
+      .nullable()
+      .openapi({ description: 'How the quantity came about', example: '12,345 used, 1,000 included' }),
+  })
+  .openapi('InvoiceLineCalc', {
+    description: "amount = quantity × price / per, rounded half up to the currency's minor unit",
+  });
+
 const line = {
-  kind: z.enum(['recurring', 'setup', 'usage', 'deployment']),
+  kind: z.enum(['recurring', 'setup', 'usage', 'deployment', 'minimum', 'maximum']).openapi({
+    description: "`minimum`/`maximum`: the true-up to a charge's minimum, or its cap (negative)",
+  }),
   description: z.string(),
   dimension: z.string().nullable(),
-  quantity: money.openapi({ description: 'Units, share of a period, or deployment-periods' }),
-  unitPrice: money.nullable(),
+  quantity: money.openapi({
+    description:
+      "Usage lines: the metered units the line covers (a dimension's usage lines add up to its usage); recurring: the share of the period (6 decimals); deployments: deployment-periods. The exact billed quantity is calc.quantity",
+  }),
+  unitPrice: money.nullable().openapi({ description: 'The price of one unit (one package, one period)' }),
   amount: money,
   planId: z.string(),
   priceId: z.string().nullable(),
@@ -58,6 +88,7 @@ export const InvoiceLine = z
     id: z.string(),
     position: z.number().int(),
     ...line,
+    calc: LineCalc.nullable().openapi({ description: 'Null on invoices written before lines carried it' }),
     usageFrom: time
       .nullable()
       .openapi({ description: 'The usage hours the line came from: [usageFrom, usageTo)' }),
@@ -123,7 +154,9 @@ export const Preview = z
     planId: z.string(),
     priceId: z.string(),
     currency: z.string(),
-    lines: z.array(z.object({ ...line, usageFrom: time.nullable(), usageTo: time.nullable() })),
+    lines: z.array(
+      z.object({ ...line, calc: LineCalc, usageFrom: time.nullable(), usageTo: time.nullable() }),
+    ),
     subtotal: money,
     total: money,
   })

@@ -78,7 +78,15 @@ for (const kind of await testStores()) {
       expect(r.status).toBe(200);
       // 29.00 fee + (4,500 − 1,000 free) × 0.0035 = 29.00 + 12.25 = 41.25
       expect(r.body.total).toBe('41.25');
-      expect(r.body.lines.map((l: { amount: string }) => l.amount)).toEqual(['29.00', '12.25']);
+      expect(r.body.lines.map((l: { amount: string }) => l.amount)).toEqual(['29.00', '0.00', '12.25']);
+      // the billed line says how: 3,500 × USD 3.50 per 1,000 requests
+      expect(r.body.lines[2].calc).toEqual({
+        quantity: '3500',
+        price: '3.50',
+        per: 1000,
+        unit: 'requests',
+        note: '4,500 used, 1,000 included',
+      });
       expect((await h.call('GET', '/invoices', { token: h.a.token })).body.items).toEqual([]);
       expect(
         (await h.call('POST', `/plans/${h.a.planId}/preview`, { token: h.b.token, body: {} })).status,
@@ -114,15 +122,20 @@ for (const kind of await testStores()) {
         status: 'draft',
         total: '41.25',
       });
-      const usage = inv.body.lines.find((l: { kind: string }) => l.kind === 'usage');
-      expect(usage).toMatchObject({
-        dimension: 'requests',
-        quantity: '4500',
-        unitPrice: '0.0035',
-        amount: '12.25',
-        usageFrom: new Date(T0).toISOString(),
-        usageTo: new Date(APRIL).toISOString(),
-      });
+      // the 1,000 included units, then the 3,500 billed: together the metered 4,500
+      const usage = inv.body.lines.filter((l: { kind: string }) => l.kind === 'usage');
+      const hours = { usageFrom: new Date(T0).toISOString(), usageTo: new Date(APRIL).toISOString() };
+      expect(usage).toMatchObject([
+        { dimension: 'requests', quantity: '1000', unitPrice: '0', amount: '0.00', ...hours },
+        {
+          dimension: 'requests',
+          quantity: '3500',
+          unitPrice: '0.0035',
+          amount: '12.25',
+          calc: { quantity: '3500', price: '3.50', per: 1000, unit: 'requests' },
+          ...hours,
+        },
+      ]);
     });
 
     it('lists invoices with filters and cursor paging', async () => {
@@ -187,7 +200,7 @@ for (const kind of await testStores()) {
         expect(r.bytes.length).toBeGreaterThan(2000);
         expect((await h.call('GET', `/invoices/${invoiceId}/pdf`, { token: h.b.token })).status).toBe(404);
       },
-      20_000,
+      60_000,
     );
 
     it("provider B can't see, list, finalize, pay or void provider A's invoices", async () => {
