@@ -16,7 +16,8 @@ const HELP = `tollgate — sell your API
   tollgate token create --operator [--name NAME] [--database-url URL]
                  mints a new operator admin token in the server's own store (a lost one
                  stays valid until revoked: list and revoke it through /admin/v1/tokens)
-  tollgate apis capture|nouns [--port N] [--outbound-allow HOST,CIDR,…]
+  tollgate apis capture|nouns [--port N] [--host 127.0.0.1] [--outbound-allow HOST,CIDR,…]
+                 a sample upstream API; listens on loopback unless --host says otherwise
   tollgate billing run [--until 2026-05-01T00:00:00Z] [--dry-run] [--database-url URL]
 
 Against a running Tollgate (--url URL --token TOKEN, or TOLLGATE_URL / TOLLGATE_TOKEN):
@@ -42,6 +43,7 @@ function parseFlags(args: string[]): {
   positionals: string[];
   operator: boolean;
   name: string | undefined;
+  host: string | undefined;
 } {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const key of FLAG_KEYS)
@@ -52,6 +54,7 @@ function parseFlags(args: string[]): {
   options.f = { type: 'string' };
   options.operator = { type: 'boolean' };
   options.name = { type: 'string' };
+  options.host = { type: 'string' };
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
   const flags: Record<string, unknown> = {};
   for (const key of FLAG_KEYS) {
@@ -64,6 +67,7 @@ function parseFlags(args: string[]): {
     positionals: [...positionals, ...(values.port ? [`port=${values.port}`] : [])],
     operator: values.operator === true,
     name: typeof values.name === 'string' ? values.name : undefined,
+    host: typeof values.host === 'string' ? values.host : undefined,
   };
 }
 
@@ -258,7 +262,7 @@ async function clientCommand(command: string, args: string[]): Promise<void> {
 }
 
 async function apisCommand(args: string[]): Promise<void> {
-  const { flags, positionals } = parseFlags(args);
+  const { flags, positionals, host = '127.0.0.1' } = parseFlags(args);
   const which = positionals[0];
   // Pages the capture API may render on private addresses: the same setting as `serve`'s.
   const outboundAllow = loadConfig({ outboundAllow: flags.outboundAllow ?? [] }).outboundAllow;
@@ -266,12 +270,12 @@ async function apisCommand(args: string[]): Promise<void> {
   const apis = await import('../apis/index.js');
   const started =
     which === 'capture'
-      ? await apis.startCaptureApi({ port, host: '0.0.0.0', outboundAllow })
+      ? await apis.startCaptureApi({ port, host, outboundAllow })
       : which === 'nouns'
-        ? await apis.startNounsApi({ port, host: '0.0.0.0' })
+        ? await apis.startNounsApi({ port, host })
         : null;
   if (!started) {
-    console.error('usage: tollgate apis capture|nouns [--port N]');
+    console.error('usage: tollgate apis capture|nouns [--port N] [--host 127.0.0.1] [--outbound-allow …]');
     process.exitCode = 2;
     return;
   }
