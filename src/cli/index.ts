@@ -154,6 +154,8 @@ async function serveCommand(args: string[]): Promise<void> {
   // Loaded here, not at the top: the client commands must start fast without the server.
   const { startTollgate } = await import('../main/index.js');
   let t: Awaited<ReturnType<typeof startTollgate>>;
+  // The demo is a newcomer's first start: say what the seconds before the first answer are for.
+  if (config.demo) console.log(`tollgate: migrating ${config.databaseUrl} and starting the servers…`);
   try {
     t = await startTollgate(config);
   } catch (err) {
@@ -164,6 +166,9 @@ async function serveCommand(args: string[]): Promise<void> {
     console.log(`\nOperator admin token (shown once, keep it safe):\n  ${t.bootstrapToken}\n`);
   }
   if (config.demo) {
+    console.log(
+      'tollgate: starting the sample APIs (screen capture launches Chromium) and the demo records…',
+    );
     const { startDemo } = await import('../main/demo.js');
     const demo = await startDemo(t);
     closers.push(() => demo.close());
