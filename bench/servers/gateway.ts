@@ -51,17 +51,14 @@ const limits =
         prefix: `bench:${process.pid}:`,
       })
     : new MemoryLimits();
-const meter =
-  metering === 'off'
-    ? null
-    : await createMeter({
-        store,
-        clock: systemClock,
-        log: silentLogger,
-        durability: metering as Durability,
-        dataDir: dir,
-        node: 'bench',
-      });
+const meter = await createMeter({
+  store,
+  clock: systemClock,
+  log: silentLogger,
+  durability: metering as Durability,
+  dataDir: dir,
+  node: 'bench',
+});
 const snapshots = await SnapshotHolder.create(store, () => Date.now(), silentLogger);
 const gateway = new Gateway({
   snapshots,
@@ -76,6 +73,6 @@ const port = await gateway.listen(0, '127.0.0.1');
 console.log(String(port));
 process.on('SIGTERM', async () => {
   await gateway.close(1000);
-  await meter?.close();
+  await meter.close();
   process.exit(0);
 });

@@ -1,6 +1,7 @@
+export type { GatewayObserver, ServingGuard } from './hooks.js';
 export { reseedChanged, seedQuotas } from './quota-seed.js';
 export { QuotaSync } from './quota-sync.js';
-export type { GatewayDeps, GatewayObserver, ServingGuard } from './server.js';
+export type { GatewayDeps } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
 export { type BeforeSwap, loadSnapshot, SnapshotHolder } from './snapshot.js';

@@ -1,8 +1,11 @@
 /**
- * The data plane: a bare node:http server running the request pipeline of DESIGN.md,
- * top to bottom:
+ * The data plane: a bare node:http server running the request path, top to bottom, one
+ * step function each (src/gateway/steps), each answering CONTINUE, what it found, or a
+ * Denial (denial.ts) that the one `deny()` renders:
  *
- *   match route → authenticate key → admit (throttle + quota) → proxy → meter → respond
+ *   licence guard → path check → CORS preflight → match route → authenticate key
+ *     → spend cap → admit (throttle + quota; a public route: the licence ceiling only)
+ *     → proxy (call.ts: meter by the upstream's answer) → respond
  *
  * Cheap static checks come first and anything that spends (the quota) last, so a refused
  * call never burns paid quota. Quota spent on a call that turns out not billable (upstream
@@ -13,50 +16,35 @@
  * Nothing here touches the database: the snapshot is in memory, limits are in memory or
  * Redis, and metering aggregates in memory (or group-commits to its log in strict mode).
  */
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Decision, LimitsBackend, ThrottleRule } from '../limits/index.js';
-import type { Meter, RejectionEvent, UsageEvent } from '../metering/index.js';
+import type { LimitsBackend, ThrottleRule } from '../limits/index.js';
+import type { Meter } from '../metering/index.js';
 import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
-import { applyCors, originAllowed, preflightHeaders } from './cors.js';
-import { isSafePath } from './paths.js';
-import { RelayHandler, type RelayHooks, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
-import type { OutageLedger, QuotaRef } from './quota-sync.js';
+import { Call, type CallContext, type Refused, rejection } from './call.js';
+import { applyCors, originAllowed } from './cors.js';
+import { CONTINUE, Denial, notServing, type Verdict } from './denial.js';
+import { ALWAYS_SERVING, type GatewayObserver, NO_LEDGER, NO_OBSERVER, type ServingGuard } from './hooks.js';
+import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
+import type { OutageLedger } from './quota-sync.js';
 import { nextRequestId } from './request-id.js';
-import { BODY, limitHeaders, rateLimitField, sendJson } from './responses.js';
-import type { CompiledApi, CompiledRoute, KeyEntry, Snapshot, SnapshotHolder } from './snapshot.js';
-import { type AdmitOutcome, admit } from './steps/admit.js';
-import { authenticate } from './steps/authenticate.js';
-import { matchRequest } from './steps/match.js';
+import { sendJson } from './responses.js';
+import type { Snapshot, SnapshotHolder } from './snapshot.js';
+import { type AdmitEffects, admit, admitted, spendCap, underCeiling } from './steps/admit.js';
+import { identify } from './steps/authenticate.js';
+import { checkPath, type Match, route } from './steps/match.js';
+import { preflight } from './steps/preflight.js';
 
-/** Hooks for metrics; called once per request with what happened. */
-export interface GatewayObserver {
-  /** `status` is what the client got (gateway answers included: 403, 429, 502, 504…). */
-  request(apiId: string, routeId: string, status: number, seconds: number): void;
-  limitsUnavailable(failOpen: boolean): void;
-}
+export type { GatewayObserver, ServingGuard } from './hooks.js';
 
-/**
- * The licence check of a wholesale deployment (src/licences); absent for a normal install.
- * `current()` is read on every request, so it must be a cheap lookup of the last decision.
- * A licence may carry a deployment-wide rate ceiling, enforced as one more throttle.
- */
-export interface ServingGuard {
-  current():
-    | { serving: true; throttle: ThrottleRule | null }
-    | { serving: false; status: number; body: { message: string } };
-}
+/** A request the gateway has already answered (an allowed CORS preflight). */
+const ANSWERED = Symbol('answered');
 
 export interface GatewayDeps {
   snapshots: SnapshotHolder;
   limits: LimitsBackend;
-  meter: Meter | null;
+  /** `createMeter({ durability: 'off' })` when nothing is metered. */
+  meter: Meter;
   clock: Clock;
   log: Logger;
   upstream: UpstreamOptions;
@@ -71,14 +59,32 @@ export interface GatewayDeps {
   outage?: OutageLedger;
 }
 
-export class Gateway {
+export class Gateway implements CallContext {
   readonly server: Server;
+  readonly meter: Meter;
+  readonly metering: boolean;
+  readonly limits: LimitsBackend;
+  readonly outage: OutageLedger;
+  readonly log: Logger;
+  private readonly observer: GatewayObserver;
+  private readonly guard: ServingGuard;
+  private readonly effects: AdmitEffects;
   private readonly upstreams: Upstreams;
-  /** Set by close(): every response from now on ends its connection. */
-  private draining = false;
   private readonly dropHeaders: ReadonlySet<string>;
+  private readonly trustProxy: boolean;
+  /** Set by close(): every response from now on ends its connection. */
+  private closing = false;
 
   constructor(readonly deps: GatewayDeps) {
+    this.meter = deps.meter;
+    this.metering = deps.meter.metrics.durability !== 'off';
+    this.limits = deps.limits;
+    this.outage = deps.outage ?? NO_LEDGER;
+    this.log = deps.log;
+    this.observer = deps.observer ?? NO_OBSERVER;
+    this.guard = deps.guard ?? ALWAYS_SERVING;
+    this.effects = { observer: this.observer, outage: this.outage };
+    this.trustProxy = deps.trustProxy ?? false;
     this.upstreams = new Upstreams(deps.upstream, deps.outbound);
     this.dropHeaders = new Set((deps.dropResponseHeaders ?? ['server']).map((h) => h.toLowerCase()));
     this.server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
@@ -107,7 +113,7 @@ export class Gateway {
    * last connection is gone; after `graceMs` whatever is still open is cut.
    */
   async close(graceMs = 10_000): Promise<void> {
-    this.draining = true;
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const sweep = setInterval(() => this.server.closeIdleConnections(), 20);
@@ -118,183 +124,150 @@ export class Gateway {
     await this.upstreams.close();
   }
 
-  /** Draining (close() began): responses end their connections. Read per call by Call. */
-  get isDraining(): boolean {
-    return this.draining;
+  /** Draining (close() began): responses end their connections. */
+  get draining(): boolean {
+    return this.closing;
   }
 
-  private fault(res: ServerResponse, err: unknown): void {
-    this.deps.log.error({ err }, 'gateway fault');
-    sendJson(res, 500, '{"message":"Internal server error"}', '-');
-  }
-
-  /** Synchronous up to the upstream dispatch unless the limits backend answers with a promise. */
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const { snapshots, limits, meter, clock } = this.deps;
-    const started = performance.now();
-    const now = clock.now();
-    const requestId = nextRequestId();
-    const snapshot = snapshots.current;
-    if (this.draining) res.shouldKeepAlive = false;
-
-    let ceiling: ThrottleRule | null = null;
-    if (this.deps.guard) {
-      const g = this.deps.guard.current();
-      if (!g.serving) {
-        sendJson(res, g.status, JSON.stringify(g.body), requestId);
-        return;
-      }
-      ceiling = g.throttle;
-    }
-
-    const url = req.url ?? '/';
-    if (!isSafePath(url)) {
-      meter?.recordRejection(rejection(null, null, null, 'BAD_PATH', now));
-      sendJson(res, 400, BODY.badRequest, requestId);
-      return;
-    }
-    const method = req.method ?? 'GET';
-    if (method === 'OPTIONS' && this.preflight(req, res, snapshot, requestId)) return;
-    const match = matchRequest(snapshot, req.headers.host, method, req.url ?? '/');
-    if (!match) {
-      meter?.recordRejection(rejection(null, null, null, 'NO_ROUTE', now));
-      sendJson(res, 404, BODY.notFound, requestId);
-      return;
-    }
-    const call = new Call(this, res, match.api, match.route, started, now, requestId);
-    const { api, route } = match;
-    const origin = req.headers.origin;
-    if (origin !== undefined && api.cors !== null && originAllowed(api.cors, origin)) applyCors(res, origin);
-
-    if (!route.public) {
-      const auth = authenticate(snapshot, req.headers['x-api-key'], api.id, now);
-      if (!auth.ok) {
-        meter?.recordRejection(rejection(api.id, route.id, null, 'FORBIDDEN', now));
-        call.observe(403);
-        sendJson(res, 403, BODY.forbidden, requestId);
-        return;
-      }
-      call.key = auth.key;
-      if (auth.key.cappedUntil > now) {
-        // the buyer's own spend cap: refused like a spent quota, until the budget window ends
-        meter?.recordRejection(rejection(api.id, route.id, auth.key, 'QUOTA_EXCEEDED', now));
-        call.observe(429);
-        sendJson(res, 429, BODY.quota, requestId, {
-          'retry-after': String(Math.ceil((auth.key.cappedUntil - now) / 1000)),
-        });
-        return;
-      }
-      const pending = admit(limits, snapshot, auth.key, route, now, ceiling, api.rateLimitHeaders);
-      if (pending instanceof Promise) {
-        pending.then(
-          (a) => this.admitted(call, req, match.upstreamPath, a),
-          (err: unknown) => this.fault(res, err),
-        );
-        return;
-      }
-      this.admitted(call, req, match.upstreamPath, pending);
-      return;
-    }
-    if (ceiling) {
-      const pending = limits.admit({ throttles: [ceiling] }, now);
-      if (pending instanceof Promise) {
-        pending.then(
-          (d) => this.ceilingChecked(call, req, match.upstreamPath, d),
-          (err: unknown) => this.fault(res, err),
-        );
-        return;
-      }
-      this.ceilingChecked(call, req, match.upstreamPath, pending);
-      return;
-    }
-    this.forward(call, req, match.upstreamPath);
-  }
-
-  /**
-   * A CORS preflight to an API that has CORS settings: answered here, keyless, unmetered
-   * (see cors.ts). The route is found with the method the browser asks about. Returns false
-   * when the request is not such a preflight, so it is handled as any other call.
-   */
-  private preflight(
-    req: IncomingMessage,
-    res: ServerResponse,
-    snapshot: Snapshot,
-    requestId: string,
-  ): boolean {
-    const asked = req.headers['access-control-request-method'];
-    const origin = req.headers.origin;
-    if (typeof asked !== 'string' || origin === undefined) return false;
-    const match = matchRequest(snapshot, req.headers.host, asked.toUpperCase(), req.url ?? '/');
-    const cors = match?.api.cors;
-    if (!cors) return false;
-    if (!originAllowed(cors, origin)) {
-      sendJson(res, 403, BODY.forbidden, requestId, { vary: 'Origin' });
-      return true;
-    }
-    res.writeHead(204, { ...preflightHeaders(cors, origin), 'x-request-id': requestId });
-    res.end();
-    return true;
-  }
-
-  private admitted(call: Call, req: IncomingMessage, upstreamPath: string, a: AdmitOutcome): void {
-    const { api, route, key, res, requestId, now } = call;
-    const { meter, observer } = this.deps;
-    if (a.ok) {
-      call.quota = a.quota;
-      const policy = key!.plan.ratePolicy;
-      if (a.left !== undefined && policy !== null) {
-        res.setHeader('ratelimit-policy', policy);
-        res.setHeader('ratelimit', rateLimitField(key!.plan.throttle, key!.plan.quota !== null, a.left, now));
-      }
-      this.forward(call, req, upstreamPath);
-      return;
-    }
-    if (a.code === 'LIMITS_UNAVAILABLE') {
-      observer?.limitsUnavailable(a.failOpen);
-      if (a.failOpen) {
-        if (a.quota && this.deps.outage) {
-          call.servedOpen = a.quota;
-          this.deps.outage.count(a.quota);
-        }
-        this.forward(call, req, upstreamPath);
-        return;
-      }
-      meter?.recordRejection(rejection(api.id, route.id, key, 'LIMITS_UNAVAILABLE', now));
-      call.observe(503);
-      sendJson(res, 503, BODY.unavailable, requestId, { 'retry-after': '1' });
-      return;
-    }
-    const isQuota = a.code === 'QUOTA_EXCEEDED';
-    meter?.recordRejection(rejection(api.id, route.id, key, a.code, now));
-    call.observe(429);
-    sendJson(
-      res,
-      429,
-      isQuota ? BODY.quota : BODY.throttled,
-      requestId,
-      limitHeaders({
-        retryAfterMs: a.retryAfterMs,
-        policy: isQuota ? 'quota' : 'throttle',
-        quota: a.limit,
-        windowSeconds: a.windowSeconds,
-        remaining: a.remaining,
-        resetSeconds: a.retryAfterMs / 1000,
-      }),
+  /** Counts a call in the metrics with the status the client got. */
+  observe(who: Refused, status: number): void {
+    this.observer.request(
+      who.api?.id ?? '',
+      who.route?.id ?? '',
+      status,
+      (performance.now() - who.started) / 1000,
     );
   }
 
-  private ceilingChecked(call: Call, req: IncomingMessage, upstreamPath: string, d: Decision): void {
-    if (!d.ok && d.code === 'THROTTLED') {
-      call.observe(429);
-      sendJson(call.res, 429, BODY.throttled, call.requestId, {
-        'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))),
-      });
-      return;
-    }
-    this.forward(call, req, upstreamPath);
+  /**
+   * The one renderer of every refusal: counted in the metrics, recorded as a rejection when
+   * it has a code, and answered — unless the client has already gone.
+   */
+  deny(who: Refused, d: Denial): void {
+    if (d.code !== null) this.meter.recordRejection(rejection(who, d.code));
+    this.observe(who, d.status);
+    if (!who.res.destroyed) sendJson(who.res, d.status, d.body, who.requestId, d.headers);
   }
 
-  private forward(call: Call, req: IncomingMessage, upstreamPath: string): void {
+  private fault(res: ServerResponse, err: unknown): void {
+    this.log.error({ err }, 'gateway fault');
+    sendJson(res, 500, '{"message":"Internal server error"}', '-');
+  }
+
+  /**
+   * The request path, one step after another; each answers CONTINUE or a Denial. Synchronous
+   * up to the upstream dispatch unless the limits backend answers with a promise.
+   */
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const now = this.deps.clock.now();
+    const requestId = nextRequestId();
+    const snapshot = this.deps.snapshots.current;
+    if (this.closing) res.shouldKeepAlive = false;
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+
+    const serving = this.guard.current();
+    const found = serving.serving
+      ? this.find(req, res, snapshot, url, method, requestId)
+      : notServing(serving);
+    if (found === ANSWERED) return;
+    if (found instanceof Denial) {
+      this.deny({ res, requestId, started, now, api: null, route: null, key: null }, found);
+      return;
+    }
+    const call = new Call(this, res, found.api, found.route, found.upstreamPath, started, now, requestId);
+    const origin = req.headers.origin;
+    const cors = found.api.cors;
+    if (origin !== undefined && cors !== null && originAllowed(cors, origin)) applyCors(res, origin);
+    const ceiling = serving.serving ? serving.throttle : null;
+    if (found.route.public) this.publicCall(call, req, ceiling);
+    else this.keyedCall(call, req, snapshot, ceiling);
+  }
+
+  /** The steps before a route is known: the path check, a CORS preflight, the match. */
+  private find(
+    req: IncomingMessage,
+    res: ServerResponse,
+    snapshot: Snapshot,
+    url: string,
+    method: string,
+    requestId: string,
+  ): Match | Denial | typeof ANSWERED {
+    const pathVerdict = checkPath(url);
+    if (pathVerdict !== CONTINUE) return pathVerdict;
+    if (method === 'OPTIONS') {
+      const pre = preflight(snapshot, req.headers, url);
+      if (pre instanceof Denial) return pre;
+      if (pre !== null) {
+        this.answerPreflight(res, requestId, pre);
+        return ANSWERED;
+      }
+    }
+    return route(snapshot, req.headers.host, method, url);
+  }
+
+  /** No key; only a licence's rate ceiling may hold it back. */
+  private publicCall(call: Call, req: IncomingMessage, ceiling: ThrottleRule | null): void {
+    if (ceiling === null) {
+      this.forward(call, req);
+      return;
+    }
+    const d = this.limits.admit({ throttles: [ceiling] }, call.now);
+    if (d instanceof Promise) {
+      d.then(
+        (v) => this.proceed(call, req, underCeiling(v, ceiling, this.effects)),
+        (err: unknown) => this.fault(call.res, err),
+      );
+      return;
+    }
+    this.proceed(call, req, underCeiling(d, ceiling, this.effects));
+  }
+
+  /** Authenticate, the spend cap, then admit (throttles and quota, all or nothing). */
+  private keyedCall(
+    call: Call,
+    req: IncomingMessage,
+    snapshot: Snapshot,
+    ceiling: ThrottleRule | null,
+  ): void {
+    const { api, now } = call;
+    const key = identify(snapshot, req.headers['x-api-key'], api.id, now);
+    if (key instanceof Denial) {
+      this.deny(call, key);
+      return;
+    }
+    call.key = key;
+    const capped = spendCap(key, now);
+    if (capped !== CONTINUE) {
+      this.deny(call, capped);
+      return;
+    }
+    const a = admit(this.limits, snapshot, key, call.route, now, ceiling, api.rateLimitHeaders);
+    if (a instanceof Promise) {
+      a.then(
+        (v) => this.proceed(call, req, admitted(v, call, key, now, this.effects)),
+        (err: unknown) => this.fault(call.res, err),
+      );
+      return;
+    }
+    this.proceed(call, req, admitted(a, call, key, now, this.effects));
+  }
+
+  /** The last step: forward, or deny. */
+  private proceed(call: Call, req: IncomingMessage, v: Verdict): void {
+    if (v === CONTINUE) this.forward(call, req);
+    else this.deny(call, v);
+  }
+
+  /** An allowed preflight: answered here, neither metered nor counted as a call. */
+  private answerPreflight(res: ServerResponse, requestId: string, headers: Record<string, string>): void {
+    headers['x-request-id'] = requestId;
+    res.writeHead(204, headers);
+    res.end();
+  }
+
+  private forward(call: Call, req: IncomingMessage): void {
     const { api, key, requestId } = call;
     const socket = req.socket;
     const headers = upstreamHeaders(
@@ -306,7 +279,7 @@ export class Gateway {
         consumerId: key?.consumerId,
         subscriptionId: key?.subscriptionId,
       },
-      this.deps.trustProxy ?? false,
+      this.trustProxy,
     );
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
@@ -315,7 +288,7 @@ export class Gateway {
     this.upstreams.pool(api.origin).dispatch(
       {
         origin: api.origin,
-        path: upstreamPath,
+        path: call.upstreamPath,
         method: (req.method ?? 'GET') as 'GET',
         headers,
         body: hasBody ? req : null,
@@ -324,144 +297,4 @@ export class Gateway {
       handler,
     );
   }
-}
-
-/**
- * One proxied call's state and the relay's callbacks, in one object: the hot path allocates
- * this and the RelayHandler, no closures.
- */
-class Call implements RelayHooks {
-  readonly deps: GatewayDeps;
-  key: KeyEntry | null = null;
-  /** The quota unit this call spent, to give back if the call turns out not billable. */
-  quota: { key: string; windowStart: number } | null = null;
-  /** Served fail-open: the quota window it was counted in locally (given back the same way). */
-  servedOpen: QuotaRef | null = null;
-  /** The usage event recorded for this call, once metered. */
-  private event: UsageEvent | null = null;
-
-  constructor(
-    private readonly gateway: Gateway,
-    readonly res: ServerResponse,
-    readonly api: CompiledApi,
-    readonly route: CompiledRoute,
-    readonly started: number,
-    readonly now: number,
-    readonly requestId: string,
-  ) {
-    this.deps = gateway.deps;
-  }
-
-  /** Counts the call in the metrics with the status the client got. */
-  observe(status: number): void {
-    this.deps.observer?.request(
-      this.api.id,
-      this.route.id,
-      status,
-      (performance.now() - this.started) / 1000,
-    );
-  }
-
-  onHead(status: number, upstream: IncomingHttpHeaders): undefined | Promise<unknown> {
-    if (this.gateway.isDraining) this.res.shouldKeepAlive = false; // began before the drain
-    this.observe(status);
-    const key = this.key;
-    if (!key) return undefined;
-    const billable = key.plan.billable(status);
-    if (!billable) this.giveBack();
-    if (!this.deps.meter) return undefined;
-    // The upstream may say what a call cost (e.g. characters processed); the route's
-    // units are the default. Only a plain integer in range is believed.
-    const reported = upstream['x-tollgate-units'];
-    const n = typeof reported === 'string' && /^\d{1,10}$/.test(reported) ? Number(reported) : -1;
-    const declared = Number(upstream['content-length']);
-    const r = this.meterCall(
-      status,
-      n >= 0 && n <= 1e9 ? n : this.route.units,
-      billable,
-      Number.isFinite(declared) ? declared : 0,
-    );
-    return r === undefined ? undefined : r;
-  }
-
-  onFail(kind: 'timeout' | 'error', err: Error, clientGone: boolean): void {
-    const { api, route, deps } = this;
-    const status = kind === 'timeout' ? 504 : 502;
-    this.observe(status);
-    if (clientGone && kind === 'timeout' && this.key) {
-      // Forwarded, then the client left and the upstream never answered: the upstream
-      // may well have done the work, so the call stays billed and its quota spent.
-      const r = this.meterCall(status, route.units, true, 0);
-      if (r) r.catch(() => {}); // a failed log write is logged by the meter's flush path
-      return;
-    }
-    this.giveBack();
-    deps.log.warn({ requestId: this.requestId, api: api.id, err: err.message }, 'upstream failed');
-    deps.meter?.recordRejection(
-      rejection(
-        api.id,
-        route.id,
-        this.key,
-        kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR',
-        this.now,
-      ),
-    );
-    if (!clientGone)
-      sendJson(this.res, status, kind === 'timeout' ? BODY.timeout : BODY.badGateway, this.requestId);
-  }
-
-  onBodyFail(err: Error): void {
-    // Delivered only in part: not billed, quota given back (strict: a reversal entry).
-    this.deps.log.warn(
-      { requestId: this.requestId, api: this.api.id, err: err.message },
-      'upstream body failed',
-    );
-    const event = this.event;
-    if (!event?.billable) return;
-    this.giveBack();
-    const r = this.deps.meter?.reverse(event);
-    if (r) r.catch(() => {});
-  }
-
-  onDone(): void {}
-
-  private meterCall(status: number, units: number, billable: boolean, bytes: number) {
-    const { key, deps } = this;
-    if (!key || !deps.meter) return undefined;
-    const event: UsageEvent = {
-      subscriptionId: key.subscriptionId,
-      keyId: key.keyId,
-      apiId: this.api.id,
-      routeId: this.route.id,
-      dimension: this.route.dimension,
-      units,
-      status,
-      bytes,
-      latencyMs: performance.now() - this.started,
-      at: this.now,
-      billable,
-    };
-    this.event = event;
-    return deps.meter.record(event);
-  }
-
-  private giveBack(): void {
-    if (this.servedOpen) this.deps.outage?.giveBack(this.servedOpen);
-    const quota = this.quota;
-    if (!quota) return;
-    const r = this.deps.limits.refund(quota.key, quota.windowStart);
-    // A refund lost to a limit-store outage errs towards the subscriber having used more.
-    if (r instanceof Promise)
-      r.catch((err: Error) => this.deps.log.warn({ err: err.message }, 'quota refund failed'));
-  }
-}
-
-function rejection(
-  apiId: string | null,
-  routeId: string | null,
-  key: { subscriptionId: string; keyId: string } | null,
-  code: RejectionEvent['code'],
-  at: number,
-): RejectionEvent {
-  return { apiId, routeId, subscriptionId: key?.subscriptionId ?? null, keyId: key?.keyId ?? null, code, at };
 }

@@ -38,7 +38,7 @@ export interface ConsoleDeps {
   clock: Clock;
   log: Logger;
   catalog: Catalog;
-  meter: Meter | null;
+  meter: Meter;
   metrics: TollgateMetrics;
   billing: Billing;
   licences: Licences;

@@ -52,7 +52,7 @@ export interface Tollgate {
   marketplace: ReturnType<typeof createMarketplace>;
   payments: Payments;
   webhooks: ReturnType<typeof createWebhooks>;
-  meter: Meter | null;
+  meter: Meter;
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
   consoleUrl: string | null;
@@ -131,20 +131,18 @@ export async function startTollgate(
   const mail = mailHook(log);
   billing.onFinalized(invoiceMailer(store, mail, config.publicUrl));
 
-  const meter =
-    config.metering === 'off'
-      ? null
-      : await createMeter({
-          store,
-          clock,
-          log,
-          durability: config.metering,
-          dataDir: config.dataDir,
-          node: config.node,
-          flushIntervalMs: config.flushIntervalMs,
-          onFlushed: (rows) => void alerts.onFlushed(rows),
-        });
-  if (meter) metrics.attachMeter(meter);
+  // With metering `off` this is a meter that records nothing.
+  const meter = await createMeter({
+    store,
+    clock,
+    log,
+    durability: config.metering,
+    dataDir: config.dataDir,
+    node: config.node,
+    flushIntervalMs: config.flushIntervalMs,
+    onFlushed: (rows) => void alerts.onFlushed(rows),
+  });
+  metrics.attachMeter(meter);
 
   const marketplace = createMarketplace({
     store,
@@ -156,7 +154,7 @@ export async function startTollgate(
     billing,
     outbound,
     flushUsage: async () => {
-      await meter?.flush();
+      await meter.flush();
     },
     onChange,
     onAlert: (alert) => log.warn({ alert }, 'marketplace export alert'),
@@ -221,7 +219,7 @@ export async function startTollgate(
     const lim = limits;
     snapshots.setBeforeSwap(async (prev, next) => {
       const n = await reseedChanged(store, prev, next, lim, clock.now(), async () => {
-        await meter?.flush();
+        await meter.flush();
       });
       if (n) log.info({ subscriptions: n }, 'new quota windows seeded from stored usage');
     });
@@ -236,7 +234,7 @@ export async function startTollgate(
       snapshots,
       limits,
       flushUsage: async () => {
-        await meter?.flush();
+        await meter.flush();
       },
       clock,
       log,
@@ -361,7 +359,7 @@ export async function startTollgate(
       await stopDelivery?.();
       wholesale?.stop();
       await quotaSync?.close();
-      await meter?.close();
+      await meter.close();
       marketplace.stop();
       await paid.stop();
       await billing.close();

@@ -14,7 +14,7 @@ export {
 } from './alerts.js';
 export type { FlushFaults } from './batch.js';
 export { type GetUsageResult, getUsage } from './getusage.js';
-export { createMeter, type MeterOptions } from './meter.js';
+export { createMeter, type MeterOptions, offMeter } from './meter.js';
 export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
 export {
   type RejectionGroup,

@@ -79,7 +79,8 @@ export async function createMeter(opts: MeterOptions): Promise<Meter> {
   return meter;
 }
 
-function offMeter(): Meter {
+/** The meter of durability `off`: records nothing (the benchmark baseline, or metering switched off). */
+export function offMeter(): Meter {
   const metrics: MeteringMetrics = {
     durability: 'off',
     queueDepth: 0,

@@ -6,6 +6,7 @@
  * meter when scraped.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { offMeter } from './meter.js';
 import { RequestStats } from './request-stats.js';
 import type { Meter } from './types.js';
 
@@ -50,7 +51,7 @@ export interface TollgateMetrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): TollgateMetrics {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
-  let meter: Meter | null = null;
+  let meter: Meter = offMeter();
   const registers = [registry];
 
   const requestStats = new RequestStats();
@@ -73,7 +74,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
     help: 'Strict durability: usage events waiting for their group write and fsync.',
     registers,
     collect() {
-      this.set(meter?.metrics.queueDepth ?? 0);
+      this.set(meter.metrics.queueDepth);
     },
   });
   const meteringFlushSeconds = new Histogram({
@@ -87,7 +88,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
     help: 'Billable usage events recorded in memory but not yet committed to the store.',
     registers,
     collect() {
-      this.set(meter?.metrics.unflushedEvents ?? 0);
+      this.set(meter.metrics.unflushedEvents);
     },
   });
   const limitsUnavailable = new Counter({

@@ -1,7 +1,7 @@
 /** A gateway on a real socket over a real SQLite file, with a manual clock and in-memory limits. */
 import { Gateway, SnapshotHolder } from '../../src/gateway/index.js';
 import { MemoryLimits } from '../../src/limits/index.js';
-import type { Meter } from '../../src/metering/index.js';
+import { type Meter, offMeter } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { testOutbound } from '../helpers/outbound.js';
@@ -18,7 +18,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { store?: Store; meter?: Meter | null; headersTimeoutMs?: number } = {},
+  opts: { store?: Store; meter?: Meter; headersTimeoutMs?: number } = {},
 ): Promise<Harness> {
   const store = opts.store ?? (await sqliteStore.open());
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12, 0, 0));
@@ -26,7 +26,7 @@ export async function startHarness(
   const gateway = new Gateway({
     snapshots,
     limits: new MemoryLimits(),
-    meter: opts.meter ?? null,
+    meter: opts.meter ?? offMeter(),
     clock,
     log: silentLogger,
     // The test's own upstreams listen on loopback: allowed explicitly.

@@ -17,6 +17,10 @@ import {
   quotaWindow,
   type ThrottleRule,
 } from '../../limits/index.js';
+import { CONTINUE, DENIED, quotaExceeded, spendCapped, throttled, type Verdict } from '../denial.js';
+import type { GatewayObserver } from '../hooks.js';
+import type { OutageLedger, QuotaRef } from '../quota-sync.js';
+import { rateLimitField } from '../responses.js';
 import type { CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from '../snapshot.js';
 
 export type AdmitOutcome =
@@ -216,4 +220,71 @@ function outcome(
     windowSeconds: 1,
     remaining: 0,
   };
+}
+
+/** Step: the buyer's own spend cap (payments) refuses like a spent quota until its window ends. */
+export function spendCap(key: KeyEntry, now: number): Verdict {
+  return key.cappedUntil > now ? spendCapped(key.cappedUntil, now) : CONTINUE;
+}
+
+/** What the admit step writes on a call it lets through. */
+export interface AdmitTarget {
+  /** The quota unit spent, to give back if the call turns out not billable. */
+  quota: { key: string; windowStart: number } | null;
+  /** Served fail-open: the quota window it was counted in locally. */
+  servedOpen: QuotaRef | null;
+  readonly res: { setHeader(name: string, value: string): unknown };
+}
+
+export interface AdmitEffects {
+  observer: GatewayObserver;
+  outage: OutageLedger;
+}
+
+/**
+ * Step: the limits' answer for a keyed call as a verdict. Admitted: the quota it spent and the
+ * RateLimit fields go on the call. Limit store down: the plan's failure mode serves (counted
+ * in the outage ledger) or refuses 503 — never a 429.
+ */
+export function admitted(
+  a: AdmitOutcome,
+  call: AdmitTarget,
+  key: KeyEntry,
+  now: number,
+  fx: AdmitEffects,
+): Verdict {
+  if (a.ok) {
+    call.quota = a.quota;
+    const plan = key.plan;
+    if (a.left !== undefined && plan.ratePolicy !== null) {
+      call.res.setHeader('ratelimit-policy', plan.ratePolicy);
+      call.res.setHeader('ratelimit', rateLimitField(plan.throttle, plan.quota !== null, a.left, now));
+    }
+    return CONTINUE;
+  }
+  if (a.code === 'LIMITS_UNAVAILABLE') {
+    fx.observer.limitsUnavailable(a.failOpen);
+    if (!a.failOpen) return DENIED.limitsUnavailable;
+    if (a.quota) {
+      call.servedOpen = a.quota;
+      fx.outage.count(a.quota);
+    }
+    return CONTINUE;
+  }
+  return a.code === 'QUOTA_EXCEEDED'
+    ? quotaExceeded(a.retryAfterMs, a.limit, a.windowSeconds, a.remaining)
+    : throttled(a.retryAfterMs, a.limit, a.remaining);
+}
+
+/**
+ * Step: a public route under a licence's rate ceiling (no key, no plan). A limit store that
+ * is down serves: there is no plan whose failure mode could say otherwise.
+ */
+export function underCeiling(d: Decision, ceiling: ThrottleRule, fx: AdmitEffects): Verdict {
+  if (d.ok) return CONTINUE;
+  if (d.code === 'LIMITS_UNAVAILABLE') {
+    fx.observer.limitsUnavailable(true);
+    return CONTINUE;
+  }
+  return throttled(d.retryAfterMs, ceiling.burst);
 }

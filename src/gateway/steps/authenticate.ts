@@ -5,6 +5,7 @@
  * the same `403 {"message":"Forbidden"}`, as API Gateway answers: no oracle for attackers.
  */
 import { hashKey } from '../../keys/index.js';
+import { DENIED, type Denial } from '../denial.js';
 import type { KeyEntry, Snapshot } from '../snapshot.js';
 
 export type AuthOutcome =
@@ -43,4 +44,15 @@ export function authenticate(
   if (!key.active) return { ok: false, reason: 'inactive' };
   if (!key.plan.apiIds.has(apiId)) return { ok: false, reason: 'not_in_plan' };
   return { ok: true, key };
+}
+
+/** Step: the caller's key entry, or the one 403 for every reason. */
+export function identify(
+  snapshot: Snapshot,
+  header: string | string[] | undefined,
+  apiId: string,
+  now: number,
+): KeyEntry | Denial {
+  const auth = authenticate(snapshot, header, apiId, now);
+  return auth.ok ? auth.key : DENIED.forbidden;
 }

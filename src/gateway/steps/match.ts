@@ -2,9 +2,10 @@
  * Step 1 — which API and route does a request belong to? APIs are tried host-bound first,
  * then by longest path prefix; inside an API, the most specific route template wins. An
  * API without routes accepts every method and path, keyed, metered as `requests`.
- * The path was judged safe before (`isSafePath`): no dot segments or other tricks here.
+ * The path was judged safe before (`checkPath`): no dot segments or other tricks here.
  */
-import { matchPath } from '../paths.js';
+import { CONTINUE, DENIED, type Denial, type Verdict } from '../denial.js';
+import { isSafePath, matchPath } from '../paths.js';
 import type { CompiledApi, CompiledRoute, Snapshot } from '../snapshot.js';
 
 export interface Match {
@@ -31,6 +32,21 @@ function catchAll(api: CompiledApi): CompiledRoute {
     CATCH_ALL_CACHE.set(api, r);
   }
   return r;
+}
+
+/** Step: a path the gateway will not interpret is refused (400) before anything is matched. */
+export function checkPath(url: string): Verdict {
+  return isSafePath(url) ? CONTINUE : DENIED.badPath;
+}
+
+/** Step: the call's API and route, or 404 `{"message":"Not Found"}`. */
+export function route(
+  snapshot: Snapshot,
+  host: string | undefined,
+  method: string,
+  url: string,
+): Match | Denial {
+  return matchRequest(snapshot, host, method, url) ?? DENIED.noRoute;
 }
 
 export function matchRequest(
