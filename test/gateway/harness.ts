@@ -1,5 +1,5 @@
 /** A gateway on a real socket over a real SQLite file, with a manual clock and in-memory limits. */
-import { Gateway, SnapshotHolder } from '../../src/gateway/index.js';
+import { Gateway, type GatewayObserver, type ServingGuard, SnapshotHolder } from '../../src/gateway/index.js';
 import { MemoryLimits } from '../../src/limits/index.js';
 import { type Meter, offMeter } from '../../src/metering/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
@@ -18,7 +18,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { store?: Store; meter?: Meter; headersTimeoutMs?: number } = {},
+  opts: {
+    store?: Store;
+    meter?: Meter;
+    headersTimeoutMs?: number;
+    observer?: GatewayObserver;
+    guard?: ServingGuard;
+  } = {},
 ): Promise<Harness> {
   const store = opts.store ?? (await sqliteStore.open());
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 12, 0, 0));
@@ -27,6 +33,8 @@ export async function startHarness(
     snapshots,
     limits: new MemoryLimits(),
     meter: opts.meter ?? offMeter(),
+    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.guard ? { guard: opts.guard } : {}),
     clock,
     log: silentLogger,
     // The test's own upstreams listen on loopback: allowed explicitly.
