@@ -7,6 +7,8 @@
 #   bench/gateway.sh                          every contender of bench/gateway/contenders.conf
 #   bench/gateway.sh node-bare tollgate-batched   only those
 #   REPS=5 DURATION=10 bench/gateway.sh       knobs: see bench/gateway/run.sh
+#   COLD=5 bench/gateway.sh tollgate-batched  also the first 5 s of load on each fresh process
+#                                             on their own, against the steady rate (warm-up)
 #
 # Results: markdown tables on stdout, raw wrk output under $RUN_DIR/results.
 set -euo pipefail

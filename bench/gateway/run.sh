@@ -20,6 +20,9 @@
 # Prints markdown tables; raw wrk output and per-run numbers go to $OUT ($RUN_DIR/results by default).
 # Needs: nginx, wrk, curl, taskset (apt-get install -y nginx-light wrk curl util-linux), Node >= 20.
 # Knobs (env): DURATION=10 WARMUP=3 REPS=3 CONNS=50 THREADS=1 BENCH_RATE=1000000 VERIFY_RATE=5
+#              COLD=0 (seconds: when > 0, the first COLD s of load on each freshly started contender
+#              are measured on their own before the warm-up, and cold.tsv / the log give cold req/s
+#              against the steady run's -- how fast a restarted gateway reaches its best)
 #              CONTENDERS=contenders.conf RUN_DIR=/tmp/tollgate-bench OUT=$RUN_DIR/results
 #              GW_CPUS=1 (the contender's CPUs; 0,1 lets several gateway workers use both cores,
 #              sharing CPU 0 with wrk and the upstream)
@@ -38,7 +41,7 @@ cd "$src"
 
 : "${DURATION:=10}" "${WARMUP:=3}" "${REPS:=3}" "${CONNS:=50}" "${THREADS:=1}"
 : "${BENCH_RATE:=1000000}" "${VERIFY_RATE:=5}" "${OUT:=$RUN_DIR/results}"
-: "${CONTENDERS:=contenders.conf}" "${GW_CPUS:=1}"
+: "${CONTENDERS:=contenders.conf}" "${GW_CPUS:=1}" "${COLD:=0}"
 export UPSTREAM=http://127.0.0.1:9000 API_KEY=k_live_0123456789abcdef0123 RUN_DIR
 
 for tool in nginx wrk curl taskset setsid node; do
@@ -47,7 +50,7 @@ done
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 
 mkdir -p "$RUN_DIR" "$OUT/raw"
-rm -f "$OUT"/raw/*.txt; : > "$OUT/runs.tsv"; : > "$OUT/verify.tsv"; : > "$OUT/log.txt"
+rm -f "$OUT"/raw/*.txt; : > "$OUT/runs.tsv"; : > "$OUT/verify.tsv"; : > "$OUT/log.txt"; : > "$OUT/cold.tsv"
 { # what ran, for the record
   echo "date: $(date -u +%FT%TZ)"; echo "kernel: $(uname -r)"; echo "cpus: $(nproc) x $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*\///')"; echo "wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"; echo "node: $(node -v)"
@@ -143,6 +146,11 @@ bench_once() { # rep name port url header cmd -> one line in runs.tsv
   local rep=$1 name=$2 port=$3 url=$4 header=$5 cmd=$6 pg t0 t1 u0 u1 c0 c1 raw wrk_cpu
   if [ "$cmd" = - ]; then pg=$UPSTREAM_PG
   else start_contender "$name" "$port" "$BENCH_RATE" "$cmd" || return 1; pg=$BG_PID; fi
+  local cold_rps=
+  if [ "$COLD" -gt 0 ]; then # the first COLD s of load on a fresh process, on their own
+    wrk_run "$url" "$header" "$COLD" --latency > "$OUT/raw/$name-$rep-cold.txt"
+    read -r cold_rps _ < <(parse_wrk < "$OUT/raw/$name-$rep-cold.txt")
+  fi
   wrk_run "$url" "$header" "$WARMUP" > /dev/null
   raw="$OUT/raw/$name-$rep.txt"
   t0=$(group_ticks "$pg"); u0=$(group_ticks "$UPSTREAM_PG"); c0=$(cpu_times)
@@ -158,6 +166,11 @@ bench_once() { # rep name port url header cmd -> one line in runs.tsv
     awk '{ printf "%.0f %.0f %.0f\n", 100*($5-$1)/($6-$2), 100*($7-$3)/($8-$4), 100*($5-$1+$7-$3-$9)/($6-$2) }')
   us_req=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", n ? d * 1e6 / hz / n : 0 }')
   printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$rps" "$p50" "$p99" "$bad" "$err" "$us_req" "$cpu0" "$cpu1" "$other" >> "$OUT/runs.tsv"
+  if [ -n "$cold_rps" ]; then
+    printf '%s\t%d\t%s\t%s\t%s\n' "$name" "$rep" "$cold_rps" "$rps" \
+      "$(awk -v c="$cold_rps" -v s="$rps" 'BEGIN { printf "%.2f", s ? c / s : 0 }')" >> "$OUT/cold.tsv"
+    log "  $name run $rep: first ${COLD}s $cold_rps req/s = $(tail -1 "$OUT/cold.tsv" | cut -f5) of steady"
+  fi
   log "  $name run $rep: $rps req/s  p50 ${p50}ms  p99 ${p99}ms  non-2xx $bad  socket errors $err  gw CPU ${us_req}us/req  cpu0 $cpu0% cpu1 $cpu1% other $other%"
 }
 
@@ -205,6 +218,11 @@ main() {
   node report.js "$OUT" "$PINNING" "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s measured, x$REPS" \
     "$VERIFY_RATE" > "$OUT/table.md"
   { echo; echo "Versions and machine:"; echo; sed 's/^/- /' "$OUT/versions.txt"; } >> "$OUT/table.md"
+  if [ -s "$OUT/cold.tsv" ]; then
+    { echo; echo "First ${COLD} s of load on a fresh process vs the steady run (req/s):"; echo
+      echo "| contender | run | first ${COLD} s | steady | ratio |"; echo "| --- | --- | --- | --- | --- |"
+      awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$OUT/cold.tsv"; } >> "$OUT/table.md"
+  fi
   cat "$OUT/table.md"
 }
 
