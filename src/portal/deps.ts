@@ -74,7 +74,18 @@ export interface MarketplacePort {
 
 export type BillingPort = Pick<
   Billing,
-  'getPrice' | 'setPrice' | 'preview' | 'listInvoices' | 'getInvoice' | 'renderHtml' | 'renderPdf'
+  | 'getPrice'
+  | 'setPrice'
+  | 'preview'
+  | 'listInvoices'
+  | 'getInvoice'
+  | 'renderHtml'
+  | 'renderPdf'
+  | 'finalize'
+  | 'markPaid'
+  | 'void'
+  | 'reissue'
+  | 'estimate'
 >;
 
 export type WebhooksPort = Pick<

@@ -16,11 +16,12 @@ import { createSessions } from './auth/sessions.js';
 import { accountPages } from './buyer/account.js';
 import { billingPages } from './buyer/billing.js';
 import { cataloguePages } from './buyer/catalogue.js';
-import { invoicePages } from './buyer/invoices.js';
+import { buyerInvoiceList, invoiceDocuments } from './buyer/invoices.js';
 import { buyerQueries } from './buyer/queries.js';
 import { usagePages } from './buyer/usage.js';
 import { apiPages } from './console/apis.js';
 import { businessPages } from './console/business.js';
+import { consoleInvoicePages } from './console/invoices.js';
 import { paymentPages } from './console/payments.js';
 import { planPages } from './console/plans.js';
 import { productPages } from './console/products.js';
@@ -67,7 +68,8 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
   assetRoutes(app);
   authPages(app, { ...deps, accounts, sessions, ttlMs });
   cataloguePages(app, { ...deps, buyer });
-  invoicePages(app, deps, '/account/invoices', requireRole('buyer'), (c) => ({
+  buyerInvoiceList(app, { ...deps, buyer }, requireRole('buyer'));
+  invoiceDocuments(app, deps, '/account/invoices', requireRole('buyer'), (c) => ({
     consumerId: c.get('user')!.consumerId!,
   }));
   accountPages(app, { ...deps, buyer });
@@ -78,9 +80,7 @@ export function createPortalApp(deps: PortalDeps): Hono<PortalEnv> {
   productPages(app, deps);
   businessPages(app, deps);
   paymentPages(app, deps);
-  invoicePages(app, deps, '/console/invoices', requireRole('provider'), (c) => ({
-    providerId: c.get('user')!.providerId!,
-  }));
+  consoleInvoicePages(app, deps);
 
   // A human 404 for the portal's own paths (other paths fall through to the host app).
   app.all('*', async (c, next) => {

@@ -77,6 +77,12 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
           {s.trialEndsAt ? `, trial until ${day(iso(s.trialEndsAt))}` : ''}. ·{' '}
           <a href={`/account/usage?subscription=${s.id}`}>Usage</a> · <a href="/account/invoices">Invoices</a>
         </p>
+        {s.status === 'cancelled' ? (
+          <p class="notice info" data-final-invoice>
+            Cancelled. The final invoice for this subscription appears under{' '}
+            <a href="/account/invoices">Invoices</a> once it is issued.
+          </p>
+        ) : null}
         <h2>Keys</h2>
         <p>
           {keys.filter((k) => k.enabled).length} active key(s). <a href="/account/keys">Manage keys</a>
@@ -117,7 +123,8 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
             >
               <CsrfField token={c.get('csrf')} />
               <p>
-                Cancelling closes the period with a final invoice for the usage so far and disables the keys.
+                Cancelling disables the keys and ends the billing period now: a final invoice for the usage so
+                far appears under <a href="/account/invoices">Invoices</a> once the seller issues it.
               </p>
               <button type="submit" class="danger">
                 Cancel subscription
