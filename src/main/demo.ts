@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { addMonths, DAY_MS, floorHour } from '../billing/index.js';
 import { SYSTEM } from '../catalog/index.js';
 import { createAccounts } from '../portal/index.js';
 import { systemClock } from '../shared/index.js';
@@ -74,6 +75,47 @@ const STARTER_PRICE = {
     { dimension: 'captures', model: 'per_unit' as const, unitPrice: '0.005' },
   ],
 };
+
+/**
+ * A month of history, so a newcomer finds a finalized invoice in the portal and the console:
+ * the demo subscription is dated back one month and a day, a few days of calls on the hello
+ * and nouns APIs are recorded as usage, and its first period is billed and finalized through
+ * the ordinary path (the scheduler may have written the draft first: it is finalized too).
+ */
+async function seedLastMonth(t: Tollgate, subscriptionId: string, keyId: string, apis: Map<string, string>) {
+  const now = systemClock.now();
+  const startedAt = addMonths(now, -1) - DAY_MS;
+  await t.store.db
+    .updateTable('subscriptions')
+    .set({ started_at: startedAt })
+    .where('id', '=', subscriptionId)
+    .execute();
+  const hour = (days: number, h: number) => floorHour(startedAt) + days * DAY_MS + h * 3_600_000;
+  const rows = [
+    [1, 9, '/hello', 'requests', 140],
+    [3, 14, '/hello', 'requests', 95],
+    [8, 10, '/nouns', 'requests', 12],
+    [8, 10, '/nouns', 'characters', 5_400],
+    [15, 16, '/hello', 'requests', 230],
+  ] as const;
+  await t.store.db
+    .insertInto('usage')
+    .values(
+      rows.map(([d, h, prefix, dimension, units]) => ({
+        subscription_id: subscriptionId,
+        key_id: keyId,
+        api_id: apis.get(prefix) ?? '',
+        dimension,
+        hour: hour(d, h),
+        units,
+        requests: dimension === 'requests' ? units : 0,
+      })),
+    )
+    .execute();
+  await t.billing.run({ subscriptionId, finalize: true });
+  for (const draft of (await t.billing.listInvoices({ subscriptionId, status: 'draft' })).items)
+    await t.billing.finalize(draft.id, SYSTEM.id);
+}
 
 /** The two sample APIs as marketplace products, each with its own priced plan. */
 async function publishSamples(t: Tollgate, providerId: string, apis: Map<string, string>): Promise<void> {
@@ -230,6 +272,7 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
     const sub = await catalog.subscriptions.create(actor, { consumerId: consumer.id, planId: plan.id });
     const key = await catalog.keys.create(actor, { subscriptionId: sub.id, name: 'demo key' });
     keyValue = key.value;
+    await seedLastMonth(t, sub.id, key.id, apiByPrefix);
     mkdirSync(t.config.dataDir, { recursive: true });
     writeFileSync(keyFile, `${keyValue}\n`, { mode: 0o600 });
   }
