@@ -9,7 +9,9 @@ set -euo pipefail
 data="$RUN_DIR/tollgate-$PORT-$METERING"; rm -rf "$data"; mkdir -p "$data"
 tok=tga_bench_token_0123456789abcdef
 cport=$((PORT + 2000)); gport=$((PORT + 3000))
-common=(--database-url "sqlite:$data/tollgate.db" --data-dir "$data" --admin-token "$tok" --log-level warn)
+# The upstream is on loopback, which the outbound policy refuses unless allowed.
+up=${UPSTREAM#*://}; up=${up%%/*}
+common=(--database-url "sqlite:$data/tollgate.db" --data-dir "$data" --admin-token "$tok" --log-level warn --outbound-allow "$up")
 node "$TOLLGATE_DIR/bin/tollgate.js" serve "${common[@]}" --gateway-port "$gport" --console-port "$cport" > "$data/setup.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$cport/admin/v1/openapi.json" && break; sleep 0.1; done
