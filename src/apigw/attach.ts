@@ -22,26 +22,28 @@
  * between them leaves at most an unused consumer or subscription, never a key in two places.
  */
 import type { Actor, Catalog } from '../catalog/index.js';
-import { isTollgateError, type Logger, newId } from '../shared/index.js';
+import type { PlanProductLink } from '../marketplace/index.js';
+import { type Logger, newId } from '../shared/index.js';
 import type { Store } from '../store/index.js';
-import { AwsError, badRequest, conflict, notFoundAws } from './errors.js';
+import { badRequest, conflict, notFoundAws, nullIfNotFound } from './errors.js';
+import type { KeyValueVault } from './key-values.js';
 import { HOLDING_PLAN, type KeyRow, keysQuery } from './model.js';
+import { visiblePlan } from './resources.js';
 
 export interface AttachDeps {
   catalog: Catalog;
   store: Store;
   clock: { now(): number };
   log: Logger;
+  /** Sealed key values for includeValue(s); null unless the installation allows it. */
+  keyValues: KeyValueVault | null;
+  /** Usage plan productCode ↔ marketplace product; null where no marketplace is wired. */
+  products: PlanProductLink | null;
 }
 
 export const PROVIDER_TAG = 'tollgate:providerId';
 
-/** For `.catch`: a NOT_FOUND refusal becomes null; anything else is rethrown. */
-export function nullIfNotFound(e: unknown): null {
-  if ((isTollgateError(e) && e.code === 'NOT_FOUND') || (e instanceof AwsError && e.status === 404))
-    return null;
-  throw e;
-}
+export { nullIfNotFound };
 
 /** The provider a new key belongs to: the token's own; for the operator the tag, a plan's, or the only one. */
 export async function resolveProvider(
@@ -188,8 +190,7 @@ export async function attachKey(
   planId: string,
   keyId: string,
 ): Promise<KeyRow> {
-  const plan = await deps.catalog.plans.get(actor, planId).catch(nullIfNotFound);
-  if (!plan || plan.name === HOLDING_PLAN) throw notFoundAws(`Invalid Usage Plan ID specified: ${planId}`);
+  const plan = await visiblePlan(deps, actor, planId);
   const key = await loadKeyRow(deps, actor, keyId);
   if (key.plan_id === planId) throw conflict(`Usage plan ${planId} already contains key ${keyId}`);
   if (key.plan_name !== HOLDING_PLAN) {
@@ -225,6 +226,12 @@ export async function detachKey(
 /** DeleteApiKey: the key, then its holding subscription if it is left empty. */
 export async function deleteKey(deps: AttachDeps, actor: Actor, keyId: string): Promise<void> {
   const key = await loadKeyRow(deps, actor, keyId);
+  // What this API keeps beside the key (value, tags, description) goes first, in one step.
+  await deps.store.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('apigw_key_values').where('key_id', '=', keyId).execute();
+    await tx.deleteFrom('apigw_tags').where('resource_id', '=', keyId).execute();
+    await tx.deleteFrom('apigw_resources').where('resource_id', '=', keyId).execute();
+  });
   await deps.catalog.keys.delete(actor, keyId);
   await cancelIfEmptyHolding(deps, actor, key);
 }

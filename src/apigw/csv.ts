@@ -2,6 +2,9 @@
  * The API key file of ImportApiKeys (RFC 4180 CSV; API Gateway's "API key file format"):
  * a header line with `Name` and `Key` (case-insensitive, any order), optional `Description`,
  * `Enabled` and `UsagePlanIds` (comma list inside quotes); unknown columns are ignored.
+ * A field may be quoted with double quotes (RFC 4180) or, as API Gateway's own examples of
+ * `UsagePlanIds` do, with single quotes; a quote inside is doubled. A quote that does not
+ * open a field is an ordinary character.
  */
 import { badRequest } from './errors.js';
 
@@ -19,23 +22,24 @@ export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
-  let quoted = false;
+  /** The quote character of the field being read, or '' outside quotes. */
+  let quote = '';
   let i = 0;
   const s = text.replace(/^\uFEFF/, '');
   while (i < s.length) {
     const ch = s[i]!;
-    if (quoted) {
-      if (ch === '"' && s[i + 1] === '"') {
-        field += '"';
+    if (quote) {
+      if (ch === quote && s[i + 1] === quote) {
+        field += quote;
         i += 2;
         continue;
       }
-      if (ch === '"') quoted = false;
+      if (ch === quote) quote = '';
       else field += ch;
       i++;
       continue;
     }
-    if (ch === '"' && field === '') quoted = true;
+    if ((ch === '"' || ch === "'") && field === '') quote = ch;
     else if (ch === ',') {
       row.push(field);
       field = '';
@@ -48,7 +52,7 @@ export function parseCsv(text: string): string[][] {
     } else field += ch;
     i++;
   }
-  if (quoted) throw badRequest('body: the CSV ends inside a quoted field');
+  if (quote) throw badRequest('body: the CSV ends inside a quoted field');
   if (field !== '' || row.length) {
     row.push(field);
     rows.push(row);

@@ -67,4 +67,11 @@ export function errorHandler(log: Logger) {
   };
 }
 
+/** For `.catch`: a NOT_FOUND refusal becomes null; anything else is rethrown. */
+export function nullIfNotFound(e: unknown): null {
+  if ((isTollgateError(e) && e.code === 'NOT_FOUND') || (e instanceof AwsError && e.status === 404))
+    return null;
+  throw e;
+}
+
 export { AwsError, TollgateError };

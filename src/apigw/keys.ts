@@ -1,8 +1,10 @@
 /**
- * API keys: CreateApiKey (201; the value is in this answer only), ImportApiKeys (CSV, 201
- * `{ids, warnings}`), GetApiKey, GetApiKeys (`item`, `position`; `name` is a prefix filter,
- * `customerId` exact), UpdateApiKey (/name, /enabled, /customerId, /description), DeleteApiKey
- * (202). `includeValue(s)` cannot be honoured: Tollgate keeps only a SHA-256 of each value.
+ * API keys: CreateApiKey (201; an absent or empty `value` is generated), ImportApiKeys (CSV,
+ * 201 `{ids, warnings}`), GetApiKey, GetApiKeys (`item`, `position`; `name` is a prefix
+ * filter, `customerId` exact), UpdateApiKey (/name, /enabled, /customerId, /description),
+ * DeleteApiKey (202). Descriptions and tags are kept (resources.ts, tags.ts).
+ * `includeValue(s)` returns values only where the installation keeps them sealed
+ * (key-values.ts); otherwise Tollgate holds just a SHA-256 and GetApiKeys says so in a warning.
  */
 import type { Hono } from 'hono';
 import { sql } from 'kysely';
@@ -22,16 +24,17 @@ import {
 import type { ApigwEnv } from './auth.js';
 import { type KeyFileRow, parseKeyFile } from './csv.js';
 import { AwsError, badRequest } from './errors.js';
-import { apiKeyWire, keysQuery, paging } from './model.js';
+import { apiKeyWire, type KeyRow, keysQuery, paging } from './model.js';
 import { keyPatch, patchOps } from './patch.js';
-import { visiblePlan } from './plans.js';
+import { metaOf, setMeta, visiblePlan } from './resources.js';
+import { putTags, tagsIn, tagsOf } from './tags.js';
 import { jsonOf } from './util.js';
 
 interface CreateBody {
   name?: string;
   description?: string;
   enabled?: boolean;
-  value?: string;
+  value?: string | null;
   customerId?: string;
   stageKeys?: unknown[];
   tags?: Record<string, string>;
@@ -47,11 +50,16 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     if (body.name !== undefined && typeof body.name !== 'string') throw badRequest('name: must be a string');
     if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
       throw badRequest('enabled: must be a boolean');
-    if (body.value !== undefined) {
-      const problem = importProblem(body.value);
+    if (body.description !== undefined && typeof body.description !== 'string')
+      throw badRequest('description: must be a string');
+    // An empty value is what Terraform sends for "no value": API Gateway generates one.
+    const value = body.value === '' || body.value === null ? undefined : body.value;
+    if (value !== undefined) {
+      const problem = typeof value === 'string' ? importProblem(value) : 'must be a string';
       if (problem) throw badRequest(`value: ${problem}`);
     }
-    const providerId = await resolveProvider(deps, actor, { tag: body.tags?.[PROVIDER_TAG] });
+    const tags = tagsIn(body.tags);
+    const providerId = await resolveProvider(deps, actor, { tag: tags?.[PROVIDER_TAG] });
     const name = body.name ?? '';
     const subscriptionId = await holdingSubscriptionFor(
       deps,
@@ -63,10 +71,23 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     // API Gateway creates keys disabled unless `enabled: true` is sent.
     const input = { subscriptionId, name, enabled: body.enabled ?? false };
     const made =
-      body.value !== undefined
-        ? await catalog.keys.import(actor, { ...input, value: body.value })
+      value !== undefined
+        ? await catalog.keys.import(actor, { ...input, value })
         : await catalog.keys.create(actor, input);
-    return { id: made.id, value: made.value };
+    if (body.description) await setMeta(store.db, made.id, { description: body.description });
+    if (tags) await putTags(store.db, made.id, tags);
+    const plain = made.value ?? value;
+    if (deps.keyValues && plain) await deps.keyValues.put(made.id, plain);
+    return { id: made.id, value: plain };
+  }
+
+  /** The ApiKey answer; `value` when given, or (includeValue) when the installation keeps it. */
+  async function keyOut(row: KeyRow, opts: { value?: string | undefined; include?: boolean } = {}) {
+    let value = opts.value;
+    if (value === undefined && opts.include && deps.keyValues)
+      value = (await deps.keyValues.get([row.id])).get(row.id);
+    const meta = await metaOf(store.db, row.id);
+    return apiKeyWire(row, value, { description: meta.description, tags: await tagsOf(store.db, row.id) });
   }
 
   app.post('/apikeys', async (c) => {
@@ -75,7 +96,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       return c.json(await importKeys(c.var.body, c.req.query(), actor), 201);
     if (c.req.query('mode') !== undefined) throw badRequest('mode: must be import (or absent)');
     const made = await createKey(actor, jsonOf<CreateBody>(c.var.body));
-    return c.json(apiKeyWire(await loadKeyRow(deps, actor, made.id), made.value), 201);
+    return c.json(await keyOut(await loadKeyRow(deps, actor, made.id), { value: made.value }), 201);
   });
 
   async function importKeys(text: string, q: Record<string, string>, actor: Actor) {
@@ -126,6 +147,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       .executeTakeFirst();
     if (existing) {
       await catalog.keys.update(actor, existing.id, { name: r.name, enabled: r.enabled! });
+      await setMeta(store.db, existing.id, { description: r.description || null });
       return existing.id;
     }
     const planId = r.usagePlanIds[0];
@@ -134,6 +156,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       name: r.name,
       value: r.key,
       enabled: r.enabled!,
+      description: r.description,
       ...(planProviderId ? { tags: { [PROVIDER_TAG]: planProviderId } } : {}),
     });
     if (planId) await attachKey(deps, actor, planId, made.id);
@@ -153,13 +176,19 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     const rows = await q.execute();
     const more = rows.length > limit;
     const kept = more ? rows.slice(0, limit) : rows;
+    const include = c.req.query('includeValues') === 'true';
+    const values = include && deps.keyValues ? await deps.keyValues.get(kept.map((k) => k.id)) : null;
+    const item = [];
+    for (const k of kept) item.push(await keyOut(k, { value: values?.get(k.id) }));
     return c.json(
       {
         ...(more ? { position: kept[kept.length - 1]!.id } : {}),
-        item: kept.map((k) => apiKeyWire(k)),
-        ...(c.req.query('includeValues') === 'true'
+        item,
+        ...(include && !deps.keyValues
           ? {
-              warnings: ['includeValues: Tollgate stores only a hash of each key; values are never returned'],
+              warnings: [
+                'includeValues: this installation keeps only a hash of each key (see apigwKeyValues); values are not returned',
+              ],
             }
           : {}),
       },
@@ -167,9 +196,10 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     );
   });
 
-  app.get('/apikeys/:id', async (c) =>
-    c.json(apiKeyWire(await loadKeyRow(deps, c.var.actor, c.req.param('id'))), 200),
-  );
+  app.get('/apikeys/:id', async (c) => {
+    const row = await loadKeyRow(deps, c.var.actor, c.req.param('id'));
+    return c.json(await keyOut(row, { include: c.req.query('includeValue') === 'true' }), 200);
+  });
 
   app.patch('/apikeys/:id', async (c) => {
     const actor = c.var.actor;
@@ -184,7 +214,8 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       ...(d.enabled !== undefined ? { enabled: d.enabled } : {}),
     };
     if (Object.keys(edit).length) await catalog.keys.update(actor, key.id, edit);
-    return c.json(apiKeyWire(await loadKeyRow(deps, actor, key.id)), 200);
+    if (d.description !== undefined) await setMeta(store.db, key.id, { description: d.description });
+    return c.json(await keyOut(await loadKeyRow(deps, actor, key.id)), 200);
   });
 
   app.delete('/apikeys/:id', async (c) => {

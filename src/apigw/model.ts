@@ -6,7 +6,8 @@
  *   a stage's per-method throttles `"/resource/path/METHOD"` ↔ routeThrottles keyed by the
  *   route with that path template and method (`*` for any method).
  * - ApiKey ↔ key: id, name, enabled, created/updated; `customerId` ↔ the externalCustomerId
- *   of the key's consumer. The value exists only in the CreateApiKey answer.
+ *   of the key's consumer. The value is in the CreateApiKey answer, and later only where the
+ *   installation keeps values (key-values.ts).
  */
 import type { Actor, PlanView } from '../catalog/index.js';
 import type { Store } from '../store/index.js';
@@ -161,16 +162,22 @@ export function keysQuery(store: Store, actor: Actor) {
   return q;
 }
 
-export function apiKeyWire(k: KeyRow, value?: string) {
+export function apiKeyWire(
+  k: KeyRow,
+  value?: string,
+  extra: { description?: string | null; tags?: Record<string, string> } = {},
+) {
   return {
     id: k.id,
     ...(value !== undefined ? { value } : {}),
     name: k.name,
     ...(k.customer_id ? { customerId: k.customer_id } : {}),
+    ...(extra.description ? { description: extra.description } : {}),
     enabled: Number(k.enabled) === 1,
     createdDate: Math.floor(Number(k.created_at) / 1000),
     lastUpdatedDate: Math.floor(Number(k.updated_at) / 1000),
     stageKeys: [] as string[],
+    ...(extra.tags && Object.keys(extra.tags).length ? { tags: extra.tags } : {}),
   };
 }
 

@@ -49,11 +49,77 @@ function stageOf(ref: string, field: string): string {
 export interface PlanDraft {
   name: string;
   description: string;
-  throttle: { rateLimit: number; burstLimit: number } | null;
-  quota: { limit: number; period: string; offset: number } | null;
+  throttle: { rateLimit?: number; burstLimit?: number } | null;
+  quota: { limit?: number; period?: string; offset?: number } | null;
   apiStages: WireApiStage[];
+  /** undefined: not touched; null: removed. */
+  productCode?: string | null;
 }
 
+const SETS = ['add', 'replace'];
+
+/**
+ * `/apiStages/{apiId}:{stage}/throttle` + what follows, as sent: `` (the whole map),
+ * `/{resourcePath}/{METHOD}` either unescaped (`//pets/GET`) or escaped (`/~1pets~1GET`),
+ * optionally followed by `/rateLimit` or `/burstLimit`.
+ */
+function methodThrottlePath(rest: string): { key: string; field?: 'rateLimit' | 'burstLimit' } | null {
+  if (rest === '') return null;
+  let body = rest.slice(1);
+  let field: 'rateLimit' | 'burstLimit' | undefined;
+  for (const f of ['rateLimit', 'burstLimit'] as const) {
+    if (body.endsWith(`/${f}`)) {
+      field = f;
+      body = body.slice(0, -f.length - 1);
+    }
+  }
+  let key = unpointer(body);
+  if (!key.startsWith('/')) key = `/${key}`;
+  return field ? { key, field } : { key };
+}
+
+function stagePatch(d: PlanDraft, o: PatchOp, field: string): void {
+  const m = /^\/apiStages\/([^/]+)\/throttle(.*)$/.exec(o.path!);
+  if (!m) throw badRequest(`${field}: ${o.op} ${o.path} is not supported for a usage plan`);
+  const apiId = stageOf(unpointer(m[1]!), `${field}.path`);
+  const stage = d.apiStages.find((s) => s.apiId === apiId);
+  if (!stage) throw badRequest(`${field}.path: ${apiId}:${STAGE} is not in the plan`);
+  stage.throttle ??= {};
+  const t = stage.throttle;
+  const target = methodThrottlePath(m[2]!);
+  if (!target) {
+    if (o.op === 'remove') stage.throttle = {};
+    else if (SETS.includes(o.op!)) stage.throttle = throttleMap(o.value, `${field}.value`);
+    else throw badRequest(`${field}: ${o.op} ${o.path} is not supported for a usage plan`);
+  } else if (!target.field && o.op === 'remove') {
+    delete t[target.key];
+  } else if (target.field && SETS.includes(o.op!)) {
+    t[target.key] ??= {};
+    t[target.key]![target.field] = num(o.value, `${field}.value`, target.field === 'burstLimit');
+  } else throw badRequest(`${field}: ${o.op} ${o.path} is not supported for a usage plan`);
+}
+
+function throttleMap(
+  v: string | undefined,
+  field: string,
+): Record<string, { rateLimit?: number; burstLimit?: number }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v ?? '');
+  } catch {
+    throw badRequest(`${field}: must be a JSON map of "/path/METHOD" to {rateLimit, burstLimit}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw badRequest(`${field}: must be a JSON map of "/path/METHOD" to {rateLimit, burstLimit}`);
+  return parsed as Record<string, { rateLimit?: number; burstLimit?: number }>;
+}
+
+/**
+ * Applies the operations to the plan's fields. A patch sets only what it names: setting one
+ * field of a throttle or quota the plan does not have leaves the others unset, and a throttle
+ * or quota left incomplete is refused (see docs/apigw.md) instead of completed with invented
+ * values.
+ */
 export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: PatchOp[]): PlanDraft {
   const d: PlanDraft = {
     name: plan.name,
@@ -69,22 +135,28 @@ export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: Patc
     const path = o.path!;
     const parts = path.split('/').slice(1).map(unpointer);
     const bad = () => badRequest(`${field}: ${o.op} ${path} is not supported for a usage plan`);
-    if (o.op === 'replace' && (path === '/name' || path === '/description')) {
+    const sets = SETS.includes(o.op!);
+    if (sets && (path === '/name' || path === '/description')) {
       if (typeof o.value !== 'string') throw badRequest(`${field}.value: is required`);
       d[parts[0] as 'name' | 'description'] = o.value;
+    } else if (path === '/productCode') {
+      if (o.op === 'remove') d.productCode = null;
+      else if (sets && typeof o.value === 'string' && o.value !== '') d.productCode = o.value;
+      else if (sets) throw badRequest(`${field}.value: a product code or product id is required`);
+      else throw bad();
     } else if (parts[0] === 'throttle') {
       if (o.op === 'remove' && parts.length === 1) d.throttle = null;
-      else if (o.op === 'replace' && (parts[1] === 'rateLimit' || parts[1] === 'burstLimit')) {
-        d.throttle ??= { rateLimit: 1, burstLimit: 1 };
+      else if (sets && parts.length === 2 && (parts[1] === 'rateLimit' || parts[1] === 'burstLimit')) {
+        d.throttle ??= {};
         d.throttle[parts[1]] = num(o.value, `${field}.value`, parts[1] === 'burstLimit');
       } else throw bad();
     } else if (parts[0] === 'quota') {
       if (o.op === 'remove' && parts.length === 1) d.quota = null;
-      else if (o.op === 'replace' && (parts[1] === 'limit' || parts[1] === 'offset')) {
-        d.quota ??= { limit: 1, period: 'MONTH', offset: 0 };
+      else if (sets && parts.length === 2 && (parts[1] === 'limit' || parts[1] === 'offset')) {
+        d.quota ??= {};
         d.quota[parts[1]] = num(o.value, `${field}.value`, true);
-      } else if (o.op === 'replace' && parts[1] === 'period') {
-        d.quota ??= { limit: 1, period: 'MONTH', offset: 0 };
+      } else if (sets && parts.length === 2 && parts[1] === 'period') {
+        d.quota ??= {};
         d.quota.period = String(o.value);
       } else throw bad();
     } else if (parts[0] === 'apiStages' && parts.length === 1 && (o.op === 'add' || o.op === 'remove')) {
@@ -95,36 +167,24 @@ export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: Patc
         if (!has) throw badRequest(`${field}.value: ${apiId}:${STAGE} is not in the plan`);
         d.apiStages = d.apiStages.filter((s) => s.apiId !== apiId);
       }
-    } else if (parts[0] === 'apiStages' && parts[2] === 'throttle' && parts.length >= 3) {
-      // /apiStages/{apiId:stage}/throttle[/{resourcePath}/{method}[/rateLimit|burstLimit]]
-      const apiId = stageOf(parts[1]!, `${field}.path`);
-      const stage = d.apiStages.find((s) => s.apiId === apiId);
-      if (!stage) throw badRequest(`${field}.path: ${apiId}:${STAGE} is not in the plan`);
-      stage.throttle ??= {};
-      const t = stage.throttle;
-      if (parts.length === 3 && o.op === 'remove') stage.throttle = {};
-      else if (parts.length === 5 && o.op === 'remove') delete t[`${parts[3]}/${parts[4]}`];
-      else if (
-        parts.length === 6 &&
-        o.op === 'replace' &&
-        (parts[5] === 'rateLimit' || parts[5] === 'burstLimit')
-      ) {
-        const key = `${parts[3]}/${parts[4]}`;
-        t[key] ??= { rateLimit: 1, burstLimit: 1 };
-        const cur = t[key];
-        cur[parts[5]] = num(o.value, `${field}.value`, parts[5] === 'burstLimit');
-      } else throw bad();
-    } else if (path === '/productCode') {
-      throw badRequest(
-        `${field}: /productCode is not supported; list the plan in a Tollgate marketplace product`,
-      );
+    } else if (parts[0] === 'apiStages' && parts[2] === 'throttle') {
+      stagePatch(d, o, field);
     } else throw bad();
   });
+  if (d.throttle && (d.throttle.rateLimit === undefined || d.throttle.burstLimit === undefined))
+    throw badRequest(
+      `throttle.${d.throttle.rateLimit === undefined ? 'rateLimit' : 'burstLimit'}: the plan has no throttle; set rateLimit and burstLimit together`,
+    );
+  if (d.quota && (d.quota.limit === undefined || d.quota.period === undefined))
+    throw badRequest(
+      `quota.${d.quota.limit === undefined ? 'limit' : 'period'}: the plan has no quota; set limit and period together`,
+    );
   return d;
 }
 
 export interface KeyDraft {
   name?: string;
+  description?: string;
   enabled?: boolean;
   customerId?: string | null;
 }
@@ -136,9 +196,8 @@ export function keyPatch(ops: PatchOp[]): KeyDraft {
     if (o.op !== 'replace' && !(o.op === 'remove' && o.path === '/customerId'))
       throw badRequest(`${field}: ${o.op} ${o.path} is not supported for an API key`);
     if (o.path === '/name') d.name = String(o.value ?? '');
-    else if (o.path === '/description') {
-      // Not stored by Tollgate (see docs/apigw.md); accepted so that scripts keep working.
-    } else if (o.path === '/enabled') {
+    else if (o.path === '/description') d.description = String(o.value ?? '');
+    else if (o.path === '/enabled') {
       if (o.value !== 'true' && o.value !== 'false')
         throw badRequest(`${field}.value: must be "true" or "false"`);
       d.enabled = o.value === 'true';

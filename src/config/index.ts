@@ -101,6 +101,11 @@ export const configSchema = z
     licenceProduct: z.string().min(1).max(64).optional(),
     /** Where to confirm seats (the provider's console URL); offline grace applies when unreachable. */
     licenceActivationUrl: z.string().url().optional(),
+    /**
+     * Keep API key values made through `/apigateway` (sealed under `secret`) so that
+     * includeValue(s) returns them, as Terraform expects. Off: only a hash is kept.
+     */
+    apigwKeyValues: bool.default(false),
     /** Secret for data encrypted at rest (licence signing keys, marketplace credentials): ≥ 32 characters. */
     secret: z.string().min(32).max(512).optional(),
     licenceGraceMs: z.coerce

@@ -12,7 +12,12 @@
  *   /, /products, /account, /console…  developer portal and provider console
  */
 import { Hono } from 'hono';
-import { apigwAdminRoutes, createApiGatewayApp, createApigwCredentials } from '../apigw/index.js';
+import {
+  apigwAdminRoutes,
+  createApiGatewayApp,
+  createApigwCredentials,
+  createKeyValueVault,
+} from '../apigw/index.js';
 import { billingAdminRoutes } from '../billing/http/index.js';
 import type { Billing } from '../billing/index.js';
 import type { Catalog, Change } from '../catalog/index.js';
@@ -20,7 +25,7 @@ import type { Config } from '../config/index.js';
 import { createControlApp } from '../control/index.js';
 import { licenceAdminRoutes, licencePublicApp } from '../licences/http/index.js';
 import type { Licences } from '../licences/index.js';
-import { type Marketplace, marketplaceRoutes } from '../marketplace/index.js';
+import { type Marketplace, marketplaceRoutes, planProductLink } from '../marketplace/index.js';
 import { usageAdminRoutes } from '../metering/http/index.js';
 import type { Meter, TollgateMetrics } from '../metering/index.js';
 import { type Payments, paymentWebhookApp } from '../payments/index.js';
@@ -81,7 +86,15 @@ export function buildConsole(deps: ConsoleDeps): Hono {
   // The usage-plan / API-key subset of the API Gateway REST API, for @aws-sdk/client-api-gateway.
   app.route(
     '/apigateway',
-    createApiGatewayApp({ catalog, store, clock, log, credentials: apigwCredentials }),
+    createApiGatewayApp({
+      catalog,
+      store,
+      clock,
+      log,
+      credentials: apigwCredentials,
+      keyValues: config.apigwKeyValues ? createKeyValueVault({ db: store.db, secret: deps.secret }) : null,
+      products: planProductLink(deps.marketplace.catalogue),
+    }),
   );
   app.route('/', deps.marketplace.app);
   app.route('/', paymentWebhookApp(deps.payments));

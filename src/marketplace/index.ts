@@ -43,6 +43,7 @@ export { errorPage, escapeHtml, registrationRedirectPage, welcomePage } from './
 export type { Listing, ListingApi, ListingPlan } from './listing.js';
 export type { LifecycleAction } from './notify.js';
 export type { Onboarding } from './onboarding.js';
+export { type PlanProductLink, planProductLink } from './plan-link.js';
 export type { Actor, BillingPort, CatalogPort, WebhooksPort } from './ports.js';
 export { MARKETPLACE_ACTOR } from './ports.js';
 export type { Lifecycle, SubscribeResult, SubscriptionEvent } from './subscriptions.js';

@@ -105,6 +105,12 @@ for (const kind of await testStores()) {
               path: `/apiStages/${h.alpha.apiId}:prod/throttle/~1pets~1{id}/GET/burstLimit`,
               value: '7',
             },
+            // The same method throttle named unescaped, as Terraform sends it.
+            {
+              op: 'add',
+              path: `/apiStages/${h.alpha.apiId}:prod/throttle//pets/{id}/GET/rateLimit`,
+              value: '1',
+            },
             { op: 'remove', path: `/apiStages/${h.alpha.apiId}:prod/throttle/~1pets/GET` },
           ],
         }),

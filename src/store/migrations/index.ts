@@ -15,6 +15,7 @@ import * as apiManners from './009_api_manners.js';
 import * as apigw from './010_apigw.js';
 import * as namespaces from './011_namespaces.js';
 import * as invoiceReissue from './012_invoice_reissue.js';
+import * as apigwResources from './013_apigw_resources.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '010_apigw': apigw,
   '011_namespaces': namespaces,
   '012_invoice_reissue': invoiceReissue,
+  '013_apigw_resources': apigwResources,
 };

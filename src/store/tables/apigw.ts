@@ -26,8 +26,23 @@ export interface ApigwKeyValueTable {
   value_sealed: string;
 }
 
+/**
+ * API Gateway fields with no home in Tollgate's records (`resource_id` = `pln_…` / `key_…`):
+ * a key's description; a plan's `productCode` as sent and the marketplace product it
+ * resolved to; `deleted_at` for a plan deleted through DeleteUsagePlan whose subscriptions
+ * (usage, invoices) keep it in the catalog — hidden from the API Gateway API from then on.
+ */
+export interface ApigwResourceTable {
+  resource_id: string;
+  description: string | null;
+  product_code: string | null;
+  product_id: string | null;
+  deleted_at: number | null;
+}
+
 export interface ApigwTables {
   apigw_credentials: ApigwCredentialTable;
   apigw_tags: ApigwTagTable;
   apigw_key_values: ApigwKeyValueTable;
+  apigw_resources: ApigwResourceTable;
 }
