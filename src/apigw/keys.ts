@@ -114,7 +114,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       else {
         if (r.usagePlanIds.length > 1)
           warnings.push(
-            `line ${r.line}: a Tollgate key is in one usage plan; only ${r.usagePlanIds[0]} is used`,
+            `line ${r.line}: a Tollgate key is in one usage plan; ${r.usagePlanIds[0]} is used, not ${r.usagePlanIds.slice(1).join(', ')}`,
           );
         if (r.usagePlanIds[0]) {
           const ok = await visiblePlan(deps, actor, r.usagePlanIds[0]).catch(nullIfNotFound);

@@ -7,8 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { bearerMiddleware, createApiGatewayApp, createApigwCredentials } from '../../src/apigw/index.js';
+import {
+  bearerMiddleware,
+  createApiGatewayApp,
+  createApigwCredentials,
+  createKeyValueVault,
+} from '../../src/apigw/index.js';
 import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../src/catalog/index.js';
+import { createCatalogue } from '../../src/marketplace/catalogue.js';
+import { type CatalogueService, planProductLink } from '../../src/marketplace/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { testOutbound } from '../helpers/outbound.js';
@@ -18,6 +25,8 @@ export interface ApigwHarness {
   url: string;
   store: Store;
   catalog: Catalog;
+  /** The marketplace catalogue productCode links plans to. */
+  products: CatalogueService;
   clock: ManualClock;
   alpha: { providerId: string; apiId: string; routes: Record<string, string> };
   beta: { providerId: string; apiId: string; planId: string };
@@ -33,7 +42,8 @@ export interface ApigwHarness {
   close(): Promise<void>;
 }
 
-export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
+/** `keyValues`: the installation keeps key values (apigwKeyValues). */
+export async function startApigw(kind: TestStore, opts: { keyValues?: boolean } = {}): Promise<ApigwHarness> {
   const store = await kind.open();
   // SigV4 dates come from the SDK's (real) clock: start the manual clock at real time.
   const clock = new ManualClock(Date.now());
@@ -74,7 +84,20 @@ export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
     secret: 'test-installation-secret-0123456789',
   });
   const providerCreds = await credentials.issue(t.id);
-  root.route('/apigateway', createApiGatewayApp({ catalog, store, clock, log: silentLogger, credentials }));
+  const secret = 'test-installation-secret-0123456789';
+  const products = createCatalogue({ db: store.db, clock, outbound: testOutbound() });
+  root.route(
+    '/apigateway',
+    createApiGatewayApp({
+      catalog,
+      store,
+      clock,
+      log: silentLogger,
+      credentials,
+      keyValues: opts.keyValues ? createKeyValueVault({ db: store.db, secret }) : null,
+      products: planProductLink(products),
+    }),
+  );
   const server = serve({ fetch: root.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -100,6 +123,7 @@ export async function startApigw(kind: TestStore): Promise<ApigwHarness> {
     url,
     store,
     catalog,
+    products,
     clock,
     alpha: { providerId: a.id, apiId: api.id, routes },
     beta: { providerId: b.id, apiId: bApi.id, planId: bPlan.id },
