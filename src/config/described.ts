@@ -61,6 +61,8 @@ export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.sh
   licenceProduct: 'the product this deployment runs; a licence for another product is refused',
   licenceActivationUrl:
     "where seats are confirmed (the provider's console URL); offline grace applies when unreachable",
+  apigwKeyValues:
+    'keep API key values made through `/apigateway` sealed, so that `includeValue(s)` returns them (Terraform reads them back); off: only a hash ([apigw.md](apigw.md))',
   secret:
     'secret (≥ 32 characters) for data encrypted at rest: licence signing keys, marketplace and payment credentials',
   licenceGraceMs: 'how long a deployment keeps serving after its licence expires, warning (default 7 days)',
