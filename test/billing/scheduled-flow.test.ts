@@ -3,15 +3,18 @@
  * provision and price a plan, call the API through the gateway, let the period end — and
  * without any billing call the console's scheduler writes the invoice after the settle
  * delay, finalizes it after the review window (the `invoice.finalized` event is in the
- * outbox), and the amounts equal the metered requests × price to the cent.
+ * outbox), the amounts equal the metered requests × price to the cent, and the buyer sees
+ * the finalized invoice in the portal in real Chromium.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Billing, createBilling } from '../../src/billing/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startTollgate, type Tollgate } from '../../src/main/index.js';
+import { createAccounts } from '../../src/portal/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createWebhooks } from '../../src/webhooks/index.js';
@@ -23,6 +26,10 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 const TOKEN = `tga_scheduledflow_${'x'.repeat(32)}`;
 const U = Date.UTC;
 const HOUR = 3_600_000;
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI === 'true') throw new Error(`${CHROMIUM} is needed under CI`);
+if (!haveChromium) console.warn(`skipping the browser part of the scheduled flow: no ${CHROMIUM}`);
 
 /** Polls until `check` returns a value (the scheduler works on its own timer). */
 async function eventually<T>(check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
@@ -147,6 +154,45 @@ for (const kind of await testStores()) {
       // no second invoice for the period, however many cycles run
       await t.billingScheduler!.cycle();
       expect(await mine()).toHaveLength(1);
-    }, 120_000);
+      if (haveChromium) await buyerSees(p.subscriptionId, draft.id, draft.number);
+    }, 180_000);
+
+    /** The buyer logs in to the portal in Chromium and finds the finalized invoice, to the cent. */
+    async function buyerSees(subscriptionId: string, invoiceId: string, number: string) {
+      const sub = await store.db
+        .selectFrom('subscriptions')
+        .select('consumer_id')
+        .where('id', '=', subscriptionId)
+        .executeTakeFirstOrThrow();
+      const email = `scheduled-${kind.name}@example.com`;
+      await createAccounts({ store, clock, log: silentLogger, catalog: t.catalog }).createUser({
+        email,
+        name: 'Buyer',
+        password: 'correct horse battery',
+        role: 'buyer',
+        consumerId: sub.consumer_id,
+      });
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu'],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${t.consoleUrl}/login?next=/account/invoices`);
+        await page.getByLabel('Email').fill(email);
+        await page.getByLabel('Password').fill('correct horse battery');
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.waitForURL(/\/account\/invoices$/);
+        const row = page.locator(`tr[data-invoice="${invoiceId}"]`);
+        expect(await row.innerText()).toMatch(new RegExp(`${number}[\\s\\S]*open[\\s\\S]*USD 10\\.29`));
+        await row.getByRole('link', { name: number }).click();
+        const lines = await page.locator('table').innerText();
+        expect(lines).toContain('USD 9.99');
+        expect(lines).toContain('USD 0.30');
+        expect(await page.locator('.total').innerText()).toContain('USD 10.29');
+      } finally {
+        await browser.close();
+      }
+    }
   });
 }
