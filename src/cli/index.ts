@@ -16,7 +16,7 @@ const HELP = `tollgate — sell your API
   tollgate token create --operator [--name NAME] [--database-url URL]
                  mints a new operator admin token in the server's own store (a lost one
                  stays valid until revoked: list and revoke it through /admin/v1/tokens)
-  tollgate apis capture|nouns [--port N] [--host 127.0.0.1] [--outbound-allow HOST,CIDR,…]
+  tollgate apis capture|nouns [--port N] [--host 127.0.0.1] [--outbound-allow HOST,CIDR,…] [--deadline MS]
                  a sample upstream API; listens on loopback unless --host says otherwise
   tollgate billing run [--until 2026-05-01T00:00:00Z] [--dry-run] [--database-url URL]
 
@@ -50,6 +50,7 @@ function parseFlags(args: string[]): {
     options[kebab(key)] = { type: key === 'demo' || key === 'trustProxy' ? 'boolean' : 'string' };
   options.licence = { type: 'string' };
   options.port = { type: 'string' };
+  options.deadline = { type: 'string' };
   options.file = { type: 'string' };
   options.f = { type: 'string' };
   options.operator = { type: 'boolean' };
@@ -64,7 +65,11 @@ function parseFlags(args: string[]): {
   if (values.licence !== undefined) flags.licenceFile = values.licence;
   return {
     flags,
-    positionals: [...positionals, ...(values.port ? [`port=${values.port}`] : [])],
+    positionals: [
+      ...positionals,
+      ...(values.port ? [`port=${values.port}`] : []),
+      ...(values.deadline ? [`deadline=${values.deadline}`] : []),
+    ],
     operator: values.operator === true,
     name: typeof values.name === 'string' ? values.name : undefined,
     host: typeof values.host === 'string' ? values.host : undefined,
@@ -272,10 +277,14 @@ async function apisCommand(args: string[]): Promise<void> {
   // Pages the capture API may render on private addresses: the same setting as `serve`'s.
   const outboundAllow = loadConfig({ outboundAllow: flags.outboundAllow ?? [] }).outboundAllow;
   const port = Number(positionals.find((p) => p.startsWith('port='))?.slice(5) ?? 0);
+  const deadline = positionals.find((p) => p.startsWith('deadline='))?.slice(9);
+  const deadlineMs = deadline === undefined ? undefined : Number(deadline);
+  if (deadlineMs !== undefined && !(Number.isInteger(deadlineMs) && deadlineMs >= 1_000))
+    throw new UsageError('--deadline must be a whole number of milliseconds, at least 1000');
   const apis = await import('../apis/index.js');
   const started =
     which === 'capture'
-      ? await apis.startCaptureApi({ port, host, outboundAllow })
+      ? await apis.startCaptureApi({ port, host, outboundAllow, deadlineMs })
       : which === 'nouns'
         ? await apis.startNounsApi({ port, host })
         : null;

@@ -20,6 +20,8 @@ beforeAll(async () => {
     queueLimit: 1,
     maxPageBytes: 100_000,
     maxOutputBytes: 300_000,
+    // Generous: queueing counts against it, and the queue tests below wait on slow pages.
+    deadlineMs: 30_000,
   });
 });
 

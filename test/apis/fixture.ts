@@ -1,6 +1,6 @@
 /**
  * A loopback site for capture tests: known colour blocks, a tall page, a page that never
- * answers, slow pages, redirects to refused addresses, and sub-resources on refused hosts.
+ * answers, pages whose script never stops (`while(true){}` inline, or after load), slow pages, redirects to refused addresses, and sub-resources on refused hosts.
  * Records every request (path + Host header) so tests can prove a refused request never left.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -50,6 +50,13 @@ export async function startSite(): Promise<Site> {
       case '/hang':
         hanging.add(res);
         return;
+      case '/spin':
+        return html(res, '<!doctype html><body>spinning<script>while (true) {}</script></body>');
+      case '/spin-after-load':
+        return html(
+          res,
+          '<!doctype html><body>loaded<script>addEventListener("load", () => setTimeout(() => { while (true) {} }, 0))</script></body>',
+        );
       case '/slow':
         setTimeout(() => html(res, BLOCK_PAGE), Number(url.searchParams.get('ms') ?? 1000));
         return;

@@ -5,13 +5,16 @@
  * fetcher (fetcher.ts); anything it refuses is aborted as `blockedbyclient`. A refused main
  * document fails the capture (403); a refused sub-resource is only counted.
  *
- * Failure modes: the deadline (options.timeout) closes the page, which rejects whatever is
- * pending, and the capture ends with CaptureTimeoutError; budget overruns (bytes, requests)
- * abort the requests and fail the capture with BudgetError; output over the byte cap fails
- * with OutputTooLargeError. Between captures the page is closed, cookies are cleared and so
- * is the storage of the document's origin; a capture that loaded documents from several
- * origins (iframes), or whose page is already gone, costs its context instead — one caller
- * never sees another's state. (Playwright disables the HTTP cache while routes are on.)
+ * Only http(s) documents ever reach the main frame: a redirect to another scheme
+ * (chrome://, javascript:, data:, file:) is refused before Chromium sees it, and a main frame
+ * showing anything else is refused rather than shot (403 URL_FORBIDDEN).
+ *
+ * Failure modes: at the deadline the answer is CaptureTimeoutError at once, whatever the
+ * page is doing — Playwright calls are not trusted to return — and the page is torn down
+ * afterwards (teardown.ts: bounded, ends a spinning renderer, frees the slot); budget
+ * overruns (bytes, requests) abort the requests and fail the capture with BudgetError;
+ * output over the byte cap fails with OutputTooLargeError. One caller never sees another's
+ * state (teardown.ts). (Playwright disables the HTTP cache while routes are on.)
  */
 import type { BrowserContext, Page, Route } from 'playwright-core';
 import type { Agent } from 'undici';
@@ -24,9 +27,11 @@ import {
   type OutRequest,
   RefusedError,
   redirectTarget,
+  schemeProblem,
 } from './fetcher.js';
 import type { CaptureOptions } from './options.js';
-import type { Slot } from './pool.js';
+import type { Lease, Slot } from './pool.js';
+import { type TeardownSettings, tearDown } from './teardown.js';
 
 export interface Job {
   readonly page: Page;
@@ -131,28 +136,93 @@ async function handle(route: Route, job: Job | null, agent: Agent, policy: Outbo
   }
 }
 
-/** Run one capture on `context`; `slot.job` is set for the route handler meanwhile. */
-export async function runCapture(
-  slot: Slot<Job>,
-  context: BrowserContext,
+export interface CaptureRun {
+  /** The picture, or the reason there is none; settles at the latest at the deadline. */
+  readonly answer: Promise<CaptureResult>;
+  /** Settles when the slot is fit for the next capture (bounded: teardown.ts). */
+  readonly done: Promise<void>;
+}
+
+export interface RunSettings extends TeardownSettings {
+  /** Epoch ms by which the capture answers, whatever the page does. */
+  deadline: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** Start one capture on a leased slot; `slot.job` is set for the route handler meanwhile. */
+export function startCapture(
+  lease: Lease<Job>,
   opts: CaptureOptions,
   limits: CaptureLimits,
-  signal: AbortSignal,
-): Promise<CaptureResult> {
-  const deadline = Date.now() + opts.timeout;
-  const left = (): number => Math.max(1, deadline - Date.now());
-  // Aborts this capture's in-flight Node fetches; the page is closed only on the deadline or
-  // when the client goes away (closing rejects whatever Playwright call is pending).
+  run: RunSettings,
+): CaptureRun {
+  const left = (): number => Math.max(1, run.deadline - Date.now());
+  // Aborts this capture's in-flight Node fetches.
   const abort = new AbortController();
-  const page = await context.newPage();
-  const onOuterAbort = (): void => {
-    abort.abort(signal.reason);
-    page.close().catch(() => undefined);
+  let stage = 'starting the browser';
+  let expired = false;
+  let page: Page | null = null;
+  let job: Job | null = null;
+  let stop!: (reason: unknown) => void;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  const timer = setTimeout(() => {
+    expired = true;
+    abort.abort(new Error('deadline'));
+    stop(new CaptureTimeoutError(stage));
+  }, left());
+  const onGone = (): void => {
+    abort.abort(run.signal.reason);
+    stop(run.signal.reason);
   };
-  signal.addEventListener('abort', onOuterAbort, { once: true });
-  const job: Job = {
+  run.signal.addEventListener('abort', onGone, { once: true });
+
+  const context = lease.context();
+  const work = (async (): Promise<CaptureResult> => {
+    const ctx = await context;
+    stage = 'opening the page';
+    page = await ctx.newPage();
+    job = newJob(page, opts, limits, abort.signal);
+    lease.slot.job = job;
+    const current = job;
+    page.on('framenavigated', (frame) => {
+      // Failed loads show chrome-error://; they are reported as navigation failures instead.
+      const url = frame.url();
+      if (frame === current.page.mainFrame() && !url.startsWith('chrome-error:'))
+        refuseBrowserPage(current, url);
+    });
+    return shoot(current, opts, limits, left, (s) => {
+      stage = s;
+    });
+  })();
+  const answer = Promise.race([work, stopped]).catch((e: unknown) => {
+    if (job?.mainRefused) throw job.mainRefused;
+    if (job?.budgetError) throw job.budgetError;
+    if (expired || (e instanceof Error && e.name === 'TimeoutError')) throw new CaptureTimeoutError(stage);
+    if (run.signal.aborted) throw run.signal.reason;
+    throw e;
+  });
+  const done = (async () => {
+    const finished = await answer.then(
+      () => true,
+      () => !expired && !run.signal.aborted,
+    );
+    clearTimeout(timer);
+    run.signal.removeEventListener('abort', onGone);
+    abort.abort(new Error('capture finished'));
+    // A page still busy after the deadline is torn down with its context (teardown.ts).
+    await tearDown(lease.slot, context, page, job, !finished, run);
+  })();
+  work.catch(() => undefined); // after the deadline its rejection (page closed) is expected
+  return { answer, done };
+}
+
+function newJob(page: Page, opts: CaptureOptions, limits: CaptureLimits, signal: AbortSignal): Job {
+  return {
     page,
-    budget: { bytesLeft: limits.maxPageBytes, requestsLeft: limits.maxRequests, signal: abort.signal },
+    budget: { bytesLeft: limits.maxPageBytes, requestsLeft: limits.maxRequests, signal },
     origins: new Set(),
     mainRedirect: null,
     mainRefused: null,
@@ -162,54 +232,57 @@ export async function runCapture(
     blocked: 0,
     budgetError: null,
   };
-  slot.job = job;
-  let stage = 'navigation';
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort(new Error('deadline'));
-    page.close().catch(() => undefined);
-  }, opts.timeout);
-  try {
-    await page.setViewportSize({ width: opts.width, height: opts.height });
-    await page.emulateMedia({ colorScheme: opts.darkMode ? 'dark' : 'light' });
-    await navigate(page, job, opts, limits, left);
-    stage = `waiting for ${opts.waitUntil}`;
-    if (opts.waitUntil !== 'domcontentloaded')
-      await page.waitForLoadState(opts.waitUntil, { timeout: left() });
-    if (opts.waitForSelector) {
-      stage = 'waiting for the selector';
-      await page.waitForSelector(opts.waitForSelector, { state: 'visible', timeout: left() });
-    }
-    if (opts.delay > 0) {
-      stage = 'delay';
-      await page.waitForTimeout(Math.min(opts.delay, left()));
-    }
-    checkJob(job);
-    stage = 'rendering';
-    const shot = await render(page, opts, limits, left());
-    checkJob(job);
-    if (shot.body.length > limits.maxOutputBytes)
-      throw new OutputTooLargeError(shot.body.length, limits.maxOutputBytes);
-    return { ...shot, finalUrl: job.finalUrl, status: job.mainStatus, blocked: job.blocked };
-  } catch (e) {
-    if (job.mainRefused) throw job.mainRefused;
-    if (job.budgetError) throw job.budgetError;
-    if (timedOut || (e instanceof Error && e.name === 'TimeoutError')) throw new CaptureTimeoutError(stage);
-    if (signal.aborted) throw signal.reason;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onOuterAbort);
-    abort.abort(new Error('capture finished'));
-    const clean = await cleanUp(context, page, job);
-    slot.job = null;
-    if (!clean) {
-      // Storage could not be cleared (page gone): never hand this context to another caller.
-      slot.context = null;
-      await context.close().catch(() => undefined);
-    }
+}
+
+/** Navigate, wait and render; each step bounded by what is left of the deadline. */
+async function shoot(
+  job: Job,
+  opts: CaptureOptions,
+  limits: CaptureLimits,
+  left: () => number,
+  at: (stage: string) => void,
+): Promise<CaptureResult> {
+  const page = job.page;
+  at('navigation');
+  await page.setViewportSize({ width: opts.width, height: opts.height });
+  await page.emulateMedia({ colorScheme: opts.darkMode ? 'dark' : 'light' });
+  await navigate(page, job, opts, limits, left);
+  at(`waiting for ${opts.waitUntil}`);
+  if (opts.waitUntil !== 'domcontentloaded') await page.waitForLoadState(opts.waitUntil, { timeout: left() });
+  if (opts.waitForSelector) {
+    at('waiting for the selector');
+    await page.waitForSelector(opts.waitForSelector, { state: 'visible', timeout: left() });
   }
+  if (opts.delay > 0) {
+    at('delay');
+    await page.waitForTimeout(Math.min(opts.delay, left()));
+  }
+  if (page.url().startsWith('chrome-error:'))
+    throw new NavigationError('the page navigated to an address that did not load');
+  refuseBrowserPage(job, page.url());
+  checkJob(job);
+  at('rendering');
+  const shot = await render(page, opts, limits, left());
+  checkJob(job);
+  if (shot.body.length > limits.maxOutputBytes)
+    throw new OutputTooLargeError(shot.body.length, limits.maxOutputBytes);
+  return { ...shot, finalUrl: job.finalUrl, status: job.mainStatus, blocked: job.blocked };
+}
+
+/**
+ * The main frame may only ever show an http(s) document: anything else (chrome://, data:,
+ * file:, about: pages after a script navigation) fails the capture rather than be shot.
+ */
+function refuseBrowserPage(job: Job, url: string): void {
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = null;
+  }
+  if (url === 'about:blank' && job.mainStatus === 0) return; // the new page, before navigating
+  const problem = parsed ? schemeProblem(parsed) : 'the address is not a URL';
+  if (problem) job.mainRefused ??= new RefusedError(url, problem);
 }
 
 async function navigate(
@@ -234,6 +307,9 @@ async function navigate(
     if (job.mainRedirect === null) return;
     if (hop >= limits.maxRedirects) throw new NavigationError(`more than ${limits.maxRedirects} redirects`);
     target = job.mainRedirect;
+    // Chromium would load chrome://, javascript:, data: or file: itself, past the route handler.
+    const problem = schemeProblem(new URL(target));
+    if (problem) throw new RefusedError(target, problem);
   }
 }
 
@@ -273,28 +349,6 @@ async function render(
     timeout,
   });
   return { body, contentType: opts.format === 'png' ? 'image/png' : 'image/jpeg', truncated };
-}
-
-async function cleanUp(context: BrowserContext, page: Page, job: Job): Promise<boolean> {
-  let clean = job.origins.size === 0;
-  // Documents from several origins (iframes) may hold storage partitioned by top-level
-  // site, which clearing by origin does not reach: such a context is discarded instead.
-  if (!page.isClosed() && job.origins.size === 1) {
-    try {
-      const cdp = await context.newCDPSession(page);
-      for (const origin of job.origins) {
-        await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
-      }
-      await cdp.detach();
-      clean = true;
-    } catch {
-      // The page may be gone (deadline); the context is still cleared of cookies below.
-    }
-  }
-  await page.close().catch(() => undefined);
-  for (const p of context.pages()) await p.close().catch(() => undefined);
-  await context.clearCookies().catch(() => undefined);
-  return clean;
 }
 
 function errorText(e: unknown): string {

@@ -39,7 +39,10 @@ const optionProps = {
     description: 'CSS selector that must be visible before the capture',
   },
   delay: int(LIMITS.delay, 'Extra wait after loading, ms'),
-  timeout: int(LIMITS.timeout, 'Deadline for the whole capture, ms'),
+  timeout: int(
+    LIMITS.timeout,
+    "Deadline for the whole capture (queueing included), ms; capped by the server's deadline, which is also the default (15,000 unless configured)",
+  ),
   darkMode: { type: 'boolean', default: false, description: 'prefers-color-scheme: dark' },
   quality: int(LIMITS.quality, 'JPEG quality (jpeg only; default 80)'),
 } as const;
@@ -105,7 +108,7 @@ const captureResponses = {
     ...problem('All capture slots and the queue are full; retry after the given seconds'),
     headers: { 'retry-after': { schema: { type: 'string' } } },
   },
-  '504': problem('The capture did not finish before its timeout'),
+  '504': problem('The capture did not finish before its deadline'),
 };
 
 export const captureOpenApi = {

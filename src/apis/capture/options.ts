@@ -24,7 +24,8 @@ export interface CaptureOptions {
   waitUntil: WaitUntil;
   waitForSelector: string | null;
   delay: number;
-  timeout: number;
+  /** Requested deadline, ms; null = the server's. The server's deadline caps it. */
+  timeout: number | null;
   clip: Clip | null;
   darkMode: boolean;
   quality: number | null;
@@ -35,7 +36,7 @@ export const LIMITS = {
   height: { min: 100, max: 2160, default: 800 },
   deviceScaleFactor: { min: 1, max: 3, default: 1 },
   delay: { min: 0, max: 10_000, default: 0 },
-  timeout: { min: 1_000, max: 60_000, default: 30_000 },
+  timeout: { min: 1_000, max: 60_000 },
   quality: { min: 1, max: 100 },
   selectorLength: 500,
   urlLength: 2048,
@@ -101,7 +102,7 @@ export function parseOptions(input: unknown, fromQuery = false): CaptureOptions 
     waitUntil: oneOf('waitUntil', raw.waitUntil, WAITS, 'load'),
     waitForSelector: typeof selector === 'string' ? selector : null,
     delay: num('delay', true) ?? LIMITS.delay.default,
-    timeout: num('timeout', true) ?? LIMITS.timeout.default,
+    timeout: num('timeout', true) ?? null,
     clip,
     darkMode: bool('darkMode', raw.darkMode, fromQuery) ?? false,
     quality,

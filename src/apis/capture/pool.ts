@@ -26,6 +26,13 @@ export class PoolBusyError extends Error {
   }
 }
 
+export interface Lease<J> {
+  readonly slot: Slot<J>;
+  /** The slot's context at the leased scale, created (or replaced) on first call. */
+  context(): Promise<BrowserContext>;
+  release(): void;
+}
+
 interface Waiter<J> {
   resolve: (slot: Slot<J>) => void;
   reject: (e: unknown) => void;
@@ -63,22 +70,31 @@ export class ContextPool<J> {
     };
   }
 
-  /** Run `fn` on a slot whose context has device scale `scale`. */
-  async run<T>(
-    scale: number,
-    signal: AbortSignal,
-    fn: (slot: Slot<J>, ctx: BrowserContext) => Promise<T>,
-  ): Promise<T> {
+  /**
+   * A slot for a capture at device scale `scale`, held until `release()` (idempotent). The
+   * holder gets the context itself (so a browser that hangs while making one hangs inside
+   * the holder's deadline), answers its caller, and tears its page down on its own time;
+   * the slot comes back only when the teardown is over.
+   */
+  async lease(scale: number, signal: AbortSignal): Promise<Lease<J>> {
     const slot = await this.acquire(scale, signal);
     const started = Date.now();
-    try {
-      const ctx = await this.contextFor(slot, scale);
-      return await fn(slot, ctx);
-    } finally {
-      slot.job = null;
-      this.avgMs = this.avgMs * 0.8 + (Date.now() - started) * 0.2;
-      this.release(slot);
-    }
+    let released = false;
+    let context: Promise<BrowserContext> | null = null;
+    return {
+      slot,
+      context: () => {
+        context ??= this.contextFor(slot, scale);
+        return context;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        slot.job = null;
+        this.avgMs = this.avgMs * 0.8 + (Date.now() - started) * 0.2;
+        this.release(slot);
+      },
+    };
   }
 
   private acquire(scale: number, signal: AbortSignal): Promise<Slot<J>> {
@@ -124,6 +140,7 @@ export class ContextPool<J> {
     }
     if (slot.context) await slot.context.close().catch(() => undefined);
     slot.context = null;
+    slot.browser = browser; // a teardown that finds newContext hung replaces this browser
     const context = await browser.newContext({
       deviceScaleFactor: scale,
       serviceWorkers: 'block',

@@ -13,7 +13,6 @@
  * every request from Node, so anything that escaped interception would fail, not leak.
  */
 import type { ServerResponse } from 'node:http';
-import { type Browser, chromium } from 'playwright-core';
 import { createLogger, OutboundPolicy } from '../../shared/index.js';
 import {
   ApiError,
@@ -26,6 +25,7 @@ import {
   sendJson,
 } from '../http.js';
 import type { RunningApi } from '../routes.js';
+import { BrowserHost, settles } from './browser.js';
 import {
   type CaptureLimits,
   CaptureTimeoutError,
@@ -33,7 +33,7 @@ import {
   type Job,
   NavigationError,
   OutputTooLargeError,
-  runCapture,
+  startCapture,
 } from './capture.js';
 import { BudgetError, makeAgent, RefusedError, schemeProblem } from './fetcher.js';
 import { captureOpenApi } from './openapi.js';
@@ -58,6 +58,10 @@ export interface CaptureApiOptions {
   maxOutputBytes?: number;
   /** CSS pixels of a full-page capture; taller pages are cut. Default 16384. */
   maxFullPageHeight?: number;
+  /** Longest a capture may take from arrival to answer, queueing included; caps the request's `timeout`. Default 15,000 ms. */
+  deadlineMs?: number;
+  /** Longest wait for each teardown step after a capture (page close, context close, browser close). Default 2,000 ms. */
+  graceMs?: number;
   onError?: (e: unknown) => void;
 }
 
@@ -76,6 +80,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 const MAX_BODY = 16 * 1024;
+const DEFAULT_DEADLINE_MS = 15_000;
 
 export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<RunningApi> {
   const log = createLogger({ name: 'apis.capture' });
@@ -90,37 +95,44 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
   };
   const size = positive('poolSize', opts.poolSize ?? 2);
   const queueLimit = nonNegative('queueLimit', opts.queueLimit ?? 8);
-  const executablePath = opts.chromiumPath ?? '/usr/bin/chromium';
-  const launch = (): Promise<Browser> =>
-    chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
-
-  let browser: Promise<Browser> = launch();
-  await browser; // fail fast when Chromium is missing
-  const currentBrowser = async (): Promise<Browser> => {
-    const b = await browser.catch(() => null);
-    if (b?.isConnected()) return b;
-    browser = launch();
-    return browser;
-  };
+  const deadlineMs = atLeast('deadlineMs', opts.deadlineMs ?? DEFAULT_DEADLINE_MS, 1_000);
+  const graceMs = atLeast('graceMs', opts.graceMs ?? 2_000, 100);
+  const browsers = new BrowserHost({
+    executablePath: opts.chromiumPath ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    graceMs,
+  });
+  await browsers.ready(); // fail fast when Chromium is missing
 
   const pool = new ContextPool<Job>({
     size,
     queueLimit,
-    browser: currentBrowser,
+    browser: () => browsers.get(),
     setup: installGuard(agent, policy),
   });
 
   const capture = async (res: ServerResponse, options: CaptureOptions): Promise<void> => {
     // Refuse a forbidden target before it takes a slot; hops and sub-resources are checked again.
     await checkTarget(policy, options.url);
+    const deadline = Date.now() + Math.min(options.timeout ?? deadlineMs, deadlineMs);
     const gone = new AbortController();
     res.on('close', () => gone.abort(new Error('client went away')));
     try {
-      // Waiting for a slot is bounded by the capture's own timeout; the capture then gets its full timeout.
-      const queued = AbortSignal.any([gone.signal, AbortSignal.timeout(options.timeout)]);
-      const result = await pool.run(options.deviceScaleFactor, queued, (slot, ctx) =>
-        runCapture(slot, ctx, options, limits, gone.signal),
-      );
+      // Waiting for a slot counts against the deadline too.
+      const queued = AbortSignal.any([gone.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      const lease = await pool.lease(options.deviceScaleFactor, queued);
+      const run = startCapture(lease, options, limits, {
+        deadline,
+        signal: gone.signal,
+        graceMs,
+        replaceBrowser: (b) => browsers.replace(b),
+      });
+      const freed = run.done
+        .catch((e) => log.error({ err: e }, 'capture teardown fault'))
+        .finally(lease.release);
+      // A capture that ended on its own answers once its slot is free again (a quick cleanup),
+      // so a client calling in sequence never meets its own previous call; never past the deadline.
+      const result = await run.answer.finally(() => settles(freed, deadline - Date.now()));
       const headers: Record<string, string> = {
         'content-type': result.contentType,
         'content-length': String(result.body.length),
@@ -141,8 +153,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
   const server = makeServer(
     {
       'GET /health': async (_req, res) => {
-        const b = await browser.catch(() => null);
-        const up = b?.isConnected() ?? false;
+        const up = await browsers.up();
         sendJson(res, up ? 200 : 503, { status: up ? 'ok' : 'down', browser: up, pool: pool.stats() });
       },
       'GET /openapi.json': async (_req, res) => sendJson(res, 200, captureOpenApi),
@@ -161,7 +172,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
   try {
     url = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   } catch (e) {
-    await (await browser).close();
+    await browsers.close();
     throw e;
   }
   return {
@@ -170,8 +181,7 @@ export async function startCaptureApi(opts: CaptureApiOptions = {}): Promise<Run
       await closeServer(server);
       await pool.close();
       await agent.close();
-      const b = await browser.catch(() => null);
-      await b?.close();
+      await browsers.close();
     },
   };
 }
@@ -188,7 +198,7 @@ function toApiError(e: unknown): unknown {
     return new ApiError(503, 'BUSY', e.message, undefined, { 'retry-after': String(e.retryAfterSeconds) });
   }
   if (e instanceof DOMException && e.name === 'TimeoutError') {
-    return new ApiError(503, 'BUSY', 'no capture slot became free within the timeout', undefined, {
+    return new ApiError(503, 'BUSY', 'no capture slot became free before the deadline', undefined, {
       'retry-after': '1',
     });
   }
@@ -201,6 +211,12 @@ function toApiError(e: unknown): unknown {
 
 function positive(setting: string, n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${setting} must be a positive integer, got ${n}`);
+  return n;
+}
+
+function atLeast(setting: string, n: number, min: number): number {
+  if (!Number.isInteger(n) || n < min)
+    throw new RangeError(`${setting} must be an integer of at least ${min}, got ${n}`);
   return n;
 }
 
