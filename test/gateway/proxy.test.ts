@@ -200,4 +200,3 @@ describe('gateway: the streaming proxy', () => {
     expect(Date.now() - t).toBeLessThan(2_500);
   });
 });
-});
