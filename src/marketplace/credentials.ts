@@ -8,11 +8,13 @@
  * the database); a stolen database alone does not reveal any secret. The secret is shown
  * once, at issue. Revoked credentials stop working at once.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { randomSecret } from '../keys/index.js';
 import type { Clock } from '../shared/index.js';
-import { notFound } from '../shared/index.js';
+import { notFound, seal, sealingKey, unseal } from '../shared/index.js';
 import type { Db } from '../store/index.js';
+
+export { seal, sealingKey, unseal } from '../shared/index.js';
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -31,26 +33,6 @@ export interface ResolvedCredentials {
   providerId: string;
   /** Buyer-deployment credentials (MeterUsage) are bound to one agreement. */
   agreementId: string | null;
-}
-
-/** Derives the 32-byte sealing key from any configured secret string (≥16 chars advised). */
-export function sealingKey(secret: string | Buffer): Buffer {
-  return createHash('sha256').update('tollgate-marketplace-credentials:').update(secret).digest();
-}
-
-export function seal(key: Buffer, plain: string): string {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', key, iv);
-  const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-  return `v1.${iv.toString('base64url')}.${c.getAuthTag().toString('base64url')}.${ct.toString('base64url')}`;
-}
-
-export function unseal(key: Buffer, sealed: string): string {
-  const [v, iv, tag, ct] = sealed.split('.');
-  if (v !== 'v1' || !iv || !tag || ct === undefined) throw new Error('unknown sealed secret format');
-  const d = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-  d.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
 }
 
 function accessKeyId(): string {

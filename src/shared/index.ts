@@ -7,3 +7,4 @@ export { hasPrefix, newId } from './ids.js';
 export type { Logger } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
 export * from './outbound/index.js';
+export { seal, sealingKey, unseal } from './seal.js';
