@@ -47,18 +47,21 @@ export async function billingCommand(args: string[]): Promise<void> {
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const clock = systemClock;
   const store = await openStore(config.databaseUrl);
+  const secret = installationSecret(config.secret, config.dataDir);
   const webhooks = createWebhooks({
     store,
     clock,
     log,
     outbound: new OutboundPolicy({ allow: config.outboundAllow }),
+    secretKey: secret,
   });
+  await webhooks.sealStoredSecrets();
   const billing = createBilling({ store, clock, log, webhooks });
   const licences = createLicences({
     store,
     clock,
     log,
-    secret: installationSecret(config.secret, config.dataDir),
+    secret,
   });
   billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));
   billing.onFinalized(invoiceMailer(store, mailHook(log), config.publicUrl));

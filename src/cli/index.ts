@@ -87,11 +87,22 @@ export async function main(argv: string[]): Promise<void> {
         const config = loadConfig(flags);
         const { openStore } = await import('../store/index.js');
         const { describeConflicts, namespaceConflicts } = await import('../catalog/index.js');
+        const { createWebhooks } = await import('../webhooks/index.js');
+        const { installationSecret } = await import('../main/secret.js');
+        const { silentLogger, systemClock } = await import('../shared/index.js');
         const store = await openStore(config.databaseUrl);
+        // Webhook signing secrets from before migration 014 are sealed (a start would do it too).
+        const sealed = await createWebhooks({
+          store,
+          clock: systemClock,
+          log: silentLogger,
+          secretKey: installationSecret(config.secret, config.dataDir),
+        }).sealStoredSecrets();
         // Rows written before the namespace rule are reported, never rewritten.
         const conflicts = describeConflicts(await namespaceConflicts(store.db));
         await store.close();
         console.log(`migrated ${config.databaseUrl}`);
+        if (sealed) console.log(`sealed ${sealed} webhook signing secret${sealed === 1 ? '' : 's'}`);
         for (const line of conflicts) console.error(`warning: ${line}`);
         if (conflicts.length)
           console.error('warning: see GET /admin/v1/namespaces/conflicts (docs/security.md)');

@@ -113,7 +113,10 @@ export async function startTollgate(
     onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
   });
 
-  const webhooks = createWebhooks({ store, clock, log, outbound });
+  const secret = installationSecret(config.secret, config.dataDir);
+  const webhooks = createWebhooks({ store, clock, log, outbound, secretKey: secret });
+  // Signing secrets written before they were sealed at rest (migration 014) are sealed now.
+  await webhooks.sealStoredSecrets();
   // Declared before the alerts, assigned below: a buyer's budget is a spend alert threshold.
   let payments: Payments | null = null;
   const alerts = createUsageAlerts({
@@ -124,7 +127,6 @@ export async function startTollgate(
     spendOf: (subscriptionId) => payments!.spend.statusOf(subscriptionId),
   });
   const stopDelivery = runsConsole ? webhooks.startDelivery(5_000) : null;
-  const secret = installationSecret(config.secret, config.dataDir);
   const licences = createLicences({ store, clock, log, secret });
   const billing = createBilling({ store, clock, log, webhooks });
   billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));

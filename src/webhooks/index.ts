@@ -11,10 +11,15 @@
  * receivers dedupe on the event id (`id` in the body, `Tollgate-Event-Id` header), which
  * stays the same across retries. Signatures: see signature.ts.
  *
+ * Signing secrets are stored sealed with the installation secret (src/shared/seal.ts): a
+ * database dump alone does not reveal them. Rows from before migration 014 are sealed by
+ * `sealStoredSecrets`, which every start runs.
+ *
  * Endpoint URLs are judged by the outbound policy when written (400 naming `url`) and on
  * every delivery connection (docs/outbound.md); `lastError` never tells one kind of
  * connection failure from another.
  */
+import { randomBytes } from 'node:crypto';
 import { fetch } from 'undici';
 import { z } from 'zod';
 import { randomSecret } from '../keys/index.js';
@@ -25,7 +30,10 @@ import {
   notFound,
   OutboundPolicy,
   outboundRefusal,
+  seal,
+  sealingKey,
   TollgateError,
+  unseal,
 } from '../shared/index.js';
 import type { Db, Store } from '../store/index.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
@@ -92,6 +100,8 @@ export interface Webhooks {
   updateEndpoint(id: string, input: Partial<EndpointInput>): Promise<EndpointView>;
   rotateSecret(id: string): Promise<{ secret: string }>;
   removeEndpoint(id: string): Promise<void>;
+  /** Seals signing secrets still stored in clear (rows from before migration 014); returns how many. */
+  sealStoredSecrets(): Promise<number>;
   listDeliveries(providerId: string, options?: { eventId?: string; limit?: number }): Promise<DeliveryView[]>;
 }
 
@@ -106,6 +116,12 @@ export interface WebhookOptions {
   userAgent?: string;
   /** Judges endpoint URLs when written and every delivery connection. Default: nothing private. */
   outbound?: OutboundPolicy;
+  /**
+   * The installation secret that seals signing secrets at rest (configuration, never the
+   * database). Default: a random key for this process only — secrets written with it cannot
+   * be opened after a restart, so only tests leave it out.
+   */
+  secretKey?: string | Buffer;
 }
 
 export function createWebhooks(options: WebhookOptions): Webhooks {
@@ -118,6 +134,23 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
   const userAgent = options.userAgent ?? 'Tollgate-Webhooks/1';
   const outbound = options.outbound ?? new OutboundPolicy();
   const dispatcher = outbound.agent({ connectTimeoutMs: timeoutMs });
+  const key = sealingKey(options.secretKey ?? randomBytes(32));
+  /** The columns a signing secret is stored in: sealed, the clear column emptied. */
+  const stored = (secret: string) => ({ secret: '', secret_sealed: seal(key, secret) });
+
+  /** The signing secret of an endpoint row; null when it cannot be opened (logged). */
+  function signingSecret(endpointId: string, row: { secret: string; secret_sealed: string | null }) {
+    if (row.secret_sealed === null) return row.secret; // written before 014, not sealed yet
+    try {
+      return unseal(key, row.secret_sealed);
+    } catch (err) {
+      log.error(
+        { err, endpointId },
+        'webhook signing secret cannot be opened: was the installation secret changed?',
+      );
+      return null;
+    }
+  }
 
   const view = (r: {
     id: string;
@@ -155,12 +188,14 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
     if (Number(claimed.numUpdatedRows) !== 1) return 'skipped';
     const endpoint = await db
       .selectFrom('webhook_endpoints')
-      .select(['secret', 'enabled'])
+      .select(['secret', 'secret_sealed', 'enabled'])
       .where('id', '=', row.endpoint_id)
       .executeTakeFirst();
     let status: number | null = null;
     let error: string | null = null;
+    const secret = endpoint ? signingSecret(row.endpoint_id, endpoint) : null;
     if (!endpoint) error = 'endpoint removed';
+    else if (secret === null) error = 'signing secret cannot be opened';
     else {
       try {
         const t = Math.floor(clock.now() / 1000);
@@ -170,7 +205,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
           headers: {
             'content-type': 'application/json',
             'user-agent': userAgent,
-            [SIGNATURE_HEADER]: signatureHeader(endpoint.secret, t, row.payload),
+            [SIGNATURE_HEADER]: signatureHeader(secret, t, row.payload),
             'Tollgate-Event-Id': row.event_id,
             'Tollgate-Event-Type': row.type,
           },
@@ -296,7 +331,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
         id: newId('whk', now),
         provider_id: providerId,
         url: p.url,
-        secret,
+        ...stored(secret),
         enabled: p.enabled ? 1 : 0,
         created_at: now,
         updated_at: now,
@@ -320,7 +355,7 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
       if (p.url !== undefined) await outbound.assert('url', p.url);
       const set: Record<string, unknown> = { updated_at: clock.now() };
       if (p.url !== undefined) set.url = p.url;
-      if (p.secret !== undefined) set.secret = p.secret;
+      if (p.secret !== undefined) Object.assign(set, stored(p.secret));
       if (p.enabled !== undefined) set.enabled = p.enabled ? 1 : 0;
       const r = await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) throw notFound('webhook endpoint', id);
@@ -336,11 +371,29 @@ export function createWebhooks(options: WebhookOptions): Webhooks {
       const secret = `whsec_${randomSecret()}`;
       const r = await db
         .updateTable('webhook_endpoints')
-        .set({ secret, updated_at: clock.now() })
+        .set({ ...stored(secret), updated_at: clock.now() })
         .where('id', '=', id)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) throw notFound('webhook endpoint', id);
       return { secret };
+    },
+
+    async sealStoredSecrets() {
+      const clear = await db
+        .selectFrom('webhook_endpoints')
+        .select(['id', 'secret'])
+        .where('secret_sealed', 'is', null)
+        .execute();
+      for (const r of clear) {
+        await db
+          .updateTable('webhook_endpoints')
+          .set(stored(r.secret))
+          .where('id', '=', r.id)
+          .where('secret_sealed', 'is', null) // another process may have sealed it meanwhile
+          .execute();
+      }
+      if (clear.length) log.info({ endpoints: clear.length }, 'webhook signing secrets sealed');
+      return clear.length;
     },
 
     async removeEndpoint(id) {

@@ -16,6 +16,7 @@ import * as apigw from './010_apigw.js';
 import * as namespaces from './011_namespaces.js';
 import * as invoiceReissue from './012_invoice_reissue.js';
 import * as apigwResources from './013_apigw_resources.js';
+import * as webhookSecrets from './014_webhook_secrets.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '011_namespaces': namespaces,
   '012_invoice_reissue': invoiceReissue,
   '013_apigw_resources': apigwResources,
+  '014_webhook_secrets': webhookSecrets,
 };

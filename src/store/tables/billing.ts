@@ -101,12 +101,17 @@ export interface InvoiceLineTable {
   detail: string;
 }
 
-/** Where a provider receives signed webhooks. The secret signs; it is needed in clear. */
+/**
+ * Where a provider receives signed webhooks. The secret signs, so it is needed in clear when
+ * sending: it is stored sealed with the installation secret (`secret_sealed`); `secret` is the
+ * clear column of rows written before migration 014, emptied once they are sealed.
+ */
 export interface WebhookEndpointTable {
   id: string;
   provider_id: string;
   url: string;
   secret: string;
+  secret_sealed: string | null;
   enabled: number;
   created_at: number;
   updated_at: number;

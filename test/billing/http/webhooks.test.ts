@@ -102,7 +102,7 @@ for (const kind of await testStores()) {
 
       const before = await h.store.db
         .selectFrom('webhook_endpoints')
-        .select('secret')
+        .select('secret_sealed')
         .where('id', '=', endpointId)
         .executeTakeFirstOrThrow();
       const rot = await h.call('POST', `/webhooks/endpoints/${endpointId}/rotate-secret`, {
@@ -111,7 +111,12 @@ for (const kind of await testStores()) {
       expect(rot.status).toBe(200);
       expect(rot.body.id).toBe(endpointId);
       expect(rot.body.secret).toMatch(/^whsec_/);
-      expect(rot.body.secret).not.toBe(before.secret);
+      const after = await h.store.db
+        .selectFrom('webhook_endpoints')
+        .select('secret_sealed')
+        .where('id', '=', endpointId)
+        .executeTakeFirstOrThrow();
+      expect(after.secret_sealed).not.toBe(before.secret_sealed); // stored sealed, and replaced
     });
 
     it('lists the deliveries of invoice events (operator names the provider)', async () => {
