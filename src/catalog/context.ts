@@ -80,20 +80,7 @@ export function makeCtx(deps: CatalogDeps): Ctx {
         const value = await fn(tx, (e) => entries.push(e));
         const at = deps.clock.now();
         for (const e of entries) {
-          await tx
-            .insertInto('audit_log')
-            .values({
-              id: newId('aud', at),
-              at,
-              actor: actor.id,
-              action: e.action,
-              entity: e.entity,
-              entity_id: e.entityId,
-              provider_id: e.providerId,
-              before: e.before == null ? null : JSON.stringify(e.before),
-              after: e.after == null ? null : JSON.stringify(e.after),
-            })
-            .execute();
+          await recordAudit(tx, at, actor.id, e);
           changes.push({ entity: e.entity, id: e.entityId, action: e.action });
         }
         return value;
@@ -109,6 +96,28 @@ export function makeCtx(deps: CatalogDeps): Ctx {
     },
   };
   return ctx;
+}
+
+/**
+ * Writes one audit row in the caller's transaction: the one way every module records an
+ * admin write (the catalog through `ctx.write`, licences directly), so the row commits or
+ * rolls back with the change it describes.
+ */
+export async function recordAudit(tx: Tx, at: number, actorId: string, e: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_log')
+    .values({
+      id: newId('aud', at),
+      at,
+      actor: actorId,
+      action: e.action,
+      entity: e.entity,
+      entity_id: e.entityId,
+      provider_id: e.providerId,
+      before: e.before == null ? null : JSON.stringify(e.before),
+      after: e.after == null ? null : JSON.stringify(e.after),
+    })
+    .execute();
 }
 
 /** A transaction whose constraint violations come back as CONFLICT rather than a 500. */

@@ -3,7 +3,7 @@
  * JWKS), licences (issue, renew, change deployments, revoke, read) and the deployment
  * history billing prices from. Seat checks live in activations.ts.
  *
- * Every write that touches more than one row runs in one transaction. A licence's token is
+ * Every write runs in one transaction with its audit row (audit.ts). A licence's token is
  * re-signed with the provider's active key whenever its terms change (renewal, deployment
  * count); older tokens of the same licence stay verifiable until they expire, which is why
  * seat counts are taken from the database, not from the token.
@@ -13,6 +13,7 @@ import type { Clock, Logger } from '../shared/index.js';
 import { invalid, newId, notFound, TollgateError } from '../shared/index.js';
 import type { Store, Tx } from '../store/index.js';
 import { type ActivationDeps, activate, release } from './activations.js';
+import { auditKey, auditLicence } from './audit.js';
 import { generateSigningKey, openPrivateJwk, sealPrivateJwk } from './keys.js';
 import {
   checkDeployments,
@@ -40,17 +41,18 @@ export interface LicencesOptions {
   heartbeatTtlMs?: number;
 }
 
+/** Every write takes `by`, the actor's id (default `system`), for its audit row. */
 export interface Licences {
-  generateKey(providerId: string): Promise<SigningKeyInfo>;
-  rotateKey(providerId: string): Promise<SigningKeyInfo>;
-  retireKey(kid: string): Promise<SigningKeyInfo>;
+  generateKey(providerId: string, by?: string): Promise<SigningKeyInfo>;
+  rotateKey(providerId: string, by?: string): Promise<SigningKeyInfo>;
+  retireKey(kid: string, by?: string): Promise<SigningKeyInfo>;
   listKeys(providerId: string): Promise<SigningKeyInfo[]>;
   /** The provider's public keys file: verifying keys plus the ids of revoked licences. */
   jwks(providerId: string): Promise<PublicKeySet>;
-  issue(input: IssueInput): Promise<LicenceRecord>;
-  renew(id: string, validUntil: number): Promise<LicenceRecord>;
-  setDeployments(id: string, deployments: number, effectiveAt?: number): Promise<LicenceRecord>;
-  revoke(id: string): Promise<LicenceRecord>;
+  issue(input: IssueInput, by?: string): Promise<LicenceRecord>;
+  renew(id: string, validUntil: number, by?: string): Promise<LicenceRecord>;
+  setDeployments(id: string, deployments: number, effectiveAt?: number, by?: string): Promise<LicenceRecord>;
+  revoke(id: string, by?: string): Promise<LicenceRecord>;
   get(id: string): Promise<LicenceRecord>;
   list(filter?: { providerId?: string; consumerId?: string; productId?: string }): Promise<LicenceRecord[]>;
   activate(input: { token: string; instanceId: string }): Promise<ActivationResult>;
@@ -60,6 +62,7 @@ export interface Licences {
 }
 
 const DEFAULT_TTL = 30 * 60_000;
+const SYSTEM_ACTOR = 'system';
 
 export function createLicences(options: LicencesOptions): Licences {
   const { store, clock, log, secret } = options;
@@ -143,7 +146,7 @@ export function createLicences(options: LicencesOptions): Licences {
   const service: Licences = {
     heartbeatTtlMs,
 
-    async generateKey(providerId) {
+    async generateKey(providerId, by = SYSTEM_ACTOR) {
       await requireProvider(providerId);
       return db.transaction().execute(async (tx) => {
         const existing = await tx
@@ -158,11 +161,13 @@ export function createLicences(options: LicencesOptions): Licences {
             `provider ${providerId} already has an active signing key (${existing.kid}); rotate it instead`,
           );
         }
-        return insertKey(tx, providerId);
+        const info = await insertKey(tx, providerId);
+        await auditKey(tx, clock.now(), by, 'generate', null, info);
+        return info;
       });
     },
 
-    async rotateKey(providerId) {
+    async rotateKey(providerId, by = SYSTEM_ACTOR) {
       await requireProvider(providerId);
       return db.transaction().execute(async (tx) => {
         await tx
@@ -172,32 +177,38 @@ export function createLicences(options: LicencesOptions): Licences {
           .where('status', '=', 'active')
           .execute();
         const info = await insertKey(tx, providerId);
+        await auditKey(tx, clock.now(), by, 'rotate', null, info);
         log.info({ providerId, kid: info.kid }, 'licence signing key rotated; previous keys still verify');
         return info;
       });
     },
 
-    async retireKey(kid) {
-      const row = await db
-        .selectFrom('licence_signing_keys')
-        .selectAll()
-        .where('kid', '=', kid)
-        .executeTakeFirst();
-      if (!row) throw notFound('signing key', kid);
-      if (row.status === 'active') {
-        throw new TollgateError(
-          'INVALID_STATE',
-          `signing key ${kid} is the active key; rotate before retiring it`,
-        );
-      }
-      const now = clock.now();
-      await db
-        .updateTable('licence_signing_keys')
-        .set({ status: 'retired', retired_at: row.retired_at ?? now })
-        .where('kid', '=', kid)
-        .execute();
+    async retireKey(kid, by = SYSTEM_ACTOR) {
+      const retired = await db.transaction().execute(async (tx) => {
+        const row = await tx
+          .selectFrom('licence_signing_keys')
+          .selectAll()
+          .where('kid', '=', kid)
+          .executeTakeFirst();
+        if (!row) throw notFound('signing key', kid);
+        if (row.status === 'active') {
+          throw new TollgateError(
+            'INVALID_STATE',
+            `signing key ${kid} is the active key; rotate before retiring it`,
+          );
+        }
+        const retiredAt = row.retired_at ?? clock.now();
+        await tx
+          .updateTable('licence_signing_keys')
+          .set({ status: 'retired', retired_at: retiredAt })
+          .where('kid', '=', kid)
+          .execute();
+        const after = keyInfo({ ...row, status: 'retired', retired_at: retiredAt });
+        await auditKey(tx, clock.now(), by, 'retire', keyInfo(row), after);
+        return after;
+      });
       log.warn({ kid }, 'licence signing key retired: licences it signed no longer verify');
-      return keyInfo({ ...row, status: 'retired', retired_at: row.retired_at ?? now });
+      return retired;
     },
 
     async listKeys(providerId) {
@@ -232,7 +243,7 @@ export function createLicences(options: LicencesOptions): Licences {
       };
     },
 
-    async issue(input) {
+    async issue(input, by = SYSTEM_ACTOR) {
       const now = clock.now();
       const terms = validateIssue(input, now);
       await requireProvider(terms.providerId);
@@ -275,7 +286,9 @@ export function createLicences(options: LicencesOptions): Licences {
             created_at: now,
           })
           .execute();
-        return record(row);
+        const issued = record(row);
+        await auditLicence(tx, clock.now(), by, 'issue', null, issued);
+        return issued;
       });
       log.info(
         { licenceId: issued.id, providerId: issued.providerId, productId: issued.productId, kid: issued.kid },
@@ -284,7 +297,7 @@ export function createLicences(options: LicencesOptions): Licences {
       return issued;
     },
 
-    async renew(id, validUntil) {
+    async renew(id, validUntil, by = SYSTEM_ACTOR) {
       return db.transaction().execute(async (tx) => {
         const current = await load(id, tx, true);
         if (current.revokedAt !== null) {
@@ -294,12 +307,13 @@ export function createLicences(options: LicencesOptions): Licences {
         if (until <= current.validFrom)
           throw invalid('validUntil', 'must be after the licence start (validFrom)');
         const renewed = await resign(tx, current, { validUntil: until });
+        await auditLicence(tx, clock.now(), by, 'renew', current, renewed);
         log.info({ licenceId: id, validUntil: until }, 'licence renewed');
         return renewed;
       });
     },
 
-    async setDeployments(id, deployments, effectiveAt) {
+    async setDeployments(id, deployments, effectiveAt, by = SYSTEM_ACTOR) {
       checkDeployments(deployments);
       const now = clock.now();
       const at = effectiveAt ?? now;
@@ -323,12 +337,13 @@ export function createLicences(options: LicencesOptions): Licences {
           .values({ id: newId('dep', now), licence_id: id, effective_at: at, deployments, created_at: now })
           .execute();
         const changed = await resign(tx, current, { deployments });
+        await auditLicence(tx, clock.now(), by, 'set_deployments', current, changed, { effectiveAt: at });
         log.info({ licenceId: id, deployments, effectiveAt: at }, 'licence deployments changed');
         return changed;
       });
     },
 
-    async revoke(id) {
+    async revoke(id, by = SYSTEM_ACTOR) {
       return db.transaction().execute(async (tx) => {
         const current = await load(id, tx, true);
         if (current.revokedAt !== null) return current;
@@ -338,8 +353,10 @@ export function createLicences(options: LicencesOptions): Licences {
           .set({ revoked_at: now, updated_at: now })
           .where('id', '=', id)
           .execute();
+        const revoked = { ...current, revokedAt: now, updatedAt: now };
+        await auditLicence(tx, clock.now(), by, 'revoke', current, revoked);
         log.warn({ licenceId: id }, 'licence revoked');
-        return { ...current, revokedAt: now, updatedAt: now };
+        return revoked;
       });
     },
 

@@ -61,17 +61,20 @@ export function registerLicences(app: OpenAPIHono<Env>, deps: Required<LicenceAd
         body.consumerId,
         body.subscriptionId,
       );
-      const issued = await licences.issue({
-        providerId,
-        productId: body.productId,
-        consumerId: body.consumerId,
-        subscriptionId: body.subscriptionId ?? null,
-        deployments: body.deployments,
-        features: body.features,
-        limits: body.limits,
-        ...(body.validFrom === undefined ? {} : { validFrom: ms(body.validFrom) }),
-        validUntil: ms(body.validUntil),
-      });
+      const issued = await licences.issue(
+        {
+          providerId,
+          productId: body.productId,
+          consumerId: body.consumerId,
+          subscriptionId: body.subscriptionId ?? null,
+          deployments: body.deployments,
+          features: body.features,
+          limits: body.limits,
+          ...(body.validFrom === undefined ? {} : { validFrom: ms(body.validFrom) }),
+          validUntil: ms(body.validUntil),
+        },
+        actor.id,
+      );
       c.header('location', `/admin/v1/licences/${issued.id}`);
       return c.json(view(issued), 201);
     },
@@ -149,7 +152,10 @@ export function registerLicences(app: OpenAPIHono<Env>, deps: Required<LicenceAd
     }),
     async (c) => {
       const licence = await visibleLicence(licences, c.var.actor, c.req.valid('param').id);
-      return c.json(view(await licences.renew(licence.id, ms(c.req.valid('json').validUntil))), 200);
+      return c.json(
+        view(await licences.renew(licence.id, ms(c.req.valid('json').validUntil), c.var.actor.id)),
+        200,
+      );
     },
   );
 
@@ -165,7 +171,7 @@ export function registerLicences(app: OpenAPIHono<Env>, deps: Required<LicenceAd
     }),
     async (c) => {
       const licence = await visibleLicence(licences, c.var.actor, c.req.valid('param').id);
-      return c.json(view(await licences.revoke(licence.id)), 200);
+      return c.json(view(await licences.revoke(licence.id, c.var.actor.id)), 200);
     },
   );
 
@@ -182,7 +188,10 @@ export function registerLicences(app: OpenAPIHono<Env>, deps: Required<LicenceAd
       const licence = await visibleLicence(licences, c.var.actor, c.req.valid('param').id);
       const body = c.req.valid('json');
       const at = body.effectiveAt === undefined ? undefined : ms(body.effectiveAt);
-      return c.json(view(await licences.setDeployments(licence.id, body.deployments, at)), 200);
+      return c.json(
+        view(await licences.setDeployments(licence.id, body.deployments, at, c.var.actor.id)),
+        200,
+      );
     },
   );
 

@@ -42,7 +42,7 @@ export function registerLicenceKeys(app: OpenAPIHono<Env>, licences: Licences): 
     }),
     async (c) => {
       const providerId = providerFor(c.var.actor, c.req.valid('json').providerId);
-      return c.json(keyView(await licences.rotateKey(providerId)), 201);
+      return c.json(keyView(await licences.rotateKey(providerId, c.var.actor.id)), 201);
     },
   );
 
@@ -63,7 +63,7 @@ export function registerLicenceKeys(app: OpenAPIHono<Env>, licences: Licences): 
         const own = await licences.listKeys(actor.providerId);
         if (!own.some((k) => k.kid === kid)) throw notFound('signing key', kid);
       }
-      return c.json(keyView(await licences.retireKey(kid)), 200);
+      return c.json(keyView(await licences.retireKey(kid, actor.id)), 200);
     },
   );
 }
