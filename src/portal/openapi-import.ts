@@ -2,7 +2,8 @@
  * Routes from an OpenAPI 3.x document (JSON or YAML, parsed with `yaml`, which reads both):
  * one route per path + method, `{param}` templates kept as they are (the gateway's route
  * syntax is the same), the document's `servers[0].url` suggested as the upstream. Problems
- * come back as messages naming where in the document they are, never as exceptions.
+ * come back as messages naming where in the document they are, never as exceptions; paths
+ * the gateway cannot route (`/files/{name}.json`) are listed in `skipped` with the reason.
  */
 import { parse as parseYaml } from 'yaml';
 
@@ -28,6 +29,17 @@ export type ImportResult =
 
 const PATH = /^\/$|^(\/([A-Za-z0-9._~!$&'()*,;=:@%-]+|\{[A-Za-z_][A-Za-z0-9_]{0,63}\}))+$/;
 
+/** Why the gateway cannot route an OpenAPI path, in words a provider can act on. */
+function whyNotRouted(path: string): string {
+  const part = path
+    .split('/')
+    .find((seg) => /\{[^}]*\}/.test(seg) && !/^\{[A-Za-z_][A-Za-z0-9_]{0,63}\}$/.test(seg));
+  if (part)
+    return `the parameter in "${part}" is only part of a segment; the gateway matches whole segments (a route such as ${path.replace(/\{([^}]*)\}[^/]*/g, '{$1}')} carries these calls)`;
+  if (!path.startsWith('/')) return 'it does not start with "/"';
+  return 'it has characters the gateway does not route (spaces, quotes, "#", "?" or "..")';
+}
+
 export function importOpenApi(text: string): ImportResult {
   if (!text.trim()) return { ok: false, message: 'the document is empty' };
   let doc: unknown;
@@ -52,7 +64,7 @@ export function importOpenApi(text: string): ImportResult {
   const skipped: string[] = [];
   for (const [path, item] of Object.entries(paths as Record<string, unknown>)) {
     if (!PATH.test(path)) {
-      skipped.push(`${path} (not a path template the gateway can match)`);
+      skipped.push(`${path}: ${whyNotRouted(path)}`);
       continue;
     }
     if (!item || typeof item !== 'object') continue;

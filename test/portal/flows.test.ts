@@ -130,11 +130,15 @@ describe('portal in a browser', () => {
     });
     await page.getByRole('button', { name: 'Create API' }).click();
     await page.waitForURL(/\/console\/apis\/api_/);
-    const routes = await page.locator('table tbody tr').allInnerTexts();
-    expect(routes.map((r) => r.replace(/\s+/g, ' ').trim())).toEqual([
-      'GET /forecast/{city} requests 1 key',
-      'GET /cities requests 1 key',
-      'POST /cities requests 1 key',
+    // The routes are an editable table: method, path, dimension, units (and an empty row to add one).
+    const routes = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('table tbody tr')].map((tr) =>
+        [...tr.querySelectorAll('select, input[type=text], input:not([type])')].map((e) => e.value).join(' '))`,
+    );
+    expect(routes.filter((r) => r.trim())).toEqual([
+      'GET /forecast/{city} requests 1',
+      'GET /cities requests 1',
+      'POST /cities requests 1',
     ]);
     await shot(page, 'provider-apis');
 
@@ -178,7 +182,7 @@ describe('portal in a browser', () => {
     await page.getByRole('button', { name: 'Publish' }).click();
     await expect.poll(() => page.locator('h1 .badge').innerText()).toBe('published');
     await page.close();
-  });
+  }, 120_000); // a browser story: far beyond 30 s when the machine is shared
 
   it('a buyer finds it, signs up, subscribes, copies the key, calls the gateway and sees the calls', async () => {
     const page = await buyer.newPage();
@@ -256,7 +260,7 @@ describe('portal in a browser', () => {
       if (path === '/account/usage') await shot(page, 'phone-usage');
     }
     await page.close();
-  });
+  }, 120_000);
 
   it('a month later the buyer has an invoice and the provider sees the buyer and the revenue', async () => {
     h.clock.advance(32 * 86_400_000);
@@ -293,5 +297,5 @@ describe('portal in a browser', () => {
     expect(await console.locator('svg rect.bar:not([data-value="0"])').count()).toBe(1);
     await shot(console, 'revenue');
     await console.close();
-  });
+  }, 120_000);
 });

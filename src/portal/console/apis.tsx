@@ -1,13 +1,14 @@
-/** Provider console: the overview and APIs (create, import routes from an OpenAPI document). */
+/** Provider console: the overview and the APIs (list, create from an OpenAPI document); one API: api-page.tsx. */
 import type { Hono } from 'hono';
 import type { ApiView } from '../../catalog/index.js';
 import { isTollgateError } from '../../shared/index.js';
 import { type PortalDeps, providerActor } from '../deps.js';
-import { field, file, type PortalContext, type PortalEnv } from '../http/env.js';
+import { field, type PortalContext, type PortalEnv } from '../http/env.js';
 import { render, requireRole } from '../http/render.js';
 import { importOpenApi } from '../openapi-import.js';
 import { ErrorSummary, type Errors, errorsOf, Field, Table, TextArea } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
+import { apiDetailPages, openapiText } from './api-page.js';
 
 const LABELS: Record<string, string> = {
   name: 'Name',
@@ -15,13 +16,6 @@ const LABELS: Record<string, string> = {
   pathPrefix: 'Path prefix',
   openapi: 'OpenAPI document',
 };
-
-/** The OpenAPI text from the upload (preferred) or the text area. */
-async function openapiText(c: PortalContext): Promise<string> {
-  const f = file(c, 'openapiFile');
-  if (f) return f.text();
-  return field(c, 'openapi');
-}
 
 /** Routes field errors (`routes[3].path`) are shown on the document field. */
 function foldRouteErrors(errors: Errors): Errors {
@@ -208,100 +202,5 @@ export function apiPages(app: Hono<PortalEnv>, deps: PortalDeps) {
     }
   });
 
-  app.get('/console/apis/:id', async (c) => {
-    const actor = providerActor(c.get('user')!);
-    const api = await deps.catalog.apis.get(actor, c.req.param('id'));
-    return apiPage(c, api, {});
-  });
-
-  function apiPage(c: PortalContext, api: ApiView, errors: Errors, status: 200 | 400 = 200) {
-    return render(
-      c,
-      api.name,
-      <section>
-        <p>
-          <a href="/console/apis">← APIs</a>
-        </p>
-        <h1>{api.name}</h1>
-        <p>
-          Upstream <code>{api.upstreamUrl}</code>
-          {api.pathPrefix ? (
-            <>
-              {' '}
-              · gateway prefix <code>{api.pathPrefix}</code>
-            </>
-          ) : null}
-          {api.openapi ? ' · OpenAPI document attached' : ''}
-        </p>
-        <h2>Routes</h2>
-        <Table
-          head={['Method', 'Path', 'Dimension', 'Units', 'Access']}
-          numeric={[3]}
-          rows={api.routes.length}
-          caption={`${api.routes.length} routes`}
-        >
-          {api.routes.map((r) => (
-            <tr>
-              <td>
-                <code>{r.method}</code>
-              </td>
-              <td>
-                <code>{r.path}</code>
-              </td>
-              <td>{r.dimension}</td>
-              <td class="num">{r.units}</td>
-              <td>{r.public ? 'public' : 'key'}</td>
-            </tr>
-          ))}
-        </Table>
-        <h2>Replace routes from an OpenAPI document</h2>
-        <ErrorSummary errors={errors} labels={LABELS} />
-        <form
-          method="post"
-          action={`/console/apis/${api.id}/import`}
-          enctype="multipart/form-data"
-          class="card"
-        >
-          <CsrfField token={c.get('csrf')} />
-          <div class="field">
-            <label for="f-openapiFile">OpenAPI 3 document (JSON or YAML)</label>
-            <input id="f-openapiFile" name="openapiFile" type="file" accept=".json,.yaml,.yml" />
-          </div>
-          <TextArea label="…or paste it" name="openapi" errors={errors} rows={5} />
-          <button type="submit">Import</button>
-        </form>
-      </section>,
-      { status },
-    );
-  }
-
-  app.post('/console/apis/:id/import', async (c) => {
-    const actor = providerActor(c.get('user')!);
-    const api = await deps.catalog.apis.get(actor, c.req.param('id'));
-    const r = importOpenApi(await openapiText(c));
-    if (!r.ok) return apiPage(c, api, { openapi: r.message }, 400);
-    try {
-      await deps.catalog.apis.update(actor, api.id, {
-        openapi: r.document,
-        routes: r.routes.map((rt) => {
-          const same = api.routes.find((x) => x.method === rt.method && x.path === rt.path);
-          return same
-            ? {
-                id: same.id,
-                method: rt.method as 'GET',
-                path: rt.path,
-                dimension: same.dimension,
-                units: same.units,
-                public: same.public,
-              }
-            : { method: rt.method as 'GET', path: rt.path };
-        }),
-      });
-    } catch (err) {
-      if (isTollgateError(err) && err.code === 'VALIDATION_FAILED')
-        return apiPage(c, api, foldRouteErrors(errorsOf(err.issues)), 400);
-      throw err;
-    }
-    return c.redirect(`/console/apis/${api.id}`, 303);
-  });
+  apiDetailPages(app, deps);
 }

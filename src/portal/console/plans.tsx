@@ -53,8 +53,12 @@ const FIELD_LABELS: Record<string, string> = {
 
 /** `charges[1].unitPrice` → "Charge 2, unit price". */
 function labelsFor(errors: Errors): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of Object.keys(errors)) {
+  // The form's fields top to bottom, then the charges it has errors on, in their order.
+  const out: Record<string, string> = { ...FIELD_LABELS };
+  const charges = Object.keys(errors)
+    .filter((f) => f.startsWith('charges['))
+    .sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
+  for (const f of charges) {
     const m = /^charges\[(\d+)\]\.(\w+)/.exec(f);
     out[f] = m
       ? `Charge ${Number(m[1]) + 1}, ${m[2]!.replace(/([A-Z])/g, ' $1').toLowerCase()}`

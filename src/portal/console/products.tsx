@@ -26,6 +26,16 @@ interface Values {
   planIds: string[];
 }
 
+/** The form's fields, top to bottom, as their labels read. */
+const LABELS: Record<string, string> = {
+  title: 'Title',
+  summary: 'Summary (one line)',
+  description: 'Description (Markdown)',
+  apiIds: 'APIs',
+  planIds: 'Plans on offer',
+  visibility: 'Visibility',
+};
+
 export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   const off = (c: PortalContext) =>
     errorPage(c, 503, 'The marketplace is not enabled on this Tollgate.', 'Products unavailable');
@@ -84,7 +94,7 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
             )}
           </div>
         ) : null}
-        <ErrorSummary errors={errors} />
+        <ErrorSummary errors={errors} labels={LABELS} />
         <form
           method="post"
           action={product ? `/console/products/${product.id}` : '/console/products'}

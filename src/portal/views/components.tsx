@@ -1,12 +1,14 @@
 /** Small form and table pieces shared by the pages. */
 import type { Child } from 'hono/jsx';
 import type { FieldIssue } from '../../shared/index.js';
+import { fallbackLabel, inFormOrder, plainMessage } from './messages.js';
 
 export type Errors = Record<string, string>;
 
+/** The services' field issues as a form shows them: the first per field, in plain words. */
 export function errorsOf(issues: FieldIssue[]): Errors {
   const out: Errors = {};
-  for (const i of issues) out[i.field] ??= i.message;
+  for (const i of issues) out[i.field] ??= plainMessage(i.message);
   return out;
 }
 
@@ -115,8 +117,12 @@ export function Select(p: {
 }
 
 /** A list of every problem at the top of a form, linking to each field. */
+/**
+ * The errors above a form, named by the fields' labels and in the fields' order: `labels`
+ * lists the form's fields top to bottom (a field it does not list gets a label from its name).
+ */
 export function ErrorSummary(p: { errors: Errors; labels?: Record<string, string> }) {
-  const entries = Object.entries(p.errors);
+  const entries = inFormOrder(Object.entries(p.errors), Object.keys(p.labels ?? {}));
   if (!entries.length) return null;
   return (
     <div class="error-summary" role="alert" tabindex={-1}>
@@ -124,7 +130,7 @@ export function ErrorSummary(p: { errors: Errors; labels?: Record<string, string
       <ul>
         {entries.map(([f, m]) => (
           <li>
-            <a href={`#${idOf(f)}`}>{p.labels?.[f] ?? f}</a>: {m}
+            <a href={`#${idOf(f)}`}>{p.labels?.[f] ?? fallbackLabel(f)}</a>: {m}
           </li>
         ))}
       </ul>
