@@ -51,6 +51,32 @@ export function createPlanner(deps: {
     });
   }
 
+  async function routeDimensions(apiIds: string[]): Promise<Set<string>> {
+    if (apiIds.length === 0) return new Set();
+    const rows = await db
+      .selectFrom('routes')
+      .select('dimension')
+      .distinct()
+      .where('api_id', 'in', apiIds)
+      .execute();
+    return new Set(rows.map((r) => r.dimension));
+  }
+
+  /**
+   * The dimensions the marketplace product lists: those of the APIs of this installation's
+   * product sold under that external code. Null when no such product is here (then the
+   * plan's dimensions are sent, as before). A dimension outside it would only come back as
+   * InvalidUsageDimensionException.
+   */
+  async function listedDimensions(externalCode: string): Promise<Set<string> | null> {
+    const p = await db
+      .selectFrom('marketplace_products')
+      .select('api_ids')
+      .where('external_product_code', '=', externalCode)
+      .executeTakeFirst();
+    return p ? routeDimensions(JSON.parse(p.api_ids) as string[]) : null;
+  }
+
   /** Phase 1 for one subscription: ledger rows up to the last complete hour (or the current one). */
   async function plan(
     sub: Awaited<ReturnType<typeof externalSubscriptions>>[number],
@@ -68,18 +94,9 @@ export function createPlanner(deps: {
     start = Math.max(start, Math.floor((now - WINDOW - EXPIRED_LOOKBACK) / HOUR) * HOUR);
     if (start > lastHour) return 0;
 
-    const apiIds = JSON.parse(sub.api_ids) as string[];
-    const dims = new Set<string>();
-    if (apiIds.length) {
-      for (const r of await db
-        .selectFrom('routes')
-        .select('dimension')
-        .distinct()
-        .where('api_id', 'in', apiIds)
-        .execute()) {
-        dims.add(r.dimension);
-      }
-    }
+    const dims = await routeDimensions(JSON.parse(sub.api_ids) as string[]);
+    const listed = await listedDimensions(sub.ext.ProductCode!);
+    if (listed) for (const d of dims) if (!listed.has(d)) dims.delete(d);
     const usage = await db
       .selectFrom('usage')
       .select(['dimension', 'hour', (eb) => eb.fn.sum<number>('units').as('units')])
@@ -97,6 +114,7 @@ export function createPlanner(deps: {
     const byHour = new Map<string, number>();
     const before = new Map<string, number>();
     for (const u of usage) {
+      if (listed && !listed.has(u.dimension)) continue;
       dims.add(u.dimension);
       const h = Number(u.hour);
       if (h < start) before.set(u.dimension, (before.get(u.dimension) ?? 0) + Number(u.units));

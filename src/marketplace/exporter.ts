@@ -6,7 +6,8 @@
  * 1. Plan — for every externally onboarded subscription that is trialing/active/
  *    cancel_pending, and every *complete* hour (end + `settleMs` ≤ now) not yet in the
  *    ledger, insert one `marketplace_exports` row per dimension (the plan's route
- *    dimensions ∪ those seen in usage) with its quantity FROZEN:
+ *    dimensions ∪ those seen in usage, within those the marketplace product lists) with
+ *    its quantity FROZEN:
  *      quantity(H) = usage up to the end of H − everything already in the ledger,
  *    so idle hours get a zero record, and usage that arrives late for an already-frozen
  *    hour is carried into the next record instead of being lost or re-sent. The unique

@@ -9,7 +9,7 @@ import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { testStores } from '../helpers/stores.js';
 import { type FakeMarketplace, fakeMarketplace } from './fake-marketplace.js';
-import { addUsage, seedExternalSubscription, seedProvider } from './fixtures.js';
+import { addUsage, seedExternalSubscription, seedProduct, seedProvider } from './fixtures.js';
 
 const HOUR = 3600_000;
 const MIN = 60_000;
@@ -235,6 +235,67 @@ for (const kind of await testStores()) {
       const ledger = await exporter().ledger(subscriptionId);
       expect(ledger.map((l) => l.status)).toEqual(['failed', 'failed']);
       expect(alerts.map((a) => a.kind)).toEqual(['failed', 'failed']);
+    });
+
+    it('sends only the dimensions the marketplace product lists', async () => {
+      // The plan grants a second API (dimension `pages`) that the product sold under this
+      // external code does not list: its usage is not the marketplace's to bill.
+      const p = await seedProvider(store.db, T0);
+      const extraApi = `api_pages_${kind.name}`;
+      await store.db
+        .insertInto('apis')
+        .values({
+          id: extraApi,
+          provider_id: p.providerId,
+          name: 'pages',
+          upstream_url: 'http://127.0.0.1:9',
+          path_prefix: `/pages-${kind.name}`,
+          host: null,
+          strip_prefix: 1,
+          ratelimit_headers: 1,
+          timeout_ms: 30000,
+          openapi: null,
+          created_at: T0,
+          updated_at: T0,
+        })
+        .execute();
+      await store.db
+        .insertInto('routes')
+        .values({
+          id: `rte_pages_${kind.name}`,
+          api_id: extraApi,
+          method: '*',
+          path: '/p',
+          dimension: 'pages',
+          units: 1,
+          public: 0,
+          throttle_rate: null,
+          throttle_burst: null,
+          position: 0,
+        })
+        .execute();
+      await store.db
+        .updateTable('plans')
+        .set({ api_ids: JSON.stringify([p.apiId, extraApi]) })
+        .where('id', '=', p.planId)
+        .execute();
+      const code = `prod-dims-${kind.name}`;
+      await seedProduct(store.db, T0, p, { externalProductCode: code });
+      const cust = `cust-dims-${kind.name}`;
+      const { subscriptionId } = await seedExternalSubscription(store.db, T0 + 10 * MIN, p.planId, {
+        ProductCode: code,
+        CustomerIdentifier: cust,
+      });
+      await addUsage(store.db, subscriptionId, 'requests', T0, 4);
+      await addUsage(store.db, subscriptionId, 'pages', T0, 9);
+      clock.set(T0 + HOUR + 3 * MIN);
+      const r = await exporter().runOnce();
+      expect(r).toMatchObject({ planned: 2, sent: 2, pending: 0 });
+      expect(sent(cust).sort()).toEqual([
+        ['chars', T0, 0],
+        ['requests', T0, 4],
+      ]);
+      expect(alerts).toEqual([]);
     });
   });
 }

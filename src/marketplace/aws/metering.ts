@@ -6,10 +6,11 @@
  * - BatchMeterUsage: ≤25 records (else ValidationException, as the framework does), one
  *   product per call, every timestamp within [now − 6 h, now] or the whole batch fails with
  *   TimestampOutOfBoundsException. Per record: `Success`; `CustomerNotSubscribed` when the
- *   agreement's subscription is not trialing/active/cancel_pending; `DuplicateRecord` when
+ *   customer has no agreement for the product, or its subscription is not
+ *   trialing/active/cancel_pending (the batch's other records still count); `DuplicateRecord` when
  *   the same customer + dimension + hour was metered with a different quantity (first
  *   write wins); an identical record is idempotent and returns the original
- *   MeteringRecordId. Identifiers that never existed → InvalidCustomerIdentifierException.
+ *   MeteringRecordId. Timestamps may run FUTURE_TOLERANCE_MS ahead of this clock.
  * - Accepted records are stored in `metering_records` and, in the same transaction, added
  *   to the `usage` table for the buyer's subscription (key_id '' = "metered by the
  *   provider", api_id = the product's first API) so billing rates them like gateway usage.
@@ -35,6 +36,11 @@ import {
 } from './wire.js';
 
 export const WINDOW_MS = 6 * 3600_000;
+/**
+ * How far ahead of this server's clock a record may be stamped: the sender's clock may run
+ * a little fast. Five minutes, the skew SigV4 itself tolerates (AWS documents no figure).
+ */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 export const HOUR_MS = 3600_000;
 export const SUBSCRIBED = ['trialing', 'active', 'cancel_pending'];
 
@@ -139,7 +145,7 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
   }
 
   function checkTimestamp(tsMs: number, now: number): boolean {
-    return tsMs >= now - WINDOW_MS && tsMs <= now;
+    return tsMs >= now - WINDOW_MS && tsMs <= now + FUTURE_TOLERANCE_MS;
   }
 
   return {
@@ -214,7 +220,7 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
       if (records.some((r) => !checkTimestamp(r.Timestamp * 1000, now))) {
         throw new AwsError(
           'TimestampOutOfBoundsException',
-          'Timestamp is out of range: usage records must be within the last 6 hours and not in the future.',
+          'Timestamp is out of range: usage records must be within the last 6 hours and at most 5 minutes ahead.',
         );
       }
       records.forEach(checkAllocations);
@@ -226,7 +232,7 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
           throw new AwsError('InvalidProductCodeException', 'The product code passed does not exist.');
         }
       }
-      const agreements: MarketplaceAgreementTable[] = [];
+      const agreements: Array<MarketplaceAgreementTable | null> = [];
       for (const r of records) {
         if (r.CustomerIdentifier !== undefined && r.CustomerAWSAccountId !== undefined) {
           throw new AwsError(
@@ -251,10 +257,9 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
           if (!product && r.LicenseArn === undefined) {
             throw new AwsError('InvalidLicenseException', 'Either ProductCode or LicenseArn is required.');
           }
-          throw new AwsError(
-            'InvalidCustomerIdentifierException',
-            'The customer identifier is not valid for this product.',
-          );
+          // No agreement: that record is CustomerNotSubscribed; the others still count (as AWS).
+          agreements.push(null);
+          continue;
         }
         if (!product)
           product = await db
@@ -281,14 +286,14 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
       }
       const Results = [];
       for (const [i, r] of records.entries()) {
-        const a = agreements[i]!;
-        const status = await subscriptionStatus(a.subscription_id);
+        const a = agreements[i];
+        const status = a ? await subscriptionStatus(a.subscription_id) : null;
         if (!status || !SUBSCRIBED.includes(status)) {
           Results.push({ UsageRecord: r, Status: 'CustomerNotSubscribed' });
           continue;
         }
         const res = await store(
-          a,
+          a!,
           product!,
           {
             dimension: r.Dimension,
