@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buyerDocument } from '../../src/portal/reference.js';
 import { sqliteStore } from '../helpers/stores.js';
 import { type PortalHarness, startPortal } from './harness.js';
 
@@ -71,6 +72,9 @@ describe.skipIf(!hasChromium)('console guard rails in a browser', () => {
     expect(notice).toContain('only part of a segment');
     const api = (await h.catalog.apis.list({ kind: 'operator', id: 'test' }, { limit: 10 })).items[0]!;
     expect(api.routes.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /files', 'DELETE /files/{name}']);
+    // The buyers' reference shows what the gateway routes, never the dropped path.
+    const reference = buyerDocument(api, 'https://gateway.example') as { paths: Record<string, unknown> };
+    expect(Object.keys(reference.paths)).toEqual(['/files', '/files/{name}']);
   });
 
   it('a refused save names each field as its label reads, in plain words and form order', async () => {
