@@ -66,6 +66,8 @@ export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.sh
   secret:
     'secret (≥ 32 characters) for data encrypted at rest: licence signing keys, marketplace and payment credentials',
   licenceGraceMs: 'how long a deployment keeps serving after its licence expires, warning (default 7 days)',
+  licenceCheckIntervalMs:
+    'how often wholesale mode re-reads the licence and keys files and re-checks the licence (grace end, renewal, revocation)',
   demo: 'start the demo: sample APIs, a priced plan, a key and portal logins ([README](../README.md))',
   billingScheduler:
     'the console runs the billing cycle by itself (one process at a time, by a database lease)',

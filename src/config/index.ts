@@ -113,6 +113,8 @@ export const configSchema = z
       .int()
       .min(0)
       .default(7 * 24 * 3600 * 1000),
+    /** How often the licence and public keys files are re-read and the licence re-checked. */
+    licenceCheckIntervalMs: ms.default(60_000),
     demo: bool.default(false),
     /** The console runs the billing cycle by itself (one process at a time, by a database lease). */
     billingScheduler: bool.default(true),

@@ -368,6 +368,8 @@ export async function startTollgate(
       await bus?.close();
       await limits.close();
       await store.close();
+      // The last line of a clean stop (SIGTERM in a container): an orchestrator's log shows it.
+      log.info({ role: config.role }, 'tollgate stopped: requests drained, usage flushed');
     },
   };
 }

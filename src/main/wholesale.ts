@@ -3,9 +3,10 @@
  * infrastructure. Before any port opens, the licence is verified offline against the
  * provider's public keys; a bad one stops the process with a message that says why. While
  * running, the licence (and the keys file, for renewals and revocations) is re-read every
- * minute, seats are confirmed with the provider when an activation URL is configured
- * (offline grace applies when it is unreachable), and the gateway consults the last
- * decision on every request: serve (with the licence's rate ceiling) or a clear 503.
+ * `licenceCheckIntervalMs` (a minute), seats are confirmed with the provider when an
+ * activation URL is configured (offline grace applies when it is unreachable), and the
+ * gateway consults the last decision on every request: serve (with the licence's rate
+ * ceiling) or a clear 503.
  * Usage is still metered locally for the buyer's own view; nothing is exported per call.
  */
 import { hostname } from 'node:os';
@@ -55,7 +56,7 @@ export async function startWholesale(
   // The provider runs the activation endpoint: its answers (redirects) are judged too.
   const dispatcher = activationUrl ? outbound.agent({ connectTimeoutMs: 10_000 }) : undefined;
   const periodic = startPeriodicCheck(guard, {
-    intervalMs: 60_000,
+    intervalMs: config.licenceCheckIntervalMs,
     readLicence: () => readLicenceFile(licenceFile),
     readKeys: () => readPublicKeysFile(keysFile),
     ...(activationUrl
