@@ -76,7 +76,7 @@ export async function writeBatch(
   return outcome;
 }
 
-async function upsertUsage(tx: Tx, rows: UsageRow[]): Promise<void> {
+export async function upsertUsage(tx: Tx, rows: UsageRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
     await tx
       .insertInto('usage')

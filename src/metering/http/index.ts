@@ -5,6 +5,7 @@
  *   GET  /usage                             units + requests per bucket and group (JSON or CSV)
  *   GET  /usage/rejections                  403/429/5xx answered by the gateway (never billed)
  *   GET  /usageplans/{planId}/usage         API Gateway GetUsage: [used, remaining] per key per day
+ *   POST /usage/events                      usage from outside the gateway (./events.ts)
  *
  * Numbers come from the store's hourly aggregates (reports.ts, getusage.ts), so
  * they are what the meter has flushed. Scoping (./scope.ts): a provider token sees only its
@@ -18,6 +19,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Store } from '../../store/index.js';
 import { getUsage } from '../getusage.js';
 import { rejectionReport, toCsv, usageReport } from '../reports.js';
+import { usageEventRoutes } from './events.js';
 import { parseList, parseRange } from './query.js';
 import * as s from './schemas.js';
 import { checkVisible, scopeApis } from './scope.js';
@@ -73,6 +75,7 @@ const fileStamp = (ms: number) => iso(ms).slice(0, 16).replace(/[-:]/g, '');
 export function usageAdminRoutes(deps: UsageRoutesDeps): (app: OpenAPIHono<Env>) => void {
   const { store, clock, catalog } = deps;
   return (app) => {
+    usageEventRoutes(deps)(app);
     app.openapi(
       createRoute({
         method: 'get',

@@ -17,6 +17,7 @@ import * as namespaces from './011_namespaces.js';
 import * as invoiceReissue from './012_invoice_reissue.js';
 import * as apigwResources from './013_apigw_resources.js';
 import * as webhookSecrets from './014_webhook_secrets.js';
+import * as usageEventsScope from './015_usage_events_scope.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '012_invoice_reissue': invoiceReissue,
   '013_apigw_resources': apigwResources,
   '014_webhook_secrets': webhookSecrets,
+  '015_usage_events_scope': usageEventsScope,
 };

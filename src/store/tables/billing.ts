@@ -74,6 +74,9 @@ export interface UsageEventTable {
   provider_id: string;
   event_id: string;
   subscription_id: string;
+  /** '' when the event named a subscription, not a key (migration 015). */
+  key_id: string;
+  api_id: string;
   dimension: string;
   units: number;
   at: number;

@@ -1,0 +1,254 @@
+/**
+ * Usage from outside the gateway, on a real socket over a real store (SQLite and
+ * PostgreSQL): a provider reports asynchronous work by subscription or key; the events show
+ * in the usage report and on the invoice; a resend counts once; an event in a period already
+ * invoiced is refused on its own; another provider's subscription is a 404; bad fields are
+ * named and nothing is written.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBilling } from '../../../src/billing/index.js';
+import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../../src/catalog/index.js';
+import { createControlApp } from '../../../src/control/index.js';
+import { usageAdminRoutes } from '../../../src/metering/http/index.js';
+import { ManualClock, silentLogger } from '../../../src/shared/index.js';
+import type { Store } from '../../../src/store/index.js';
+import { testOutbound } from '../../helpers/outbound.js';
+import { testStores } from '../../helpers/stores.js';
+
+const Z = (s: string) => Date.parse(s);
+
+async function provision(catalog: Catalog, name: string) {
+  const provider = await catalog.providers.create(SYSTEM, { name });
+  const api = await catalog.apis.create(SYSTEM, {
+    providerId: provider.id,
+    name: `${name} api`,
+    upstreamUrl: 'http://127.0.0.1:9/',
+    pathPrefix: `/${name.toLowerCase()}`,
+  });
+  const plan = await catalog.plans.create(SYSTEM, {
+    providerId: provider.id,
+    name: `${name} basic`,
+    apiIds: [api.id],
+  });
+  const consumer = await catalog.consumers.create(SYSTEM, { providerId: provider.id, name: `${name} buyer` });
+  const sub = await catalog.subscriptions.create(SYSTEM, { consumerId: consumer.id, planId: plan.id });
+  const key = await catalog.keys.create(SYSTEM, { subscriptionId: sub.id });
+  return { providerId: provider.id, apiId: api.id, planId: plan.id, subId: sub.id, keyId: key.id };
+}
+
+for (const kind of await testStores()) {
+  describe(`usage events from outside the gateway on ${kind.name}`, () => {
+    let store: Store;
+    let catalog: Catalog;
+    let server: ReturnType<typeof serve>;
+    let url: string;
+    let alphaToken: string;
+    let a: Awaited<ReturnType<typeof provision>>;
+    let b: Awaited<ReturnType<typeof provision>>;
+    let billing: ReturnType<typeof createBilling>;
+    const clock = new ManualClock(Z('2026-11-02T12:00:00Z'));
+
+    async function send(events: unknown[], token = alphaToken) {
+      const res = await fetch(`${url}/admin/v1/usage/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are inspected loosely
+      return { status: res.status, body: (await res.json()) as any };
+    }
+    async function report(from: string, to: string) {
+      const q = new URLSearchParams({ from, to, granularity: 'month', groupBy: 'subscription,dimension' });
+      const res = await fetch(`${url}/admin/v1/usage?${q}`, {
+        headers: { authorization: `Bearer ${alphaToken}` },
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are inspected loosely
+      return ((await res.json()) as any).items as Array<{
+        subscriptionId: string;
+        dimension: string;
+        units: number;
+      }>;
+    }
+    const job = (id: string, at: string, units = 1, extra: Record<string, unknown> = {}) => ({
+      id,
+      subscriptionId: a.subId,
+      dimension: 'jobs',
+      units,
+      timestamp: at,
+      ...extra,
+    });
+
+    beforeAll(async () => {
+      store = await kind.open();
+      catalog = createCatalog({ outbound: testOutbound(), store, clock, log: silentLogger });
+      a = await provision(catalog, 'Alpha');
+      b = await provision(catalog, 'Beta');
+      billing = createBilling({ store, clock, log: silentLogger });
+      await billing.setPrice(
+        a.planId,
+        { currency: 'USD', charges: [{ model: 'per_unit', dimension: 'jobs', unitPrice: '0.5' }] },
+        'test',
+      );
+      const op: Actor = { kind: 'operator', id: 'test' };
+      alphaToken = (
+        await catalog.tokens.create(op, { name: 'alpha', scope: 'provider', providerId: a.providerId })
+      ).value;
+      const app = createControlApp({
+        catalog,
+        log: silentLogger,
+        clock,
+        extraRoutes: [usageAdminRoutes({ store, clock, catalog })],
+      });
+      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      await billing?.close();
+      await new Promise<void>((r) => server?.close(() => r()));
+      await store?.close();
+    });
+
+    it('records events by subscription and by key into the usage report, a resend counting once', async () => {
+      clock.set(Z('2026-11-10T00:00:00Z'));
+      const first = await send([
+        job('evt-1', '2026-11-05T09:10:00Z', 3),
+        job('evt-2', '2026-11-05T09:50:00Z', 4),
+        { id: 'evt-3', keyId: a.keyId, dimension: 'jobs', units: 5, timestamp: '2026-11-05T11:00:00+01:00' },
+      ]);
+      expect(first).toEqual({ status: 200, body: { accepted: 3, duplicates: [], refused: [] } });
+      const again = await send([
+        job('evt-2', '2026-11-05T09:50:00Z', 4),
+        job('evt-4', '2026-11-05T11:00:00Z', 1),
+      ]);
+      expect(again.body).toEqual({ accepted: 1, duplicates: ['evt-2'], refused: [] });
+      const items = await report('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+      expect(items).toEqual([
+        expect.objectContaining({ subscriptionId: a.subId, dimension: 'jobs', units: 13 }),
+      ]);
+      const ledger = await store.db
+        .selectFrom('usage_events')
+        .select(['event_id', 'key_id'])
+        .orderBy('event_id')
+        .execute();
+      expect(ledger.map((r) => [r.event_id, r.key_id])).toEqual([
+        ['evt-1', ''],
+        ['evt-2', ''],
+        ['evt-3', a.keyId],
+        ['evt-4', ''],
+      ]);
+    });
+
+    it('bills the events, and refuses one in a period already invoiced while taking the rest', async () => {
+      clock.set(Z('2026-12-05T00:00:00Z')); // the first period (from 2 Nov 12:00) has ended
+      expect((await billing.run()).failed).toEqual([]);
+      const [summary] = (await billing.listInvoices({ subscriptionId: a.subId })).items;
+      const invoice = await billing.getInvoice(summary!.id);
+      const line = invoice.lines.find((l) => l.kind === 'usage' && l.dimension === 'jobs');
+      expect(line?.amount).toBe('6.50'); // 13 jobs × 0.50
+
+      const late = await send([
+        job('evt-late', '2026-11-20T08:00:00Z', 7),
+        job('evt-new', '2026-12-04T08:00:00Z', 2),
+      ]);
+      expect(late.status).toBe(200);
+      expect(late.body.accepted).toBe(1);
+      expect(late.body.refused).toEqual([
+        expect.objectContaining({ index: 0, id: 'evt-late', code: 'PERIOD_INVOICED' }),
+      ]);
+      expect(late.body.refused[0].message).toContain(invoice.number);
+      const nov = await report('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+      expect(nov[0]?.units).toBe(13);
+    });
+
+    it("answers 404 for another provider's subscription or key, writing nothing", async () => {
+      const before = await store.db.selectFrom('usage_events').select('event_id').execute();
+      expect(
+        (
+          await send([
+            job('x-1', '2026-12-04T09:00:00Z'),
+            job('x-2', '2026-12-04T09:00:00Z', 1, { subscriptionId: b.subId }),
+          ])
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await send([
+            { id: 'x-3', keyId: b.keyId, dimension: 'jobs', units: 1, timestamp: '2026-12-04T09:00:00Z' },
+          ])
+        ).status,
+      ).toBe(404);
+      expect(await store.db.selectFrom('usage_events').select('event_id').execute()).toEqual(before);
+    });
+
+    it.each([
+      [
+        [
+          {
+            id: 'v',
+            subscriptionId: 'sub_x',
+            dimension: 'jobs',
+            units: 0,
+            timestamp: '2026-12-04T09:00:00Z',
+          },
+        ],
+        'events[0].units',
+      ],
+      [
+        [{ id: 'v', dimension: 'jobs', units: 1.5, subscriptionId: 's', timestamp: '2026-12-04T09:00:00Z' }],
+        'events[0].units',
+      ],
+      [
+        [{ id: 'v', dimension: 'jobs', units: 1, subscriptionId: 's', timestamp: 'yesterday' }],
+        'events[0].timestamp',
+      ],
+      [
+        [{ id: 'v', dimension: 'jobs', units: 1, timestamp: '2026-12-04T09:00:00Z' }],
+        'events[0].subscriptionId',
+      ],
+      [
+        [{ id: 'v', dimension: 'j o b', units: 1, subscriptionId: 's', timestamp: '2026-12-04T09:00:00Z' }],
+        'events[0].dimension',
+      ],
+      [
+        [
+          {
+            id: 'v',
+            dimension: 'jobs',
+            units: 1,
+            subscriptionId: 's',
+            timestamp: '2026-12-04T09:00:00Z',
+            colour: 1,
+          },
+        ],
+        'events[0].colour',
+      ],
+      [[], 'events'],
+    ])('refuses a bad batch naming the field (%#: %s)', async (events, field) => {
+      const res = await send(events as unknown[]);
+      expect(res.status).toBe(400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    });
+
+    it('refuses a batch over 1,000 events, a repeated id and a future time, naming the field', async () => {
+      const many = Array.from({ length: 1001 }, (_, i) => job(`m-${i}`, '2026-12-04T09:00:00Z'));
+      expect((await send(many)).body.errors[0].field).toBe('events');
+      const twice = await send([job('d-1', '2026-12-04T09:00:00Z'), job('d-1', '2026-12-04T09:00:00Z')]);
+      expect([twice.status, twice.body.errors[0].field]).toEqual([400, 'events[1].id']);
+      const future = await send([job('f-1', '2026-12-09T00:00:00Z')]);
+      expect([future.status, future.body.errors[0].field]).toEqual([400, 'events[0].timestamp']);
+      const bad = await send([
+        job('ok-1', '2026-12-04T09:00:00Z'),
+        job('bad-1', '2026-12-04T09:00:00Z', 1, { units: -1 }),
+      ]);
+      expect([bad.status, bad.body.errors[0].field]).toEqual([400, 'events[1].units']);
+      const ids = (await store.db.selectFrom('usage_events').select('event_id').execute()).map(
+        (r) => r.event_id,
+      );
+      expect(ids).not.toContain('ok-1'); // a batch is all or nothing
+    });
+  });
+}
