@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStores } from '../helpers/stores.js';
-import { Browserless, type PortalHarness, startPortal } from '../portal/harness.js';
+import { Browserless, type PortalHarness, seedProduct, startPortal } from '../portal/harness.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -220,6 +220,22 @@ for (const kind of await testStores()) {
       }
       const { r } = await signUp(h, `after-${Date.now()}@example.com`);
       expect(r.status).toBe(303);
+    });
+
+    it('a database fault behind a product page is a logged 500, not a page without prices', async () => {
+      const product = await seedProduct(bare);
+      const page = await visitor(bare).get(`/products/${product.productId}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('USD');
+      await sql`ALTER TABLE prices RENAME TO prices_away`.execute(bare.store.db);
+      try {
+        const broken = await visitor(bare).get(`/products/${product.productId}`);
+        expect(broken.status).toBe(500);
+        expect(broken.text).toContain('The page could not be shown');
+        expect(logs.some((l) => l.level >= 50 && l.msg === 'portal page failed')).toBe(true);
+      } finally {
+        await sql`ALTER TABLE prices_away RENAME TO prices`.execute(bare.store.db);
+      }
     });
   });
 }

@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { PORTAL_OPERATOR, type PortalDeps } from '../deps.js';
 import { field, type PortalEnv } from '../http/env.js';
-import { errorPage, render, requireRole } from '../http/render.js';
+import { errorPage, render, requireRole, unlessMissing } from '../http/render.js';
 import { day, Status, Table } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
 import { firstCallForPlan } from './first-call.js';
@@ -60,7 +60,7 @@ export function accountPages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: B
     const others = [];
     for (const id of s.product?.planIds ?? []) {
       if (id === s.planId) continue;
-      const p = await deps.catalog.plans.get(PORTAL_OPERATOR, id).catch(() => null);
+      const p = await unlessMissing(deps.catalog.plans.get(PORTAL_OPERATOR, id));
       if (p) others.push(p);
     }
     const keys = (await deps.buyer.keys(user.consumerId!)).filter((k) => k.subscriptionId === s.id);

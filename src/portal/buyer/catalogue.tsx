@@ -10,7 +10,7 @@ import { invalid, isTollgateError } from '../../shared/index.js';
 import { PORTAL_OPERATOR, type PortalDeps, type ProductLike } from '../deps.js';
 import { type FirstCall, firstCall } from '../examples.js';
 import { field, type PortalContext, type PortalEnv } from '../http/env.js';
-import { errorPage, notFoundPage, render, requireRole } from '../http/render.js';
+import { errorPage, notFoundPage, render, requireRole, unlessMissing } from '../http/render.js';
 import { CSP } from '../http/security.js';
 import { renderMarkdown } from '../markdown.js';
 import { chargeLines, feeLine, SAMPLE_CALLS, sampleCosts } from '../pricing.js';
@@ -45,9 +45,9 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     const { dimension, units } = callDimension(apis);
     const out: PlanOffer[] = [];
     for (const planId of product.planIds) {
-      const plan = await deps.catalog.plans.get(PORTAL_OPERATOR, planId).catch(() => null);
+      const plan = await unlessMissing(deps.catalog.plans.get(PORTAL_OPERATOR, planId));
       if (!plan) continue;
-      const rec = (await deps.billing?.getPrice(planId).catch(() => null)) ?? null;
+      const rec = await unlessMissing(deps.billing?.getPrice(planId));
       out.push({
         plan,
         fee: rec ? feeLine(rec.price) : null,

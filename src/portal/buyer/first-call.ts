@@ -2,11 +2,12 @@
 import type { ApiView } from '../../catalog/index.js';
 import { PORTAL_OPERATOR, type PortalDeps } from '../deps.js';
 import { type FirstCall, firstCall } from '../examples.js';
+import { unlessMissing } from '../http/render.js';
 
 export async function apisById(deps: PortalDeps, ids: string[]): Promise<ApiView[]> {
   const out: ApiView[] = [];
   for (const id of ids) {
-    const api = await deps.catalog.apis.get(PORTAL_OPERATOR, id).catch(() => null);
+    const api = await unlessMissing(deps.catalog.apis.get(PORTAL_OPERATOR, id));
     if (api) out.push(api);
   }
   return out;
@@ -15,6 +16,6 @@ export async function apisById(deps: PortalDeps, ids: string[]): Promise<ApiView
 export async function firstCallForPlan(deps: PortalDeps, planId: string): Promise<FirstCall | null> {
   const gw = deps.config.gatewayUrl;
   if (!gw) return null;
-  const plan = await deps.catalog.plans.get(PORTAL_OPERATOR, planId).catch(() => null);
+  const plan = await unlessMissing(deps.catalog.plans.get(PORTAL_OPERATOR, planId));
   return plan ? firstCall(await apisById(deps, plan.apiIds), gw) : null;
 }

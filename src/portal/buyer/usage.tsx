@@ -10,7 +10,7 @@ import { usageReport } from '../../metering/index.js';
 import { quotaStatus } from '../../quota/index.js';
 import type { PortalDeps } from '../deps.js';
 import type { PortalEnv } from '../http/env.js';
-import { render } from '../http/render.js';
+import { render, unlessMissing } from '../http/render.js';
 import { BarChart, Meter } from '../views/chart.js';
 import type { BuyerQueries } from './queries.js';
 
@@ -68,10 +68,10 @@ export function usagePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: Buy
       })),
     }));
 
-    const quota = await quotaStatus({ store: deps.store, clock: deps.clock }, sub.id).catch(() => null);
+    const quota = await unlessMissing(quotaStatus({ store: deps.store, clock: deps.clock }, sub.id));
 
     let spend: { total: string; from: number } | null = null;
-    const rec = await deps.billing?.getPrice(sub.planId).catch(() => null);
+    const rec = await unlessMissing(deps.billing?.getPrice(sub.planId));
     if (rec && deps.billing) {
       const periodStart = billingPeriodStart(sub.startedAt, rec.price.interval === 'year' ? 12 : 1, now);
       const inPeriod = await usageReport(deps.store, {
@@ -84,7 +84,7 @@ export function usagePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer: Buy
       const usage: Record<string, number> = {};
       for (const r of inPeriod)
         usage[r.dimension ?? 'requests'] = (usage[r.dimension ?? 'requests'] ?? 0) + r.units;
-      const p = await deps.billing.preview(sub.planId, usage).catch(() => null);
+      const p = await unlessMissing(deps.billing.preview(sub.planId, usage));
       if (p) spend = { total: formatMoney(p.total, p.currency), from: periodStart };
     }
 

@@ -10,7 +10,7 @@ import type { ApiView, PlanView } from '../../catalog/index.js';
 import { isTollgateError } from '../../shared/index.js';
 import { type PortalDeps, providerActor } from '../deps.js';
 import type { PortalContext, PortalEnv } from '../http/env.js';
-import { errorPage, render } from '../http/render.js';
+import { errorPage, render, unlessMissing } from '../http/render.js';
 import { chargeLines, feeLine } from '../pricing.js';
 import { ErrorSummary, type Errors, errorsOf, Field, Select, Table, TextArea } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
@@ -290,9 +290,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   app.get('/console/plans', async (c) => {
     const actor = providerActor(c.get('user')!);
     const plans = (await deps.catalog.plans.list(actor, { limit: 200 })).items;
-    const prices = await Promise.all(
-      plans.map((p) => deps.billing?.getPrice(p.id).catch(() => null) ?? null),
-    );
+    const prices = await Promise.all(plans.map((p) => unlessMissing(deps.billing?.getPrice(p.id))));
     return render(
       c,
       'Plans',
@@ -331,7 +329,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   app.get('/console/plans/:id', async (c) => {
     const actor = providerActor(c.get('user')!);
     const plan = await deps.catalog.plans.get(actor, c.req.param('id'));
-    const rec = await deps.billing?.getPrice(plan.id).catch(() => null);
+    const rec = await unlessMissing(deps.billing?.getPrice(plan.id));
     return editor(
       c,
       plan,
@@ -357,7 +355,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
         ? await deps.catalog.plans.update(actor, plan.id, parsed.plan)
         : await deps.catalog.plans.create(actor, parsed.plan);
       if (deps.billing && parsed.price) {
-        const current = await deps.billing.getPrice(saved.id).catch(() => null);
+        const current = await unlessMissing(deps.billing.getPrice(saved.id));
         const next = priceSchema.parse(parsed.price);
         if (!current || JSON.stringify(current.price) !== JSON.stringify(next))
           await deps.billing.setPrice(saved.id, parsed.price, actor.id);
@@ -387,7 +385,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
 
   app.post('/console/plans/:id', async (c) => {
     const actor = providerActor(c.get('user')!);
-    const plan = await deps.catalog.plans.get(actor, c.req.param('id')).catch(() => null);
+    const plan = await unlessMissing(deps.catalog.plans.get(actor, c.req.param('id')));
     if (!plan) return errorPage(c, 404, 'There is no such plan in your account.');
     return save(c, plan);
   });

@@ -51,6 +51,20 @@ export function notFoundPage(c: PortalContext) {
   return errorPage(c, 404, 'There is nothing at this address, or you do not have access to it.');
 }
 
+/**
+ * A read whose record may be missing: NOT_FOUND becomes null, anything else (a database
+ * fault) propagates to the error handler — a 500 page, logged — instead of rendering as
+ * "no price" or "no plan".
+ */
+export async function unlessMissing<T>(read: Promise<T> | undefined): Promise<T | null> {
+  try {
+    return (await read) ?? null;
+  } catch (err) {
+    if (isTollgateError(err) && err.code === 'NOT_FOUND') return null;
+    throw err;
+  }
+}
+
 /** Turns any error into a human page: refusals keep their status and message, faults become a 500 without details. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: PortalContext) => {
