@@ -4,10 +4,12 @@
  * current price is the highest version, older ones are history. A period is rated on the
  * version in force at the start of each plan segment (the newest created at or before
  * it), falling back to the plan's first version when none was yet (a price set after the
- * subscription started applies from its first period).
+ * subscription started applies from its first period). A new version is checked against its
+ * plan first (price-safety.ts: dimensions its routes meter, the currency of live subscriptions).
  */
 import { newId, notFound, TollgateError } from '../shared/index.js';
 import type { Db } from '../store/index.js';
+import { checkPriceForPlan } from './price-safety.js';
 import { type Price, type PriceInput, priceSchema } from './pricing.js';
 import { actorInput, parse } from './schemas.js';
 
@@ -56,7 +58,7 @@ export async function setPrice(
     return await db.transaction().execute(async (tx) => {
       const plan = await tx
         .selectFrom('plans')
-        .select(['id', 'provider_id'])
+        .select(['id', 'provider_id', 'api_ids'])
         .where('id', '=', planId)
         .executeTakeFirst();
       if (!plan) throw notFound('plan', planId);
@@ -67,6 +69,7 @@ export async function setPrice(
         .orderBy('version', 'desc')
         .limit(1)
         .executeTakeFirst();
+      await checkPriceForPlan(tx, plan, price, prev ? prev.currency : null);
       const row = {
         id: newId('prc', now),
         plan_id: planId,

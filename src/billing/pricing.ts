@@ -19,7 +19,7 @@
  * Amounts returned here are exact; rounding happens once per invoice line (money.ts).
  */
 import { z } from 'zod';
-import { Decimal, dec, isCurrency, ZERO } from './money.js';
+import { Decimal, dec, isCurrency, MINOR_UNITS, ZERO } from './money.js';
 import { type Interval, prorate } from './periods.js';
 
 const DECIMAL_RE = /^(0|[1-9]\d{0,14})(\.\d{1,12})?$/;
@@ -92,8 +92,18 @@ export const priceSchema = z
     setupFee: decimalString.default('0'),
     trialDays: z.number().int().min(0).max(366).default(0),
     charges: z.array(chargeSchema).max(50).default([]),
+    /**
+     * Dimensions metered outside the plan's routes (usage sent to the admin API, imports):
+     * charges may name them. Every other charged dimension must be one a route of the
+     * plan's APIs meters, spelled the same (see setPrice).
+     */
+    declaredDimensions: z.array(dimension).max(50).optional(),
   })
   .superRefine((p, ctx) => {
+    for (const [path, value] of amountsOf(p)) {
+      const message = minorUnitIssue(value, p.currency);
+      if (message) ctx.addIssue({ code: 'custom', path, message });
+    }
     const seen = new Set<string>();
     p.charges.forEach((c, i) => {
       if (seen.has(c.dimension))
@@ -131,6 +141,45 @@ export const priceSchema = z
       }
     });
   });
+
+/**
+ * The figures of a price that are charged as they stand — fees, package prices, tier flat
+ * fees, minimums and maximums — with their field paths. Unit prices are not among them: they
+ * are multiplied by a quantity and may be finer than the currency's minor unit (0.00002 USD
+ * a character); the line's amount is what rounds.
+ */
+function amountsOf(p: {
+  recurringFee: string;
+  setupFee: string;
+  charges: z.output<typeof chargeSchema>[];
+}): Array<[PropertyKey[], string]> {
+  const out: Array<[PropertyKey[], string]> = [
+    [['recurringFee'], p.recurringFee],
+    [['setupFee'], p.setupFee],
+  ];
+  p.charges.forEach((c, i) => {
+    const at = (...rest: PropertyKey[]) => ['charges', i, ...rest];
+    if (c.minimum !== undefined) out.push([at('minimum'), c.minimum]);
+    if (c.maximum !== undefined) out.push([at('maximum'), c.maximum]);
+    if (c.model === 'package') out.push([at('packagePrice'), c.packagePrice]);
+    if (c.model === 'per_deployment') out.push([at('fee'), c.fee]);
+    if (c.model === 'graduated' || c.model === 'volume')
+      c.tiers.forEach((t, j) => {
+        if (t.flatFee !== undefined) out.push([at('tiers', j, 'flatFee'), t.flatFee]);
+      });
+  });
+  return out;
+}
+
+/** Why an amount cannot be charged in a currency (finer than its minor unit), or null. */
+export function minorUnitIssue(value: string, currency: string): string | null {
+  const minor = MINOR_UNITS[currency];
+  // malformed figures and unknown currencies have issues of their own
+  if (minor === undefined || !DECIMAL_RE.test(value) || dec(value).decimalPlaces() <= minor) return null;
+  return minor === 0
+    ? `${currency} has no smaller unit: ${value} cannot be charged, use a whole amount`
+    : `${currency} amounts have at most ${minor} decimals: ${value} cannot be charged (only unit prices may be finer)`;
+}
 
 export type PriceInput = z.input<typeof priceSchema>;
 export type Price = z.output<typeof priceSchema>;

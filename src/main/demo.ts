@@ -262,7 +262,12 @@ export async function startDemo(t: Tollgate): Promise<{ instructions: string; cl
       throttle: { rateLimit: 5, burstLimit: 10 },
       quota: { limit: 1000, period: 'DAY' },
     });
-    await t.billing.setPrice(plan.id, STARTER_PRICE, actor.id);
+    // a price charges only what the plan's routes meter: no captures without the capture API
+    const starterPrice = {
+      ...STARTER_PRICE,
+      charges: STARTER_PRICE.charges.filter((c) => c.dimension !== 'captures' || apiByPrefix.has('/capture')),
+    };
+    await t.billing.setPrice(plan.id, starterPrice, actor.id);
     const consumer = await catalog.consumers.create(actor, {
       name: 'Demo Buyer',
       email: 'buyer@example.com',

@@ -1,37 +1,93 @@
-/** Price descriptions and sample costs for product pages and the plan editor. */
-import { formatMoney, type Price } from '../billing/index.js';
+/**
+ * Price descriptions and sample costs for product pages and the plan editor.
+ *
+ * Samples are counted in what the price charges: calls when the dimension counts requests,
+ * otherwise the dimension's own unit ("1k characters", never "1k calls" when one unit is a
+ * character). A sample is marked "over quota" only when it is counted in calls and exceeds
+ * what a blocking quota can ever allow in one billing period of the price: a 10,000/day quota
+ * allows up to 320,000 calls in a month (a period anchored mid-day touches 32 days), so
+ * 100k calls a month is within it and 10M is not.
+ */
+
+import {
+  formatMoney,
+  type Interval,
+  type Price,
+  priceText,
+  scaledPrice,
+  unitName,
+} from '../billing/index.js';
+import type { PlanView } from '../catalog/index.js';
 import type { BillingPort } from './deps.js';
 
-export const SAMPLE_CALLS: Array<[string, number]> = [
-  ['1k calls', 1_000],
-  ['100k calls', 100_000],
-  ['10M calls', 10_000_000],
+export const SAMPLE_SIZES: Array<[string, number]> = [
+  ['1k', 1_000],
+  ['100k', 100_000],
+  ['10M', 10_000_000],
 ];
 
-const MODEL: Record<string, string> = {
-  per_unit: 'per unit',
-  graduated: 'graduated tiers',
-  volume: 'volume tiers',
-  package: 'per package',
-  per_deployment: 'per deployment',
+/** Dimensions that count calls (one unit a call by default). */
+const CALL_DIMENSIONS = new Set(['requests', 'calls']);
+
+export interface Sample {
+  /** "1k calls", "100k characters". */
+  label: string;
+  /** Units of the dimension. */
+  units: number;
+  /** Calls, when the sample is counted in calls; else null (the quota counts calls). */
+  calls: number | null;
+}
+
+/** The sample columns for a dimension metered at `unitsPerCall` units a call. */
+export function samples(dimension: string, unitsPerCall = 1): Sample[] {
+  const inCalls = CALL_DIMENSIONS.has(dimension);
+  return SAMPLE_SIZES.map(([k, n]) =>
+    inCalls
+      ? { label: `${k} calls`, units: n * unitsPerCall, calls: n }
+      : { label: `${k} ${unitName(dimension)}`, units: n, calls: null },
+  );
+}
+
+/** The most quota windows one billing period can touch (periods may start mid-day). */
+const WINDOWS: Record<string, Record<Interval, number>> = {
+  DAY: { month: 32, year: 367 },
+  WEEK: { month: 6, year: 54 },
+  MONTH: { month: 2, year: 13 },
 };
 
-/** One line per charge, e.g. "requests: USD 0.0004 per unit, first 1,000 free". */
+/** The most calls a quota allows in one billing period of `interval`. */
+export function quotaPerPeriod(quota: { limit: number; period: string }, interval: Interval): number {
+  return quota.limit * (WINDOWS[quota.period]?.[interval] ?? 1);
+}
+
+/** True when a blocking quota can never serve the sample within one billing period. */
+export function overQuota(
+  sample: Sample,
+  plan: Pick<PlanView, 'quota' | 'overQuota'>,
+  interval: Interval,
+): boolean {
+  if (!plan.quota || plan.overQuota !== 'block' || sample.calls === null) return false;
+  return sample.calls > quotaPerPeriod(plan.quota, interval);
+}
+
+/** One line per charge, e.g. "characters: USD 0.02 per 1,000 characters, first 1,000 free". */
 export function chargeLines(price: Price): string[] {
+  const cur = price.currency;
   return price.charges.map((ch) => {
+    const unit = unitName(ch.dimension);
     const free = ch.includedUnits ? `, first ${ch.includedUnits.toLocaleString('en-US')} free` : '';
-    let what = MODEL[ch.model] ?? ch.model;
-    if (ch.model === 'per_unit') what = `${price.currency} ${ch.unitPrice} per unit`;
+    const at = (p: string) => priceText({ ...scaledPrice(p, cur), unit }, cur);
+    let what: string;
+    if (ch.model === 'per_unit') what = at(ch.unitPrice);
     else if (ch.model === 'package')
-      what = `${price.currency} ${ch.packagePrice} per ${ch.packageSize.toLocaleString('en-US')} units`;
+      what = `${cur} ${ch.packagePrice} per ${ch.packageSize.toLocaleString('en-US')} ${unit} (started packages)`;
     else if (ch.model === 'graduated' || ch.model === 'volume')
-      what = `${MODEL[ch.model]}: ${ch.tiers
+      what = `${ch.model === 'graduated' ? 'graduated tiers' : 'volume tiers'}: ${ch.tiers
         .map(
-          (t) =>
-            `${t.upTo === null ? 'then' : `up to ${t.upTo.toLocaleString('en-US')}`} ${price.currency} ${t.unitPrice}`,
+          (t) => `${t.upTo === null ? 'then' : `up to ${t.upTo.toLocaleString('en-US')}`} ${at(t.unitPrice)}`,
         )
         .join(', ')}`;
-    else if (ch.model === 'per_deployment') what = `${price.currency} ${ch.fee} per deployment`;
+    else what = `${cur} ${ch.fee} per deployment per ${price.interval}`;
     return `${ch.description ?? ch.dimension}: ${what}${free}`;
   });
 }
@@ -43,18 +99,18 @@ export function feeLine(price: Price): string {
   return parts.join(' · ');
 }
 
-/** What N calls would cost per period on the plan's current price (null cells when unpriced or failing). */
+/** What each sample would cost per period on the plan's current price (null cells when unpriced or failing). */
 export async function sampleCosts(
   billing: BillingPort | undefined,
   planId: string,
   dimension: string,
-  unitsPerCall: number,
+  columns: Sample[],
 ): Promise<Array<string | null>> {
-  if (!billing) return SAMPLE_CALLS.map(() => null);
+  if (!billing) return columns.map(() => null);
   return Promise.all(
-    SAMPLE_CALLS.map(async ([, n]) => {
+    columns.map(async (s) => {
       try {
-        const p = await billing.preview(planId, { [dimension]: n * unitsPerCall });
+        const p = await billing.preview(planId, { [dimension]: s.units });
         return formatMoney(p.total, p.currency);
       } catch {
         return null;

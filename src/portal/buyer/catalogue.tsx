@@ -1,6 +1,6 @@
 /**
  * Public marketplace pages: the catalogue with search, a product page (Markdown description,
- * plans with a pricing table for 1k / 100k / 10M calls, API docs), Swagger UI docs served
+ * plans with a pricing table for 1k / 100k / 10M calls or units of what the price charges, API docs), Swagger UI docs served
  * locally, and the subscribe action that reveals the key once.
  */
 import type { Hono } from 'hono';
@@ -13,7 +13,15 @@ import { field, type PortalContext, type PortalEnv } from '../http/env.js';
 import { errorPage, notFoundPage, render, requireRole, unlessMissing } from '../http/render.js';
 import { CSP } from '../http/security.js';
 import { renderMarkdown } from '../markdown.js';
-import { chargeLines, feeLine, SAMPLE_CALLS, sampleCosts } from '../pricing.js';
+import {
+  chargeLines,
+  feeLine,
+  overQuota,
+  quotaPerPeriod,
+  type Sample,
+  sampleCosts,
+  samples,
+} from '../pricing.js';
 import { buyerDocument, gatewayBase } from '../reference.js';
 import { FirstCallExamples } from '../views/examples.js';
 import { CsrfField } from '../views/layout.js';
@@ -23,6 +31,8 @@ import type { BuyerQueries } from './queries.js';
 
 interface PlanOffer {
   plan: PlanView;
+  /** The billing period of the plan's price (month when unpriced). */
+  interval: 'month' | 'year';
   fee: string | null;
   charges: string[];
   costs: Array<string | null>;
@@ -41,8 +51,8 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     return { dimension: 'requests', units: 1 };
   }
 
-  async function offers(product: ProductLike, apis: ApiView[]): Promise<PlanOffer[]> {
-    const { dimension, units } = callDimension(apis);
+  async function offers(product: ProductLike, apis: ApiView[], columns: Sample[]): Promise<PlanOffer[]> {
+    const { dimension } = callDimension(apis);
     const out: PlanOffer[] = [];
     for (const planId of product.planIds) {
       const plan = await unlessMissing(deps.catalog.plans.get(PORTAL_OPERATOR, planId));
@@ -50,9 +60,10 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
       const rec = await unlessMissing(deps.billing?.getPrice(planId));
       out.push({
         plan,
+        interval: rec?.price.interval ?? 'month',
         fee: rec ? feeLine(rec.price) : null,
         charges: rec ? chargeLines(rec.price) : [],
-        costs: rec ? await sampleCosts(deps.billing, planId, dimension, units) : SAMPLE_CALLS.map(() => null),
+        costs: rec ? await sampleCosts(deps.billing, planId, dimension, columns) : columns.map(() => null),
       });
     }
     return out;
@@ -124,13 +135,14 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     if (!mp) return unavailable(c);
     const product = await loadProduct(c);
     const apis = await apisOf(product);
-    const plans = await offers(product, apis);
+    const { dimension, units } = callDimension(apis);
+    const columns = samples(dimension, units);
+    const plans = await offers(product, apis, columns);
     const user = c.get('user');
     const existing = user?.consumerId
       ? await deps.buyer.liveSubscriptionTo(user.consumerId, product.planIds)
       : null;
     const invite = c.req.query('invite');
-    const { dimension } = callDimension(apis);
     return render(
       c,
       product.title,
@@ -145,16 +157,17 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
         <div class="table-wrap">
           <table>
             <caption>
-              Cost per billing period for a number of calls (a call counts in <code>{dimension}</code>)
+              Cost per billing period for an amount of usage, counted in{' '}
+              {columns[0]!.calls === null ? <code>{dimension}</code> : 'calls'}
             </caption>
             <thead>
               <tr>
                 <th scope="col">Plan</th>
                 <th scope="col">Limits</th>
                 <th scope="col">Price</th>
-                {SAMPLE_CALLS.map(([l]) => (
+                {columns.map((s) => (
                   <th scope="col" class="num">
-                    {l}
+                    {s.label}
                   </th>
                 ))}
               </tr>
@@ -165,7 +178,10 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
                   <th scope="row">{o.plan.name}</th>
                   <td>
                     {o.plan.quota
-                      ? `${o.plan.quota.limit.toLocaleString('en-US')} calls / ${o.plan.quota.period.toLowerCase()}`
+                      ? `${o.plan.quota.limit.toLocaleString('en-US')} calls / ${o.plan.quota.period.toLowerCase()}` +
+                        (o.plan.quota.period === 'MONTH' && o.interval === 'month'
+                          ? ''
+                          : ` (at most ${quotaPerPeriod(o.plan.quota, o.interval).toLocaleString('en-US')} a ${o.interval})`)
                       : 'no quota'}
                     {o.plan.throttle ? `, ${o.plan.throttle.rateLimit}/s` : ''}
                     {o.plan.quota && o.plan.overQuota === 'overage' ? ', overage billed' : ''}
@@ -176,13 +192,11 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
                       <div class="muted">{l}</div>
                     ))}
                   </td>
-                  {o.costs.map((v, i) => {
-                    const over =
-                      o.plan.quota &&
-                      o.plan.overQuota === 'block' &&
-                      SAMPLE_CALLS[i]![1] > o.plan.quota.limit;
-                    return <td class="num">{over ? 'over quota' : (v ?? '—')}</td>;
-                  })}
+                  {o.costs.map((v, i) => (
+                    <td class="num">
+                      {overQuota(columns[i]!, o.plan, o.interval) ? 'over quota' : (v ?? '—')}
+                    </td>
+                  ))}
                 </tr>
               ))}
             </tbody>

@@ -12,7 +12,7 @@ import { formatMoney, type Price, type PriceInput, priceSchema } from '../../bil
 // billing's index does not export its pure rater yet; the live preview of an UNSAVED price needs it.
 import { applyLimits, rateUsage, type UsageCharge } from '../../billing/pricing.js';
 import { type PlanView, schemas, zodIssues } from '../../catalog/index.js';
-import { SAMPLE_CALLS } from '../pricing.js';
+import { samples } from '../pricing.js';
 import type { Errors } from '../views/components.js';
 
 const Exact = DecimalJs.clone({ precision: 40 });
@@ -164,11 +164,14 @@ export function planValues(plan: PlanView | null, price: Price | null): FormValu
   return v;
 }
 
-/** What 1k / 100k / 10M calls cost for a whole period on a (possibly unsaved) price. */
+/**
+ * What 1k / 100k / 10M of the first charged dimension cost for a whole period on a
+ * (possibly unsaved) price: calls for `requests`, the dimension's own unit otherwise.
+ */
 export function previewSamples(input: PriceInput): Array<{ label: string; total: string }> {
   const price = priceSchema.parse(input);
   const dim = price.charges.find((c) => c.model !== 'per_deployment')?.dimension ?? 'requests';
-  return SAMPLE_CALLS.map(([label, n]) => {
+  return samples(dim).map(({ label, units: n }) => {
     let total = new Exact(price.recurringFee);
     for (const c of price.charges) {
       if (c.model === 'per_deployment') continue;
@@ -176,6 +179,6 @@ export function previewSamples(input: PriceInput): Array<{ label: string; total:
         applyLimits(c, rateUsage(c as UsageCharge, c.dimension === dim ? n : 0).amount).toFixed(),
       );
     }
-    return { label: `${label} (${dim})`, total: formatMoney(total.toFixed(), price.currency) };
+    return { label: `${label} a ${price.interval}`, total: formatMoney(total.toFixed(), price.currency) };
   });
 }

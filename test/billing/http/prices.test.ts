@@ -4,6 +4,7 @@
  * plan. Real socket, SQLite and PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../../src/catalog/index.js';
 import { testStores } from '../../helpers/stores.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -36,6 +37,44 @@ const cases: Array<{ name: string; body: unknown; field: string; message?: RegEx
     body: { currency: 'XYZ' },
     field: 'currency',
     message: /ISO 4217/,
+  },
+  {
+    name: 'a JPY fee finer than a yen (JPY has no minor unit)',
+    body: { currency: 'JPY', recurringFee: '0.5' },
+    field: 'recurringFee',
+    message: /JPY has no smaller unit: 0\.5 cannot be charged/,
+  },
+  {
+    name: 'a USD package price in tenths of a cent',
+    body: {
+      currency: 'USD',
+      charges: [{ model: 'package', dimension: 'requests', packageSize: 1000, packagePrice: '0.125' }],
+    },
+    field: 'charges[0].packagePrice',
+    message: /USD amounts have at most 2 decimals/,
+  },
+  {
+    name: 'a KWD minimum with four decimals',
+    body: { currency: 'KWD', charges: [perUnit({ minimum: '1.2345' })] },
+    field: 'charges[0].minimum',
+    message: /at most 3 decimals/,
+  },
+  {
+    name: "a tier's flat fee finer than a cent",
+    body: {
+      currency: 'EUR',
+      charges: [
+        {
+          model: 'graduated',
+          dimension: 'requests',
+          tiers: [
+            { upTo: 10, unitPrice: '0.001' },
+            { upTo: null, unitPrice: '0.0005', flatFee: '1.005' },
+          ],
+        },
+      ],
+    },
+    field: 'charges[0].tiers[1].flatFee',
   },
   {
     name: 'an unknown top-level field',
@@ -154,6 +193,59 @@ for (const kind of await testStores()) {
       await nothingWritten();
     });
 
+    it('accepts unit prices finer than the minor unit: the line amount is what rounds', async () => {
+      // 0.00002 USD a character, 0.3 JPY a request: multiplied by a quantity, then rounded once
+      const r = await h.call('PUT', `/plans/${h.b.planId}/price`, {
+        token: h.b.token,
+        body: { currency: 'JPY', recurringFee: '1500', charges: [perUnit({ unitPrice: '0.3' })] },
+      });
+      expect(r.status).toBe(200);
+    });
+
+    it("refuses a charge on a dimension the plan's routes do not meter, spelled differently or at all", async () => {
+      const api = await h.catalog.apis.create(SYSTEM, {
+        providerId: h.a.providerId,
+        name: 'Texts',
+        upstreamUrl: 'http://127.0.0.1:9',
+        pathPrefix: '/texts-dimensions',
+        routes: [{ method: 'POST', path: '/analyse', dimension: 'characters', units: 1 }],
+      });
+      const plan = await h.catalog.plans.create(SYSTEM, {
+        providerId: h.a.providerId,
+        name: 'Texts plan',
+        apiIds: [api.id],
+      });
+      const put = (body: unknown) => h.call('PUT', `/plans/${plan.id}/price`, { token: h.a.token, body });
+      const caseWrong = await put({ currency: 'USD', charges: [perUnit({ dimension: 'Characters' })] });
+      expect(caseWrong.status).toBe(400);
+      expect(caseWrong.headers.get('content-type')).toBe('application/problem+json');
+      expect(caseWrong.body.errors).toEqual([
+        {
+          field: 'charges[0].dimension',
+          message: `no route of this plan's APIs meters "Characters"; they meter "characters" (dimensions are case-sensitive)`,
+        },
+      ]);
+      const unknown = await put({ currency: 'USD', charges: [perUnit({ dimension: 'tokens' })] });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.errors[0]).toMatchObject({
+        field: 'charges[0].dimension',
+        message: expect.stringContaining('(they meter: characters)'),
+      });
+      expect(
+        await h.store.db.selectFrom('prices').select('id').where('plan_id', '=', plan.id).execute(),
+      ).toEqual([]);
+      // metered on its routes, or declared as usage sent another way: accepted
+      expect((await put({ currency: 'USD', charges: [perUnit({ dimension: 'characters' })] })).status).toBe(
+        200,
+      );
+      const declared = await put({
+        currency: 'USD',
+        declaredDimensions: ['tokens'],
+        charges: [perUnit({ dimension: 'characters' }), perUnit({ dimension: 'tokens' })],
+      });
+      expect(declared.status).toBe(200);
+    });
+
     it('accepts a good price once all is well, and keeps each version', async () => {
       const v1 = await h.call('PUT', `/plans/${h.a.planId}/price`, {
         token: h.a.token,
@@ -170,6 +262,34 @@ for (const kind of await testStores()) {
         history.body.items.map((p: { price: { recurringFee: string } }) => p.price.recurringFee),
       ).toEqual(['1.250', '1.500']);
       expect((await h.call('GET', `/plans/${h.a.planId}/price`, { token: h.a.token })).body.version).toBe(2);
+    });
+
+    it('refuses a new version in another currency while the plan has live subscriptions', async () => {
+      // plan a has one active subscription, billed in KWD (the versions above)
+      const r = await h.call('PUT', `/plans/${h.a.planId}/price`, {
+        token: h.a.token,
+        body: { currency: 'USD', recurringFee: '5' },
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.errors).toEqual([
+        {
+          field: 'currency',
+          message:
+            '1 live subscription is billed in KWD on this plan; a new price cannot change it to USD (create a new plan in USD instead)',
+        },
+      ]);
+      expect((await h.call('GET', `/plans/${h.a.planId}/price`, { token: h.a.token })).body.version).toBe(2);
+      // once the subscription is cancelled, nothing live is billed in KWD: the plan may change currency
+      await h.store.db
+        .updateTable('subscriptions')
+        .set({ status: 'cancelled' })
+        .where('id', '=', h.a.subscriptionId)
+        .execute();
+      const after = await h.call('PUT', `/plans/${h.a.planId}/price`, {
+        token: h.a.token,
+        body: { currency: 'USD', recurringFee: '5' },
+      });
+      expect(after.status).toBe(200);
     });
   });
 }
