@@ -1,5 +1,6 @@
 /**
- * Billing periods, anchored at the subscription's start, in UTC.
+ * Billing periods, anchored at the subscription's start (anniversary billing) or at the 1st
+ * of the calendar month or year (calendar billing, see anchorFor), in UTC.
  *
  * Period n runs from addMonths(anchor, n·k) to addMonths(anchor, (n+1)·k), k = 1 (month)
  * or 12 (year). Each boundary is computed from the anchor, never from the previous
@@ -47,6 +48,20 @@ export function addMonths(t: number, months: number): number {
   const tm = ((m % 12) + 12) % 12;
   const day = Math.min(d.getUTCDate(), daysInMonth(ty, tm));
   return Date.UTC(ty, tm, day, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+}
+
+/** Where periods begin: at the subscription's start, or on the calendar (the 1st, UTC). */
+export type BillingTime = 'anniversary' | 'calendar';
+
+/**
+ * The anchor of periods that begin at `from`: `from` itself (anniversary), or the start of
+ * the calendar month (year) containing it, 00:00 UTC on the 1st — so the first period runs
+ * from `from` to the next 1st and is prorated against the whole calendar month (year).
+ */
+export function anchorFor(from: number, interval: Interval, time: BillingTime = 'anniversary'): number {
+  if (time === 'anniversary') return from;
+  const d = new Date(from);
+  return Date.UTC(d.getUTCFullYear(), interval === 'year' ? 0 : d.getUTCMonth(), 1);
 }
 
 export function monthsPerInterval(interval: Interval): number {

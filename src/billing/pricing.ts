@@ -88,6 +88,12 @@ export const priceSchema = z
       .string()
       .refine(isCurrency, 'must be an ISO 4217 code Tollgate knows, e.g. USD, EUR, GBP, JPY, KWD'),
     interval: z.enum(['month', 'year']).default('month'),
+    /**
+     * Where periods begin: `anniversary` at the subscription's start (and every month or year
+     * after), `calendar` on the 1st of each month (1 January for yearly) in UTC, the first
+     * period running from the start to the next 1st, its fee prorated.
+     */
+    billingTime: z.enum(['anniversary', 'calendar']).default('anniversary'),
     recurringFee: decimalString.default('0'),
     setupFee: decimalString.default('0'),
     trialDays: z.number().int().min(0).max(366).default(0),

@@ -13,7 +13,16 @@
  *   minimum/maximum are prorated by the side's share.
  */
 import type { Decimal } from './money.js';
-import { ceilHour, floorHour, type Interval, type Period, prorate, share } from './periods.js';
+import {
+  anchorFor,
+  type BillingTime,
+  ceilHour,
+  floorHour,
+  type Interval,
+  type Period,
+  prorate,
+  share,
+} from './periods.js';
 
 export interface PlanChange {
   at: number;
@@ -39,15 +48,21 @@ export interface Segment {
  * period.start only marks its plan as starting, for the setup fee), changes to the same
  * plan merge.
  */
-export function segmentsOf(period: Period, planAtStart: string, changes: PlanChange[]): Segment[] {
+export function segmentsOf(
+  period: Period,
+  planAtStart: string,
+  changes: PlanChange[],
+  /** The subscription starts in this period (default: period 0 starting on its nominal start). */
+  opening = period.index === 0 && period.start === period.nominalStart,
+): Segment[] {
   const usageEnd = period.final ? ceilHour(period.end) : floorHour(period.end);
   const cuts = changes.filter((c) => c.at > period.start && c.at < period.end).sort((a, b) => a.at - b.at);
   const out: Segment[] = [];
   let plan = planAtStart;
   let from = period.start;
-  // a plan starts in this period in period 0, or when it took over exactly at the period's start
+  // a plan starts in the subscription's opening period, or when it took over exactly at the period's start
   let starts =
-    (period.index === 0 && period.start === period.nominalStart) ||
+    opening ||
     changes.some((c) => c.at === period.start && c.toPlanId === planAtStart && c.fromPlanId !== c.toPlanId);
   for (const c of cuts) {
     if (c.toPlanId === plan) continue;
@@ -103,31 +118,49 @@ export function creditUnused(fee: Decimal, at: number, nominal: { start: number;
 
 /**
  * Where periods are anchored, over a subscription's life. Periods run from the
- * subscription's start in its first plan's interval; a change to a plan with another
- * interval ends the current period at the change and starts the new interval's periods
- * there (each segment is rated on its own interval, never one plan's fee over another's
- * period). `intervalOf` answers a plan's interval at an instant (null: no price, keep the
+ * subscription's start in its first plan's cycle (interval and billing time); a change to a
+ * plan with another cycle ends the current period at the change and starts the new cycle's
+ * periods there (a calendar cycle's first one runs to the next 1st) (each segment is rated on its own interval, never one plan's fee over another's
+ * period). `cycleOf` answers a plan's cycle at an instant (null: no price, keep the
  * current one).
  */
 export interface Epoch {
   from: number;
   anchor: number;
   interval: Interval;
+  time: BillingTime;
+}
+
+/** How a plan's periods run: the interval and where periods begin. */
+export interface Cycle {
+  interval: Interval;
+  time: BillingTime;
 }
 
 export function billingEpochs(
   startedAt: number,
-  firstInterval: Interval,
+  first: Cycle,
   changes: PlanChange[],
-  intervalOf: (planId: string, at: number) => Interval | null,
+  cycleOf: (planId: string, at: number) => Cycle | null,
 ): Epoch[] {
-  const out: Epoch[] = [{ from: startedAt, anchor: startedAt, interval: firstInterval }];
+  const epoch = (from: number, c: Cycle) => ({
+    from,
+    anchor: anchorFor(from, c.interval, c.time),
+    interval: c.interval,
+    time: c.time,
+  });
+  const out = [epoch(startedAt, first)];
   for (const c of [...changes].sort((a, b) => a.at - b.at)) {
     const current = out[out.length - 1]!;
-    const next = intervalOf(c.toPlanId, c.at);
-    if (next === null || next === current.interval || c.at < startedAt) continue;
-    if (c.at === current.from) out[out.length - 1] = { from: c.at, anchor: c.at, interval: next };
-    else out.push({ from: c.at, anchor: c.at, interval: next });
+    const next = cycleOf(c.toPlanId, c.at);
+    if (
+      next === null ||
+      (next.interval === current.interval && next.time === current.time) ||
+      c.at < startedAt
+    )
+      continue;
+    if (c.at === current.from) out[out.length - 1] = epoch(c.at, next);
+    else out.push(epoch(c.at, next));
   }
   return out;
 }

@@ -19,7 +19,7 @@ import { writeInvoice } from './invoices.js';
 import { DAY_MS, nextPeriod, type Period } from './periods.js';
 import { loadPrices, type PriceRecord, priceInForce } from './prices.js';
 import type { DeploymentSpan } from './pricing.js';
-import { billingEpochs, epochAt, type PlanChange, segmentsOf } from './proration.js';
+import { billingEpochs, type Cycle, epochAt, type PlanChange, segmentsOf } from './proration.js';
 import { type LineDraft, type RatingSegment, ratePeriod } from './rating.js';
 
 /** Where per-deployment charges get their quantity timeline (wholesale licences). */
@@ -238,10 +238,17 @@ export async function ratePeriodAt(
     (t): t is number => t !== null,
   );
   const cancelledAt = cancels.length > 0 ? Math.min(...cancels) : null;
-  const intervalOf = (planId: string, at: number) =>
-    priceInForce(ctx.prices.get(planId), at)?.price.interval ?? null;
-  const firstInterval = intervalOf(planAt(sub.plan_id, ctx.changes, anchor), anchor);
-  const epochs = billingEpochs(anchor, firstInterval ?? 'month', ctx.changes, intervalOf);
+  const cycleOf = (planId: string, at: number): Cycle | null => {
+    const p = priceInForce(ctx.prices.get(planId), at)?.price;
+    return p ? { interval: p.interval, time: p.billingTime ?? 'anniversary' } : null;
+  };
+  const first = cycleOf(planAt(sub.plan_id, ctx.changes, anchor), anchor);
+  const epochs = billingEpochs(
+    anchor,
+    first ?? { interval: 'month', time: 'anniversary' },
+    ctx.changes,
+    cycleOf,
+  );
   const startPlan = planAt(sub.plan_id, ctx.changes, cursor);
   const startPrice = priceInForce(ctx.prices.get(startPlan), cursor);
   if (!startPrice) return { kind: 'unpriced', reason: `plan ${startPlan} has no price` };
@@ -251,7 +258,7 @@ export async function ratePeriodAt(
   // a change of interval ends the period at the change; the new interval's periods begin there
   if (nextFrom !== null && nextFrom < period.end) period = { ...period, end: nextFrom, final: false };
   const segments: RatingSegment[] = [];
-  for (const s of segmentsOf(period, startPlan, ctx.changes)) {
+  for (const s of segmentsOf(period, startPlan, ctx.changes, period.start === anchor)) {
     const rec = priceInForce(ctx.prices.get(s.planId), s.from);
     if (!rec) throw new Error(`plan ${s.planId} has no price`);
     const usage = await usageFor(deps.db, sub.id, s.usageFrom, s.usageTo);

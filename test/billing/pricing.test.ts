@@ -221,6 +221,7 @@ describe('price validation', () => {
     expect(priceSchema.parse({ currency: 'EUR' })).toEqual({
       currency: 'EUR',
       interval: 'month',
+      billingTime: 'anniversary',
       recurringFee: '0',
       setupFee: '0',
       trialDays: 0,

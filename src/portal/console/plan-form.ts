@@ -106,6 +106,7 @@ export function parsePlanForm(values: FormValues, apiIds: string[]): ParsedPlan 
   const price = {
     currency: s(values, 'currency').toUpperCase() || 'USD',
     interval: (s(values, 'interval') || 'month') as 'month',
+    billingTime: (s(values, 'billingTime') || 'anniversary') as 'anniversary',
     recurringFee: s(values, 'recurringFee') || '0',
     setupFee: s(values, 'setupFee') || '0',
     trialDays: num(values, 'trialDays', errors) ?? 0,
@@ -144,6 +145,7 @@ export function planValues(plan: PlanView | null, price: Price | null): FormValu
   if (price) {
     v.currency = price.currency;
     v.interval = price.interval;
+    v.billingTime = price.billingTime ?? 'anniversary';
     v.recurringFee = price.recurringFee;
     v.setupFee = price.setupFee;
     v.trialDays = String(price.trialDays);

@@ -176,6 +176,17 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                   ['year', 'Yearly'],
                 ]}
               />
+              <Select
+                label="Periods begin"
+                name="billingTime"
+                value={one(v, 'billingTime') || 'anniversary'}
+                errors={errors}
+                hint="Calendar: on the 1st (UTC); the first period runs to the next 1st, its fee prorated."
+                options={[
+                  ['anniversary', 'When the subscription starts (anniversary)'],
+                  ['calendar', 'On the 1st of the month or year (calendar)'],
+                ]}
+              />
               <Field
                 label="Recurring fee"
                 name="recurringFee"
@@ -377,7 +388,7 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
       apis.map((a) => a.id),
     );
     const priceErrors = Object.keys(parsed.errors).some((k) =>
-      /^(charges|currency|interval|recurringFee|setupFee|trialDays)/.test(k),
+      /^(charges|currency|interval|billingTime|recurringFee|setupFee|trialDays)/.test(k),
     );
     if (priceErrors || !parsed.price) return c.json({ ok: false, errors: parsed.errors });
     return c.json({ ok: true, errors: parsed.errors, samples: previewSamples(parsed.price) });
