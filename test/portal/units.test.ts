@@ -110,6 +110,7 @@ describe('plan editor', () => {
       {
         currency: 'USD',
         interval: 'month',
+        billingTime: 'anniversary',
         recurringFee: '10',
         setupFee: '0',
         trialDays: 0,
