@@ -125,7 +125,7 @@ for (const kind of await testStores()) {
     });
 
     it('shows exactly one changed price, applies it, and then shows nothing', async () => {
-      const changed = readFileSync(EXAMPLE, 'utf8').replace('packagePrice: "0.02"', 'packagePrice: "0.025"');
+      const changed = readFileSync(EXAMPLE, 'utf8').replace('packagePrice: "0.02"', 'packagePrice: "0.03"');
       const path = write('price.yaml', changed);
       const d = await run(['diff', '-f', path, '--json']);
       expect(JSON.parse(d.stdout)).toEqual([
@@ -133,7 +133,7 @@ for (const kind of await testStores()) {
           op: 'update',
           entity: 'price',
           name: 'Acme Starter',
-          fields: [{ field: 'price.charges[0].packagePrice', before: '0.02', after: '0.025' }],
+          fields: [{ field: 'price.charges[0].packagePrice', before: '0.02', after: '0.03' }],
         }),
       ]);
       expect((await run(['apply', '-f', path])).code).toBe(0);
@@ -141,7 +141,7 @@ for (const kind of await testStores()) {
       const plans = (await tg.catalog.plans.list({ kind: 'operator', id: 'test' }, { limit: 200 })).items;
       const starter = plans.find((p) => p.name === 'Acme Starter')!;
       const price = await tg.billing.getPrice(starter.id);
-      expect(price?.price.charges[0]).toMatchObject({ packagePrice: '0.025' });
+      expect(price?.price.charges[0]).toMatchObject({ packagePrice: '0.03' });
     });
 
     it('refuses an invalid file as a whole, naming the line of each fault, and changes nothing', async () => {
