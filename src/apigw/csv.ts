@@ -6,6 +6,7 @@
  * `UsagePlanIds` do, with single quotes; a quote inside is doubled. A quote that does not
  * open a field is an ordinary character.
  */
+import { CsvError, parseCsv as splitCsv } from '../shared/index.js';
 import { badRequest } from './errors.js';
 
 export interface KeyFileRow {
@@ -17,47 +18,14 @@ export interface KeyFileRow {
   usagePlanIds: string[];
 }
 
-/** Splits CSV text into records of fields (quotes, doubled quotes, CRLF or LF). */
+/** The key file's records: quoted with `"` or, as API Gateway's examples do, with `'`. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  /** The quote character of the field being read, or '' outside quotes. */
-  let quote = '';
-  let i = 0;
-  const s = text.replace(/^\uFEFF/, '');
-  while (i < s.length) {
-    const ch = s[i]!;
-    if (quote) {
-      if (ch === quote && s[i + 1] === quote) {
-        field += quote;
-        i += 2;
-        continue;
-      }
-      if (ch === quote) quote = '';
-      else field += ch;
-      i++;
-      continue;
-    }
-    if ((ch === '"' || ch === "'") && field === '') quote = ch;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && s[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-    i++;
+  try {
+    return splitCsv(text, `"'`);
+  } catch (err) {
+    if (err instanceof CsvError) throw badRequest(`body: ${err.message}`);
+    throw err;
   }
-  if (quote) throw badRequest('body: the CSV ends inside a quoted field');
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
 export function parseKeyFile(text: string): KeyFileRow[] {

@@ -27,6 +27,8 @@ Against a running Tollgate (--url URL --token TOKEN, or TOLLGATE_URL / TOLLGATE_
   tollgate keys list [--subscription ID] | create --subscription ID [--name N]
                 | roll KEY_ID [--grace SECONDS] | disable KEY_ID | enable KEY_ID
   tollgate usage --from DATE [--to DATE] [--subscription ID] [--granularity hour|day|month] [--format csv]
+  tollgate usage import FILE.csv   usage from outside the gateway (columns: id, subscriptionId or keyId,
+                 apiId, dimension, units, timestamp); a rerun counts each id once
   tollgate invoices list [--subscription ID] [--status S] | show INV_ID | finalize INV_ID
   tollgate token create [--scope operator|provider] [--provider PROVIDER_ID] [--name N]
   tollgate schema          the JSON Schema of tollgate.yaml (for editors)
@@ -267,6 +269,11 @@ async function clientCommand(command: string, args: string[]): Promise<void> {
       case 'keys':
         return await ops.keysCommand(client, sub, rest, flags);
       case 'usage':
+        if (sub === 'import') {
+          const { usageImportCommand } = await import('./commands/usage-import.js');
+          process.exitCode = await usageImportCommand(client, rest[0], flags.json === true);
+          return;
+        }
         return await ops.usageCommand(client, flags);
       case 'invoices':
         return await ops.invoicesCommand(client, sub, rest, flags);

@@ -1,5 +1,6 @@
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
+export { CsvError, parseCsv } from './csv.js';
 export type { ErrorCode, FieldIssue } from './errors.js';
 export { ERRORS, invalid, isTollgateError, notFound, TollgateError } from './errors.js';
 export type { IdPrefix } from './ids.js';
