@@ -434,8 +434,21 @@ for (const kind of await testStores()) {
           }),
         ),
       );
-      c.destroy();
       expect(dup.name).toBe('DuplicateRequestException');
+      // ClientToken: same token + same parameters → same id; other parameters → conflict.
+      const ts2 = new Date(Math.floor(clock.now() / HOUR) * HOUR - 4 * HOUR);
+      const req = {
+        ProductCode: product.productCode,
+        Timestamp: ts2,
+        UsageDimension: 'chars',
+        ClientToken: 'tok-1',
+      };
+      const t1 = await c.send(new MeterUsageCommand({ ...req, UsageQuantity: 2 }));
+      const t2 = await c.send(new MeterUsageCommand({ ...req, UsageQuantity: 2 }));
+      expect(t2.MeteringRecordId).toBe(t1.MeteringRecordId);
+      const clash = await rejection(c.send(new MeterUsageCommand({ ...req, UsageQuantity: 3 })));
+      expect(clash.name).toBe('IdempotencyConflictException');
+      c.destroy();
     });
 
     it('GetEntitlements lists subscribed buyers with filters and paging', async () => {

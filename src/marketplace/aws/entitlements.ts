@@ -13,7 +13,7 @@ import type { Clock } from '../../shared/index.js';
 import type { Db } from '../../store/index.js';
 import type { ResolvedCredentials } from '../credentials.js';
 import { AwsError } from './errors.js';
-import { SUBSCRIBED } from './metering.js';
+import { SUBSCRIBED } from './wire.js';
 
 const FILTERS = ['CUSTOMER_IDENTIFIER', 'DIMENSION', 'CUSTOMER_AWS_ACCOUNT_ID', 'LICENSE_ARN'];
 

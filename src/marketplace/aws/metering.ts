@@ -11,11 +11,10 @@
  *   the same customer + dimension + hour was metered with a different quantity (first
  *   write wins); an identical record is idempotent and returns the original
  *   MeteringRecordId. Timestamps may run FUTURE_TOLERANCE_MS ahead of this clock.
- * - Accepted records are stored in `metering_records` and, in the same transaction, added
- *   to the `usage` table for the buyer's subscription (key_id '' = "metered by the
- *   provider", api_id = the product's first API) so billing rates them like gateway usage.
- * Concurrency: the unique (agreement, dimension, hour) constraint plus
- * INSERT … ON CONFLICT DO NOTHING decides the first writer; the loser reads it back.
+ * - Accepted records go to `metering_records` and, in that transaction, to `usage` for the
+ *   buyer's subscription (key_id '' = by the provider, api_id = the product's first API).
+ * Concurrency: the unique (agreement, dimension, hour) constraint + ON CONFLICT DO NOTHING
+ * decides the first writer; the loser reads it back. MeterUsage ClientToken: client-token.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { hashKey } from '../../keys/index.js';
@@ -23,26 +22,21 @@ import type { Clock } from '../../shared/index.js';
 import type { Db } from '../../store/index.js';
 import type { MarketplaceAgreementTable, MarketplaceProductTable } from '../../store/tables/marketplace.js';
 import type { ResolvedCredentials } from '../credentials.js';
+import { withClientToken } from './client-token.js';
 import { AwsError, validationError } from './errors.js';
-
 import {
   asRecord,
   checkAllocations,
+  FUTURE_TOLERANCE_MS,
+  HOUR_MS,
   type Json,
   MAX_QUANTITY,
+  SUBSCRIBED,
   str,
   type UsageAllocation,
+  WINDOW_MS,
   type WireUsageRecord,
 } from './wire.js';
-
-export const WINDOW_MS = 6 * 3600_000;
-/**
- * How far ahead of this server's clock a record may be stamped: the sender's clock may run
- * a little fast. Five minutes, the skew SigV4 itself tolerates (AWS documents no figure).
- */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
-export const HOUR_MS = 3600_000;
-export const SUBSCRIBED = ['trialing', 'active', 'cancel_pending'];
 
 export interface MeteringDeps {
   db: Db;
@@ -371,25 +365,36 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
       if (body.DryRun === true) {
         throw new AwsError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
       }
-      const res = await store(
-        a,
-        product,
-        {
-          dimension: rec.Dimension,
-          timestamp: Math.round(rec.Timestamp * 1000),
-          quantity,
-          allocations: rec.UsageAllocations,
+      const params = { ...rec, ProductCode: product.product_code };
+      const id = await withClientToken(
+        db,
+        creds.accessKeyId,
+        body.ClientToken,
+        params,
+        clock.now(),
+        async () => {
+          const res = await store(
+            a,
+            product,
+            {
+              dimension: rec.Dimension,
+              timestamp: Math.round(rec.Timestamp * 1000),
+              quantity,
+              allocations: rec.UsageAllocations,
+            },
+            'MeterUsage',
+            creds,
+          );
+          if (res.status === 'DuplicateRecord') {
+            throw new AwsError(
+              'DuplicateRequestException',
+              'A metering record for this hour and dimension already exists with a different quantity.',
+            );
+          }
+          return res.id;
         },
-        'MeterUsage',
-        creds,
       );
-      if (res.status === 'DuplicateRecord') {
-        throw new AwsError(
-          'DuplicateRequestException',
-          'A metering record for this hour and dimension already exists with a different quantity.',
-        );
-      }
-      return { MeteringRecordId: res.id };
+      return { MeteringRecordId: id };
     },
   };
 }

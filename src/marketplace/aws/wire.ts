@@ -86,3 +86,12 @@ export function checkAllocations(rec: WireUsageRecord): void {
     );
   }
 }
+
+export const WINDOW_MS = 6 * 3600_000;
+/**
+ * How far ahead of this server's clock a record may be stamped: the sender's clock may run
+ * a little fast. Five minutes, the skew SigV4 itself tolerates (AWS documents no figure).
+ */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+export const HOUR_MS = 3600_000;
+export const SUBSCRIBED = ['trialing', 'active', 'cancel_pending'];

@@ -18,6 +18,7 @@ import * as invoiceReissue from './012_invoice_reissue.js';
 import * as apigwResources from './013_apigw_resources.js';
 import * as webhookSecrets from './014_webhook_secrets.js';
 import * as usageEventsScope from './015_usage_events_scope.js';
+import * as meterClientTokens from './016_meter_client_tokens.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '013_apigw_resources': apigwResources,
   '014_webhook_secrets': webhookSecrets,
   '015_usage_events_scope': usageEventsScope,
+  '016_meter_client_tokens': meterClientTokens,
 };

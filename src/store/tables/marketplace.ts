@@ -171,6 +171,19 @@ export interface MarketplaceOutboxTable {
   delivered_at: number | null;
 }
 
+/**
+ * MeterUsage ClientTokens: per credential, the token, the request's parameters (canonical
+ * JSON) and the MeteringRecordId it got. The same token with the same parameters answers
+ * that id again; with other parameters, IdempotencyConflictException.
+ */
+export interface MarketplaceClientTokenTable {
+  access_key_id: string;
+  client_token: string;
+  params: string;
+  metering_record_id: string;
+  created_at: number;
+}
+
 export interface MarketplaceTables {
   marketplace_outbox: MarketplaceOutboxTable;
   marketplace_products: MarketplaceProductTable;
@@ -178,6 +191,7 @@ export interface MarketplaceTables {
   marketplace_agreements: MarketplaceAgreementTable;
   marketplace_registration_tokens: MarketplaceRegistrationTokenTable;
   metering_records: MeteringRecordTable;
+  marketplace_client_tokens: MarketplaceClientTokenTable;
   marketplace_exports: MarketplaceExportTable;
   subscription_events: SubscriptionEventTable;
   marketplace_notifications: MarketplaceNotificationTable;
