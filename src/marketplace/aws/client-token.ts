@@ -19,7 +19,7 @@ export async function withClientToken(
   if (token === undefined || token === null) return run();
   if (typeof token !== 'string' || token.length < 1 || token.length > 255)
     throw validationError('clientToken', String(token), 'Member must have length between 1 and 255');
-  const canonical = JSON.stringify(params, Object.keys(params).sort());
+  const canonical = stableJson(params);
   const seen = async () => {
     const r = await db
       .selectFrom('marketplace_client_tokens')
@@ -50,4 +50,14 @@ export async function withClientToken(
     .executeTakeFirst();
   if (Number(ins.numInsertedOrUpdatedRows ?? 0n) > 0) return id;
   return (await seen()) ?? id;
+}
+
+/** JSON with object keys sorted at every depth, so equal parameters compare equal as text. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

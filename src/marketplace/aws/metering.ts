@@ -365,6 +365,12 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
       if (body.DryRun === true) {
         throw new AwsError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
       }
+      const record = {
+        dimension: rec.Dimension,
+        timestamp: Math.round(rec.Timestamp * 1000),
+        quantity,
+        allocations: rec.UsageAllocations,
+      };
       const params = { ...rec, ProductCode: product.product_code };
       const id = await withClientToken(
         db,
@@ -373,25 +379,12 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
         params,
         clock.now(),
         async () => {
-          const res = await store(
-            a,
-            product,
-            {
-              dimension: rec.Dimension,
-              timestamp: Math.round(rec.Timestamp * 1000),
-              quantity,
-              allocations: rec.UsageAllocations,
-            },
-            'MeterUsage',
-            creds,
+          const res = await store(a, product, record, 'MeterUsage', creds);
+          if (res.status !== 'DuplicateRecord') return res.id;
+          throw new AwsError(
+            'DuplicateRequestException',
+            'A metering record for this hour and dimension already exists with a different quantity.',
           );
-          if (res.status === 'DuplicateRecord') {
-            throw new AwsError(
-              'DuplicateRequestException',
-              'A metering record for this hour and dimension already exists with a different quantity.',
-            );
-          }
-          return res.id;
         },
       );
       return { MeteringRecordId: id };
