@@ -88,7 +88,12 @@ for (const kind of await testStores()) {
       billing = createBilling({ store, clock, log: silentLogger });
       await billing.setPrice(
         a.planId,
-        { currency: 'USD', charges: [{ model: 'per_unit', dimension: 'jobs', unitPrice: '0.5' }] },
+        {
+          currency: 'USD',
+          // No route meters "jobs": its usage arrives as events, so the price declares it.
+          declaredDimensions: ['jobs'],
+          charges: [{ model: 'per_unit', dimension: 'jobs', unitPrice: '0.5' }],
+        },
         'test',
       );
       const op: Actor = { kind: 'operator', id: 'test' };
@@ -108,7 +113,7 @@ for (const kind of await testStores()) {
 
     afterAll(async () => {
       await billing?.close();
-      await new Promise<void>((r) => server?.close(() => r()));
+      if (server) await new Promise<void>((r) => server.close(() => r()));
       await store?.close();
     });
 
