@@ -5,7 +5,6 @@
  * price, see exactly that in the diff, apply, see nothing; a bad file changes nothing and
  * names its line; a refusal half-way rolls back; a provider token stays in its lane.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,33 +15,15 @@ import { fileSchema, type TollgateFile } from '../../src/cli/apply/schema.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { silentLogger } from '../../src/shared/index.js';
+import { runCli } from '../helpers/cli.js';
 import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/tollgate.yaml', import.meta.url));
 const OPERATOR = 'tga_cli_apply_test_operator_token';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `tollgate ARGS` against the test server; never throws on a non-zero exit. */
-function tollgate(url: string, token: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      { env: { ...process.env, TOLLGATE_URL: url, TOLLGATE_TOKEN: token }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const tollgate = (url: string, token: string, args: string[]) => runCli(url, token, args, 60_000);
 
 /** A file in a canonical form: parsed with defaults, every list sorted by its identity. */
 function canonical(f: TollgateFile) {

@@ -3,29 +3,15 @@
  * a key created, listed, rolled and disabled — and the gateway agreeing — usage as CSV,
  * invoices listed, a provider token minted; bad calls exit 2 with a sentence.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tollgate } from '../../src/main/index.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestTollgate } from '../helpers/tollgate.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const OPERATOR = 'tga_cli_ops_test_operator_token_0';
 const op = { kind: 'operator', id: 'test' } as const;
 
-function tollgate(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      { env: { ...process.env, TOLLGATE_URL: url, TOLLGATE_TOKEN: OPERATOR }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: number }).code : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const tollgate = (url: string, args: string[]) => runCli(url, OPERATOR, args);
 
 describe('tollgate keys, usage, invoices, token', { timeout: 300_000 }, () => {
   let tg: Tollgate;

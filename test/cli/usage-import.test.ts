@@ -4,32 +4,18 @@
  * of the same file counts nothing twice; a bad line in the file is named before anything is
  * sent; a field the server refuses is reported by its line in the file.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tollgate } from '../../src/main/index.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestTollgate } from '../helpers/tollgate.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const OPERATOR = 'tga_cli_usage_import_operator_tok';
 const op = { kind: 'operator', id: 'test' } as const;
 
-function tollgate(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      { env: { ...process.env, TOLLGATE_URL: url, TOLLGATE_TOKEN: OPERATOR }, timeout: 180_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: number }).code : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const tollgate = (url: string, args: string[]) => runCli(url, OPERATOR, args);
 
 describe('tollgate usage import', { timeout: 300_000 }, () => {
   let tg: Tollgate;
