@@ -7,6 +7,7 @@
 import type { Clock } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceExportTable } from '../store/tables/marketplace.js';
+import { routeDimensions } from './dimensions.js';
 import type { ExportAlert } from './exporter.js';
 import { exportId } from './ids.js';
 
@@ -51,17 +52,6 @@ export function createPlanner(deps: {
     });
   }
 
-  async function routeDimensions(apiIds: string[]): Promise<Set<string>> {
-    if (apiIds.length === 0) return new Set();
-    const rows = await db
-      .selectFrom('routes')
-      .select('dimension')
-      .distinct()
-      .where('api_id', 'in', apiIds)
-      .execute();
-    return new Set(rows.map((r) => r.dimension));
-  }
-
   /**
    * The dimensions the marketplace product lists: those of the APIs of this installation's
    * product sold under that external code. Null when no such product is here (then the
@@ -74,7 +64,7 @@ export function createPlanner(deps: {
       .select('api_ids')
       .where('external_product_code', '=', externalCode)
       .executeTakeFirst();
-    return p ? routeDimensions(JSON.parse(p.api_ids) as string[]) : null;
+    return p ? routeDimensions(db, JSON.parse(p.api_ids) as string[]) : null;
   }
 
   /** Phase 1 for one subscription: ledger rows up to the last complete hour (or the current one). */
@@ -94,7 +84,7 @@ export function createPlanner(deps: {
     start = Math.max(start, Math.floor((now - WINDOW - EXPIRED_LOOKBACK) / HOUR) * HOUR);
     if (start > lastHour) return 0;
 
-    const dims = await routeDimensions(JSON.parse(sub.api_ids) as string[]);
+    const dims = await routeDimensions(db, JSON.parse(sub.api_ids) as string[]);
     const listed = await listedDimensions(sub.ext.ProductCode!);
     if (listed) for (const d of dims) if (!listed.has(d)) dims.delete(d);
     const usage = await db

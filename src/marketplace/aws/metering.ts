@@ -22,6 +22,7 @@ import type { Clock } from '../../shared/index.js';
 import type { Db } from '../../store/index.js';
 import type { MarketplaceAgreementTable, MarketplaceProductTable } from '../../store/tables/marketplace.js';
 import type { ResolvedCredentials } from '../credentials.js';
+import { routeDimensions } from '../dimensions.js';
 import { withClientToken } from './client-token.js';
 import { AwsError, validationError } from './errors.js';
 import {
@@ -54,17 +55,8 @@ export function createMarketplaceMetering(deps: MeteringDeps) {
       .executeTakeFirst();
   }
 
-  async function dimensionsOf(product: MarketplaceProductTable): Promise<Set<string>> {
-    const apiIds = JSON.parse(product.api_ids) as string[];
-    if (apiIds.length === 0) return new Set();
-    const rows = await db
-      .selectFrom('routes')
-      .select('dimension')
-      .distinct()
-      .where('api_id', 'in', apiIds)
-      .execute();
-    return new Set(rows.map((r) => r.dimension));
-  }
+  const dimensionsOf = (product: MarketplaceProductTable) =>
+    routeDimensions(db, JSON.parse(product.api_ids) as string[]);
 
   async function subscriptionStatus(subscriptionId: string): Promise<string | null> {
     const s = await db
