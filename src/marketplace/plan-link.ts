@@ -6,7 +6,7 @@
  * the plan on the product (if not listed yet); unlinking takes it off again, unless it is
  * the product's only plan (a product lists at least one).
  */
-import { invalid, notFound } from '../shared/index.js';
+import { invalid, isTollgateError, notFound } from '../shared/index.js';
 import type { CatalogueService, Product } from './catalogue.js';
 import type { Actor } from './ports.js';
 
@@ -35,8 +35,12 @@ export function planProductLink(catalogue: CatalogueService): PlanProductLink {
       return catalogue.update(actor, p.id, { planIds: [...p.planIds, plan.id] });
     },
     async unlink(actor, productId, planId) {
-      const p = await catalogue.get(actor, productId).catch(() => null);
-      if (!p || !p.planIds.includes(planId)) return;
+      // A product that is gone has nothing to unlink; any other fault surfaces.
+      const p = await catalogue.get(actor, productId).catch((e: unknown) => {
+        if (isTollgateError(e) && e.code === 'NOT_FOUND') return null;
+        throw e;
+      });
+      if (!p?.planIds.includes(planId)) return;
       if (p.planIds.length === 1)
         throw invalid(
           'productCode',
