@@ -1,9 +1,12 @@
 /**
  * Phase 1 of the exporter (see exporter.ts): freezing hours into the export ledger.
+ * A cancelled subscription is planned until the hour it ended in is frozen, so a final
+ * export that failed at unsubscribe strands nothing.
  * quantity(H) = usage up to the end of H − everything already in the ledger, so idle hours
  * get zero records and late usage is carried forward; the unique (subscription, dimension,
  * hour) constraint lets the first process to freeze an hour win.
  */
+import { sql } from 'kysely';
 import type { Clock } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { MarketplaceExportTable } from '../store/tables/marketplace.js';
@@ -39,9 +42,36 @@ export function createPlanner(deps: {
       .selectFrom('subscriptions as s')
       .innerJoin('consumers as c', 'c.id', 's.consumer_id')
       .innerJoin('plans as p', 'p.id', 's.plan_id')
-      .select(['s.id', 's.consumer_id', 's.status', 's.started_at', 'p.api_ids', 'c.external'])
+      .select([
+        's.id',
+        's.consumer_id',
+        's.status',
+        's.started_at',
+        's.cancelled_at',
+        'p.api_ids',
+        'c.external',
+      ])
       .where('c.external_customer_id', 'is not', null)
-      .where('s.status', 'in', SUBSCRIBED);
+      .where((eb) =>
+        eb.or([
+          eb('s.status', 'in', SUBSCRIBED),
+          // An ended subscription until the hour it ended in is in the ledger: the final
+          // export at unsubscribe may have failed or left the last hours open.
+          eb.and([
+            eb('s.status', '=', 'cancelled'),
+            eb('s.cancelled_at', '>=', clock.now() - WINDOW - EXPIRED_LOOKBACK),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('marketplace_exports as e')
+                  .select('e.hour')
+                  .whereRef('e.subscription_id', '=', 's.id')
+                  .where('e.hour', '>', sql<number>`s.cancelled_at - ${HOUR}`),
+              ),
+            ),
+          ]),
+        ]),
+      );
     if (only) q = q.where('s.id', '=', only);
     const rows = await q.execute();
     return rows.flatMap((r) => {
@@ -74,7 +104,13 @@ export function createPlanner(deps: {
   ): Promise<number> {
     const now = clock.now();
     const currentHour = Math.floor(now / HOUR) * HOUR;
-    const lastHour = includePartial ? currentHour : Math.floor((now - settle) / HOUR) * HOUR - HOUR;
+    let lastHour = includePartial ? currentHour : Math.floor((now - settle) / HOUR) * HOUR - HOUR;
+    if (sub.cancelled_at != null) {
+      // No usage after the end: the hour it ended in is complete once the flush lag passed.
+      const endHour = Math.floor(Number(sub.cancelled_at) / HOUR) * HOUR;
+      const settled = includePartial || Number(sub.cancelled_at) + settle <= now;
+      lastHour = settled ? endHour : Math.min(lastHour, endHour);
+    }
     const last = await db
       .selectFrom('marketplace_exports')
       .select((eb) => eb.fn.max<number>('hour').as('h'))

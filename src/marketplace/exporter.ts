@@ -4,7 +4,8 @@
  *
  * Two phases per run:
  * 1. Plan — for every externally onboarded subscription that is trialing/active/
- *    cancel_pending, and every *complete* hour (end + `settleMs` ≤ now) not yet in the
+ *    cancel_pending (or cancelled, until the hour it ended in is frozen; within the
+ *    lookback), and every *complete* hour (end + `settleMs` ≤ now) not yet in the
  *    ledger, insert one `marketplace_exports` row per dimension (the plan's route
  *    dimensions ∪ those seen in usage, within those the marketplace product lists) with
  *    its quantity FROZEN:

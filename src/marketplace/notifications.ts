@@ -17,12 +17,14 @@
  * Actions: subscribe-success → activate (keys on) or remember it for onboarding;
  * subscribe-fail → a pending subscription is cancelled; unsubscribe-pending →
  * cancel_pending, flush the meter and export now (final records within AWS's hour);
- * unsubscribe-success → cancelled, keys disabled; entitlement-updated → GetEntitlements,
+ * unsubscribe-success → export now (a failure is logged and counted; the exporter's next
+ * run picks the ended subscription up), cancelled, keys disabled; entitlement-updated → GetEntitlements,
  * and a plan change when the entitled dimension names another plan of the product.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { GetEntitlementsCommand } from '@aws-sdk/client-marketplace-entitlement-service';
 import { type IncomingRequest, verifySigV4 } from '../aws/index.js';
+import { reportFault } from '../shared/index.js';
 import { AwsError } from './aws/errors.js';
 import { MARKETPLACE_SIGNING_SERVICE } from './aws/wire.js';
 import type { OnboardingDeps } from './onboarding.js';
@@ -168,7 +170,19 @@ async function apply(
       await deps.exporter?.flushNow(sub.id);
       return 'cancel_pending: usage flushed';
     case 'unsubscribe-success':
-      await deps.exporter?.flushNow(sub.id).catch(() => undefined);
+      // The subscription ends whatever happens here: the exporter keeps planning it until
+      // the hour it ended in is exported, so a failed final export is retried, not lost.
+      await deps.exporter?.flushNow(sub.id).catch((err) =>
+        reportFault(
+          deps.log,
+          'marketplace.final_export',
+          err,
+          'final export at unsubscribe failed; the next export run retries it',
+          {
+            subscriptionId: sub.id,
+          },
+        ),
+      );
       await lifecycle.finish(sub.id);
       return 'cancelled: keys disabled';
     default: {

@@ -6,6 +6,7 @@
  * meter when scraped.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { faultCounts } from '../shared/index.js';
 import { offMeter } from './meter.js';
 import { RequestStats } from './request-stats.js';
 import type { Meter } from './types.js';
@@ -61,6 +62,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
   registry.registerMetric(
     customMetric('tollgate_request_duration_seconds', 'histogram', DURATION_HELP, () =>
       requestStats.histogramValues('tollgate_request_duration_seconds'),
+    ),
+  );
+  registry.registerMetric(
+    customMetric('tollgate_faults_total', 'counter', FAULTS_HELP, () =>
+      [...faultCounts()].map(([site, value]) => ({ value, labels: { site } })),
     ),
   );
   const upstreamErrors = new Counter({
@@ -123,6 +129,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
 
 const REQUESTS_HELP =
   'Requests handled by the gateway, by API, route and outcome (2xx, 3xx, 4xx, 403, 429, 5xx).';
+const FAULTS_HELP =
+  'Faults handled without reaching a caller (each also logged at error level with its site), by site.';
 const DURATION_HELP = 'Time from request arrival to the response head, by API and route.';
 
 /** A metric whose values are computed at scrape time, in the shape prom-client's registry formats. */

@@ -3,6 +3,7 @@ export { ManualClock, systemClock } from './clock.js';
 export { CsvError, parseCsv } from './csv.js';
 export type { ErrorCode, FieldIssue } from './errors.js';
 export { ERRORS, invalid, isTollgateError, notFound, TollgateError } from './errors.js';
+export { faultCounts, reportFault } from './faults.js';
 export type { IdPrefix } from './ids.js';
 export { hasPrefix, newId } from './ids.js';
 export type { Logger } from './logger.js';

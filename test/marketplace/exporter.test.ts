@@ -211,6 +211,43 @@ for (const kind of await testStores()) {
       expect(fake.duplicates).toBe(0);
     });
 
+    it('exports the last hours of a subscription whose final export failed at unsubscribe', async () => {
+      const ext = external();
+      const { subscriptionId } = await seedExternalSubscription(store.db, T0, seed.planId, ext);
+      await addUsage(store.db, subscriptionId, 'requests', T0, 3);
+      await addUsage(store.db, subscriptionId, 'requests', T0 + HOUR, 2);
+      clock.set(T0 + HOUR + 30 * MIN);
+      // unsubscribe-success arrives while the meter cannot flush: the final export fails…
+      const failing = createExporter({
+        db: store.db,
+        clock,
+        log: silentLogger,
+        metering: client,
+        flushUsage: async () => {
+          throw new Error('store unreachable');
+        },
+      });
+      await expect(failing.flushNow(subscriptionId)).rejects.toThrow('store unreachable');
+      // …and the subscription ends anyway; the meter's late flush still lands in its last hour.
+      await store.db
+        .updateTable('subscriptions')
+        .set({ status: 'cancelled', cancelled_at: clock.now() })
+        .where('id', '=', subscriptionId)
+        .execute();
+      await addUsage(store.db, subscriptionId, 'requests', T0 + HOUR, 1);
+      clock.set(T0 + 2 * HOUR + 3 * MIN);
+      await exporter().runOnce();
+      expect(sent(ext.CustomerIdentifier).filter(([d]) => d === 'requests')).toEqual([
+        ['requests', T0, 3],
+        ['requests', T0 + HOUR, 3],
+      ]);
+      // Once the hour it ended in is exported, the subscription is planned no more.
+      clock.set(T0 + 5 * HOUR);
+      expect(await exporter().runOnce()).toMatchObject({ planned: 0 });
+      const hours = (await exporter().ledger(subscriptionId)).map((l) => Number(l.hour));
+      expect([...new Set(hours)]).toEqual([T0, T0 + HOUR]);
+    });
+
     it('marks records the marketplace refuses outright as failed, with an alert each', async () => {
       const ext = external();
       const { subscriptionId } = await seedExternalSubscription(store.db, T0, seed.planId, ext);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMeter, createMetrics, type Meter, outcomeOf } from '../../src/metering/index.js';
-import { ManualClock, silentLogger } from '../../src/shared/index.js';
+import { ManualClock, reportFault, silentLogger } from '../../src/shared/index.js';
 import { sqliteStore } from '../helpers/stores.js';
 
 describe('prometheus metrics', () => {
@@ -15,6 +15,7 @@ describe('prometheus metrics', () => {
     m.observeRequest('', '', 404, 0.0001);
     m.upstreamErrors.labels('api_1', 'timeout').inc();
     m.limitsUnavailable.labels('open').inc();
+    reportFault(silentLogger, 'test.metrics_site', new Error('boom'), 'a handled fault');
     m.meteringFlushSeconds.observe(0.002);
     m.attachMeter({ metrics: { queueDepth: 7, unflushedEvents: 42 } } as unknown as Meter);
     const text = await m.scrape();
@@ -26,6 +27,7 @@ describe('prometheus metrics', () => {
       'tollgate_metering_flush_seconds',
       'tollgate_metering_unflushed_events',
       'tollgate_limits_unavailable_total',
+      'tollgate_faults_total',
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
@@ -38,6 +40,7 @@ describe('prometheus metrics', () => {
     expect(text).toContain('tollgate_upstream_errors_total{api="api_1",kind="timeout"} 1');
     expect(text).toContain('tollgate_metering_queue_depth 7');
     expect(text).toContain('tollgate_metering_unflushed_events 42');
+    expect(text).toContain('tollgate_faults_total{site="test.metrics_site"} 1');
     expect(m.contentType).toContain('text/plain');
   });
 
