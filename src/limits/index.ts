@@ -4,9 +4,18 @@
  * (RedisLimits plus local blocks for hot keys, bounded overshoot) pass the same contract
  * tests; createLimits picks one from configuration. See docs/limits.md.
  */
+
+export {
+  ChannelLimits,
+  type LimitsCall,
+  type LimitsPort,
+  type LimitsReply,
+  limitsAnswerer,
+} from './channel.js';
 export { type CreateLimitsOptions, createLimits } from './create.js';
-export { LeasedLimits, type LeasedLimitsOptions, type LeaseStats } from './leased.js';
+export { LeasedLimits, type LeasedLimitsOptions, type LeaseStats, type SharedLimits } from './leased.js';
 export { MemoryLimits } from './memory.js';
+export { MemoryLeases } from './memory-lease.js';
 export { LIMITS_REDIS_OPTIONS, RedisLimits, type RedisLimitsOptions } from './redis.js';
 export {
   canSpend,

@@ -1,8 +1,11 @@
 /**
- * The Redis side of LeasedLimits: builds the KEYS/ARGV of the LEASE and GIVE scripts
- * (lease-script.ts) for one request's rules and runs them on the wrapped RedisLimits'
- * connection, under its deadline and clock mode. Keys are RedisLimits' own (bucketKey,
- * quotaKey) plus `<quota key>:l`, the sorted set of live leases on that counter.
+ * Where LeasedLimits takes its blocks from: the LeaseSource port, and its Redis side.
+ *
+ * LeaseScripts builds the KEYS/ARGV of the LEASE and GIVE scripts (lease-script.ts) for one
+ * request's rules and runs them on the wrapped RedisLimits' connection, under its deadline
+ * and clock mode. Keys are RedisLimits' own (bucketKey, quotaKey) plus `<quota key>:l`, the
+ * sorted set of live leases on that counter. The other source is a primary process's
+ * in-memory counters, reached over IPC (channel.ts, memory-lease.ts).
  */
 import { GIVE_LUA, LEASE_LUA } from './lease-script.js';
 import type { RedisLimits, RedisLink } from './redis.js';
@@ -18,12 +21,31 @@ export interface Settle {
   rules: AdmitRequest;
 }
 
+/**
+ * A shared counter store that hands out blocks. `lease` takes up to `want` units of every
+ * rule of `req` at once (all-or-nothing, settling `settle` first) and answers a LeaseReply;
+ * `give` returns finished leases' unused units and resolves with how many went back.
+ */
+export interface LeaseSource {
+  /** Why the store cannot be asked now (null when it can). */
+  down(): Error | null;
+  lease(
+    req: AdmitRequest,
+    nowMs: number,
+    want: number,
+    leaseId: string,
+    holdMs: number,
+    settle: Settle | null,
+  ): Promise<LeaseReply>;
+  give(settles: Settle[], nowMs: number): Promise<number>;
+}
+
 interface Scripted {
   tollgateLimitsLease(numKeys: number, ...args: string[]): Promise<LeaseReply>;
   tollgateLimitsGive(numKeys: number, ...args: string[]): Promise<number>;
 }
 
-export class LeaseScripts {
+export class LeaseScripts implements LeaseSource {
   private readonly link: RedisLink;
   private readonly r: Scripted;
 

@@ -1,5 +1,6 @@
 /**
- * Local pre-admission for hot keys: a RedisLimits that leases small blocks of units.
+ * Local pre-admission for hot keys: a shared backend (RedisLimits, or a primary process's
+ * memory over IPC) that leases small blocks of units.
  *
  * Algorithm. Requests are grouped by *shape*: the same throttle keys and quota key/window.
  * When a shape's request must go to Redis, one LEASE script (lease-script.ts) takes
@@ -28,13 +29,19 @@
  * a block whose give-back fails stays counted as used (under-serves, never over-serves).
  */
 import { type Clock, systemClock } from '../shared/clock.js';
-import { type LeaseReply, LeaseScripts, type Settle } from './lease-io.js';
-import type { RedisLimits } from './redis.js';
-import type { AdmitRequest, Decision, LimitsBackend, QuotaRule } from './types.js';
+import { type Block, sameRules, serve, settleOf, shapeKey, usable } from './lease-block.js';
+import { type LeaseReply, LeaseScripts, type LeaseSource, type Settle } from './lease-io.js';
+import { RedisLimits } from './redis.js';
+import type { AdmitRequest, Decision, LimitsBackend } from './types.js';
+
+/** What LeasedLimits needs of the shared backend besides blocks: plain admits, refunds, counts. */
+export type SharedLimits = LimitsBackend & Required<Pick<LimitsBackend, 'seedQuotaUsed' | 'addQuotaUsed'>>;
 
 export interface LeasedLimitsOptions {
   /** The shared backend; LeasedLimits owns it (close() closes it). */
-  limits: RedisLimits;
+  limits: SharedLimits;
+  /** Where blocks come from (default: the LEASE/GIVE scripts on `limits`, then a RedisLimits). */
+  leases?: LeaseSource;
   /** Most units one lease takes (1 = never lease). */
   units: number;
   /** How long a block may be served from before its rest goes back (default 250 ms). */
@@ -66,17 +73,6 @@ export interface LeaseStats {
   lostUnits: number;
 }
 
-interface Block {
-  id: string;
-  left: number;
-  /** Quota ordinal of the next unit handed out. */
-  next: number;
-  /** Whole tokens left in the tightest bucket after the lease (Infinity: no throttles). */
-  minWhole: number;
-  expiresAt: number;
-  rules: AdmitRequest;
-}
-
 interface Trip {
   now: number;
   rules: AdmitRequest;
@@ -95,8 +91,8 @@ interface Shape {
 }
 
 export class LeasedLimits implements LimitsBackend {
-  private readonly inner: RedisLimits;
-  private readonly scripts: LeaseScripts;
+  private readonly inner: SharedLimits;
+  private readonly scripts: LeaseSource;
   private readonly units: number;
   private readonly ttlMs: number;
   private readonly holdMs: number;
@@ -120,7 +116,9 @@ export class LeasedLimits implements LimitsBackend {
 
   constructor(opts: LeasedLimitsOptions) {
     this.inner = opts.limits;
-    this.scripts = new LeaseScripts(opts.limits);
+    if (opts.leases === undefined && !(opts.limits instanceof RedisLimits))
+      throw new TypeError('LeasedLimits: give `leases` unless `limits` is a RedisLimits');
+    this.scripts = opts.leases ?? new LeaseScripts(opts.limits as RedisLimits);
     this.units = opts.units;
     this.ttlMs = opts.ttlMs ?? 250;
     if (!(Number.isInteger(this.units) && this.units >= 1))
@@ -167,13 +165,13 @@ export class LeasedLimits implements LimitsBackend {
     return this.trip(s, req, nowMs);
   }
 
-  refund(quotaKey: string, windowStart: number): Promise<void> {
-    return this.inner.refund(quotaKey, windowStart);
+  async refund(quotaKey: string, windowStart: number): Promise<void> {
+    await this.inner.refund(quotaKey, windowStart);
   }
 
   /** The shared count minus the units this node holds unserved (other nodes' blocks are included). */
   async quotaUsed(quotaKey: string, windowStart: number): Promise<number> {
-    const used = await this.inner.quotaUsed(quotaKey, windowStart);
+    const used = Number(await this.inner.quotaUsed(quotaKey, windowStart));
     let held = 0;
     for (const s of this.shapes.values()) {
       const q = s.block?.rules.quota;
@@ -226,7 +224,7 @@ export class LeasedLimits implements LimitsBackend {
     await this.inner.close();
   }
 
-  private plain(req: AdmitRequest, nowMs: number): Promise<Decision> {
+  private plain(req: AdmitRequest, nowMs: number): Decision | Promise<Decision> {
     this.counts.trips++;
     return this.inner.admit(req, nowMs);
   }
@@ -349,53 +347,3 @@ export class LeasedLimits implements LimitsBackend {
 }
 
 const UNSET: Decision = { ok: false, code: 'LIMITS_UNAVAILABLE', error: new Error('lease trip not started') };
-
-/** Throttle keys, then the quota key and window: requests of one shape lease together. */
-function shapeKey(req: AdmitRequest): string {
-  let k = '';
-  const t = req.throttles;
-  for (let i = 0; i < t.length; i++) k += `${t[i]!.key}\u0001`;
-  const q = req.quota;
-  return q === undefined ? k : `${k}\u0002${q.key}\u0001${q.windowStart}`;
-}
-
-/** Same shape and the same rate/burst/limit/mode/window end: a block leased for `a` may serve `b`. */
-function sameRules(a: AdmitRequest, b: AdmitRequest): boolean {
-  if (a === b) return true;
-  const ta = a.throttles;
-  const tb = b.throttles;
-  if (ta.length !== tb.length) return false;
-  for (let i = 0; i < ta.length; i++) {
-    const x = ta[i]!;
-    const y = tb[i]!;
-    if (x.key !== y.key || x.rate !== y.rate || x.burst !== y.burst) return false;
-  }
-  const qa = a.quota;
-  const qb = b.quota;
-  if (qa === undefined || qb === undefined) return qa === qb;
-  return (
-    qa.key === qb.key &&
-    qa.windowStart === qb.windowStart &&
-    qa.windowEnd === qb.windowEnd &&
-    qa.limit === qb.limit &&
-    qa.mode === qb.mode
-  );
-}
-
-function usable(b: Block, req: AdmitRequest, nowMs: number): boolean {
-  return b.left > 0 && nowMs < b.expiresAt && sameRules(b.rules, req);
-}
-
-function serve(b: Block, q: QuotaRule | undefined): Decision {
-  b.left--;
-  const throttleRemaining = b.minWhole + b.left;
-  if (q === undefined) return { ok: true, throttleRemaining };
-  const used = b.next++;
-  return used > q.limit
-    ? { ok: true, quotaUsed: used, quotaRemaining: 0, throttleRemaining, overage: true }
-    : { ok: true, quotaUsed: used, quotaRemaining: q.limit - used, throttleRemaining };
-}
-
-function settleOf(b: Block): Settle {
-  return { id: b.id, back: b.left, rules: b.rules };
-}

@@ -2,7 +2,8 @@
  * In-process limits: Maps, synchronous, no allocation on the admit path beyond the Decision.
  *
  * Concurrency: one JS thread, so check-then-commit inside admit() is atomic by construction.
- * Exact for one process only; several gateway processes need RedisLimits.
+ * Exact for one process only; several gateway processes need RedisLimits, or the workers of
+ * one machine lease from the primary's MemoryLimits over IPC (memory-lease.ts, channel.ts).
  *
  * Memory is bounded. Entries expire lazily, driven by the `nowMs` the caller passes (no timers):
  * a bucket is deleted once it has refilled to `burst` at the rate it was last spent with (an
@@ -141,6 +142,31 @@ export class MemoryLimits implements LimitsBackend {
   seedQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, used: number): void {
     if (this.quotaUsed(quotaKey, windowStart) < used)
       this.setQuotaUsed(quotaKey, windowStart, windowEnd, used);
+  }
+
+  /** Adds `n` units to a window's count (negative: takes them off, never below 0). */
+  addQuotaUsed(quotaKey: string, windowStart: number, windowEnd: number, n: number): void {
+    const used = this.quotaUsed(quotaKey, windowStart);
+    this.setQuotaUsed(quotaKey, windowStart, windowEnd, used + Math.floor(n));
+  }
+
+  /**
+   * Gives `n` unspent units of `req` back: tokens to every bucket (refilled to now, capped at
+   * burst; an absent bucket is full already) and `n` off the quota counter. The rest of a
+   * lease (memory-lease.ts); the same step as the SETTLE of lease-script.ts.
+   */
+  giveBack(req: AdmitRequest, n: number, nowMs: number): void {
+    if (n <= 0) return;
+    for (const r of req.throttles) {
+      const b = this.buckets.get(r.key);
+      if (b === undefined) continue;
+      b.tokens = Math.min(r.burst, tokensAt(b.tokens, b.at, r.rate, r.burst, nowMs) + n);
+      if (nowMs > b.at) b.at = nowMs;
+      b.fullAt = b.at + msUntilFull(b.tokens, r.rate, r.burst);
+    }
+    const q = req.quota;
+    const cell = q === undefined ? undefined : this.quotas.get(q.key)?.get(q.windowStart);
+    if (cell !== undefined) cell.used = Math.max(0, cell.used - n);
   }
 
   async close(): Promise<void> {
