@@ -5,7 +5,7 @@
  *
  * Adding routes from another module (billing, metering, marketplace…): write a function
  * `(app: OpenAPIHono<Env>) => void` that registers them with `app.openapi(createRoute(…))`,
- * exactly like ./routes/providers.ts, and pass it in `extraRoutes`. Inside it:
+ * exactly like ./routes/namespaces.ts, and pass it in `extraRoutes`. Inside it:
  *   - paths are RELATIVE to /admin/v1 (`path: '/invoices/{id}'`);
  *   - `c.var.actor` is the authenticated Actor (operator, or `{ kind: 'provider', providerId }`):
  *     scope your queries by it and answer NOT_FOUND for what it may not see;
@@ -40,13 +40,10 @@ import { TollgateError } from '../shared/index.js';
 import type { Env } from './env.js';
 import { bearerAuth, jsonBody, requestId } from './middleware.js';
 import { errorHandler, problemResponse } from './problem.js';
-import { registerApis } from './routes/apis.js';
 import { registerAudit } from './routes/audit.js';
-import { registerConsumers } from './routes/consumers.js';
+import { registerCatalogResources } from './routes/catalog.js';
 import { registerKeys } from './routes/keys.js';
 import { registerNamespaces } from './routes/namespaces.js';
-import { registerPlans } from './routes/plans.js';
-import { registerProviders } from './routes/providers.js';
 import { registerSubscriptions } from './routes/subscriptions.js';
 import { registerTokens } from './routes/tokens.js';
 
@@ -84,10 +81,7 @@ export function createControlApp(deps: ControlDeps): OpenAPIHono<Env> {
       if (!result.success) throw validationError(result.error);
     },
   });
-  registerProviders(api, catalog);
-  registerApis(api, catalog);
-  registerPlans(api, catalog);
-  registerConsumers(api, catalog);
+  registerCatalogResources(api, catalog);
   registerSubscriptions(api, catalog);
   registerKeys(api, catalog);
   registerTokens(api, catalog);

@@ -5,6 +5,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { type Catalog, schemas as s } from '../../catalog/index.js';
 import type { Env } from '../env.js';
+import { resourceRoutes } from '../resource.js';
 import { IdParam, json, jsonBody, page, problems, QuotaStatus, Subscription } from '../schemas.js';
 
 const tags = ['subscriptions'];
@@ -14,74 +15,34 @@ const Adjust = s.quotaAdjust.meta({ id: 'QuotaAdjustment' });
 
 export function registerSubscriptions(app: OpenAPIHono<Env>, catalog: Catalog): void {
   const svc = catalog.subscriptions;
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/subscriptions',
-      tags,
-      summary: 'List subscriptions (filter by consumerId, planId, status)',
-      request: { query: s.subscriptionQuery },
-      responses: {
-        200: json(page(Subscription, 'SubscriptionPage'), 'A page of subscriptions'),
-        ...problems,
-      },
-    }),
-    async (c) => c.json(await svc.list(c.var.actor, c.req.valid('query')), 200),
+  const r = resourceRoutes(app, '/subscriptions', tags);
+  r.list(
+    'List subscriptions (filter by consumerId, planId, status)',
+    s.subscriptionQuery,
+    json(page(Subscription, 'SubscriptionPage'), 'A page of subscriptions'),
+    svc.list,
   );
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/subscriptions',
-      tags,
-      summary: 'Subscribe a consumer to a plan',
-      request: jsonBody(Create),
-      responses: { 201: json(Subscription, 'Created'), ...problems },
-    }),
-    async (c) => c.json(await svc.create(c.var.actor, c.req.valid('json')), 201),
+  r.create('Subscribe a consumer to a plan', Create, json(Subscription, 'Created'), svc.create);
+  r.get('Get a subscription', json(Subscription, 'The subscription'), svc.get);
+  r.update(
+    'Change status (allowed transitions only) or trial end',
+    Update,
+    json(Subscription, 'Updated'),
+    svc.update,
   );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/subscriptions/{id}',
-      tags,
-      summary: 'Get a subscription',
-      request: { params: IdParam },
-      responses: { 200: json(Subscription, 'The subscription'), ...problems },
-    }),
-    async (c) => c.json(await svc.get(c.var.actor, c.req.valid('param').id), 200),
+  r.act(
+    'delete',
+    '',
+    'Cancel a subscription (it is kept, with status cancelled)',
+    json(Subscription, 'Cancelled'),
+    svc.cancel,
   );
-  app.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/subscriptions/{id}',
-      tags,
-      summary: 'Change status (allowed transitions only) or trial end',
-      request: { params: IdParam, ...jsonBody(Update) },
-      responses: { 200: json(Subscription, 'Updated'), ...problems },
-    }),
-    async (c) => c.json(await svc.update(c.var.actor, c.req.valid('param').id, c.req.valid('json')), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/subscriptions/{id}',
-      tags,
-      summary: 'Cancel a subscription (it is kept, with status cancelled)',
-      request: { params: IdParam },
-      responses: { 200: json(Subscription, 'Cancelled'), ...problems },
-    }),
-    async (c) => c.json(await svc.cancel(c.var.actor, c.req.valid('param').id), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/subscriptions/{id}/quota',
-      tags,
-      summary: 'The current quota window: limit, adjustments, used, remaining',
-      request: { params: IdParam },
-      responses: { 200: json(QuotaStatus, 'Quota status'), ...problems },
-    }),
-    async (c) => c.json(await catalog.quota.get(c.var.actor, c.req.valid('param').id), 200),
+  r.act(
+    'get',
+    '/quota',
+    'The current quota window: limit, adjustments, used, remaining',
+    json(QuotaStatus, 'Quota status'),
+    catalog.quota.get,
   );
   app.openapi(
     createRoute({

@@ -2,7 +2,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type Catalog, schemas as s } from '../../catalog/index.js';
 import type { Env } from '../env.js';
-import { IdParam, json, jsonBody, page, problems, Token, TokenWithValue } from '../schemas.js';
+import { resourceRoutes } from '../resource.js';
+import { json, page, problems, Token, TokenWithValue } from '../schemas.js';
 
 const tags = ['tokens'];
 const Create = s.tokenCreate.meta({ id: 'AdminTokenCreate' });
@@ -32,48 +33,19 @@ export function registerTokens(app: OpenAPIHono<Env>, catalog: Catalog): void {
       );
     },
   );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/tokens',
-      tags,
-      summary: 'List admin tokens (a provider token sees its provider’s)',
-      request: { query: s.pageQuery },
-      responses: { 200: json(page(Token, 'AdminTokenPage'), 'A page of tokens'), ...problems },
-    }),
-    async (c) => c.json(await svc.list(c.var.actor, c.req.valid('query')), 200),
+  const r = resourceRoutes(app, '/tokens', tags);
+  r.list(
+    'List admin tokens (a provider token sees its provider’s)',
+    s.pageQuery,
+    json(page(Token, 'AdminTokenPage'), 'A page of tokens'),
+    svc.list,
   );
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/tokens',
-      tags,
-      summary: 'Create an admin token (operator); the value is in this answer only',
-      request: jsonBody(Create),
-      responses: { 201: json(TokenWithValue, 'Created'), ...problems },
-    }),
-    async (c) => c.json(await svc.create(c.var.actor, c.req.valid('json')), 201),
+  r.create(
+    'Create an admin token (operator); the value is in this answer only',
+    Create,
+    json(TokenWithValue, 'Created'),
+    svc.create,
   );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/tokens/{id}',
-      tags,
-      summary: 'Get an admin token (never its value)',
-      request: { params: IdParam },
-      responses: { 200: json(Token, 'The token'), ...problems },
-    }),
-    async (c) => c.json(await svc.get(c.var.actor, c.req.valid('param').id), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/tokens/{id}',
-      tags,
-      summary: 'Revoke an admin token',
-      request: { params: IdParam },
-      responses: { 200: json(Token, 'Revoked'), ...problems },
-    }),
-    async (c) => c.json(await svc.revoke(c.var.actor, c.req.valid('param').id), 200),
-  );
+  r.get('Get an admin token (never its value)', json(Token, 'The token'), svc.get);
+  r.act('delete', '', 'Revoke an admin token', json(Token, 'Revoked'), svc.revoke);
 }
