@@ -1,9 +1,12 @@
 /**
  * The gateway's in-memory view of the control plane: APIs and their routes, plans, and
- * keys by hash. The hot path reads only this; it never touches the database. A snapshot is
- * immutable once built; `SnapshotHolder` swaps in a new one when the control plane says
- * something changed (in-process callback, or Redis pub/sub across processes) and on a
- * periodic full reload as the safety net. Reloads are coalesced: at most one runs, and one
+ * keys by hash. The hot path reads only this; it never touches the database. What a
+ * snapshot says never changes once built: the admit step only memoises on its objects
+ * (`CompiledPlan.window`, the current quota window, and a per-key cache of the limits
+ * request), values derived from the records and the clock, so a new snapshot starts with
+ * empty memos and no reader can see a record change. `SnapshotHolder` swaps in a new one
+ * when the control plane says something changed (in-process callback, or Redis pub/sub
+ * across processes) and on a periodic full reload as the safety net. Reloads are coalesced: at most one runs, and one
  * more is queued if a change arrives meanwhile, so a burst of admin writes costs two loads.
  */
 import { quotaWindow } from '../limits/index.js';
@@ -64,8 +67,8 @@ export interface CompiledPlan {
   overQuota: 'block' | 'overage';
   billable: (status: number) => boolean;
   failureMode: 'open' | 'closed';
-  /** Cache of the current quota window, filled by the admit step. */
-  window: { start: number; end: number; limitBase: number } | null;
+  /** Memo of the current quota window, filled by the admit step (derived from `quota` and the clock). */
+  window: { start: number; end: number } | null;
   /** `RateLimit-Policy` value for this plan's throttle and quota, built once per snapshot. */
   ratePolicy: string | null;
 }

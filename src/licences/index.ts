@@ -6,8 +6,8 @@ export type { ActivateWithGraceOptions, ActivationOutcome } from './client.js';
 export { activateWithGrace } from './client.js';
 export type { GuardStatus, LicenceGuardOptions, PeriodicCheckOptions } from './guard.js';
 export { LicenceGuard, startPeriodicCheck } from './guard.js';
-export type { JsonHandler, JsonResponse } from './http.js';
-export { ACTIVATION_STATUS, activationHandler, publicKeysHandler, releaseHandler } from './http.js';
+export type { JsonHandler, JsonResponse } from './http/handlers.js';
+export { ACTIVATION_STATUS, activationHandler, publicKeysHandler, releaseHandler } from './http/handlers.js';
 export {
   generateSigningKey,
   MIN_SECRET_LENGTH,

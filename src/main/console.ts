@@ -93,7 +93,7 @@ export function buildConsole(deps: ConsoleDeps): Hono {
       log,
       credentials: apigwCredentials,
       keyValues: config.apigwKeyValues ? createKeyValueVault({ db: store.db, secret: deps.secret }) : null,
-      products: planProductLink(deps.marketplace.catalogue),
+      products: planProductLink(deps.marketplace.products),
     }),
   );
   app.route('/', deps.marketplace.app);

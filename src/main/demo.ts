@@ -163,7 +163,7 @@ async function publishSamples(t: Tollgate, providerId: string, apis: Map<string,
     if (!apiId) continue;
     const plan = await t.catalog.plans.create(SYSTEM, { providerId, apiIds: [apiId], ...p.plan });
     await t.billing.setPrice(plan.id, p.price, SYSTEM.id);
-    const product = await t.marketplace.catalogue.create(SYSTEM, {
+    const product = await t.marketplace.products.create(SYSTEM, {
       providerId,
       title: p.title,
       summary: p.summary,
@@ -171,7 +171,7 @@ async function publishSamples(t: Tollgate, providerId: string, apis: Map<string,
       apiIds: [apiId],
       planIds: [plan.id],
     });
-    await t.marketplace.catalogue.publish(SYSTEM, product.id);
+    await t.marketplace.products.publish(SYSTEM, product.id);
   }
 }
 

@@ -8,9 +8,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type Env, IdParam, json, jsonBody, problems } from '../control/index.js';
 import { invalid, notFound } from '../shared/index.js';
-import { browseQuery, productCreate, productUpdate } from './catalogue.js';
 import type { Marketplace } from './index.js';
 import type { Actor } from './ports.js';
+import { browseQuery, productCreate, productUpdate } from './products.js';
 import { subscribeInput } from './subscriptions.js';
 
 const tags = ['marketplace'];
@@ -101,7 +101,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       summary: "The caller's products (all statuses)",
       responses: { 200: json(Products, 'Products'), ...problems },
     }),
-    async (c) => c.json({ items: await m.catalogue.list(c.var.actor), nextCursor: null }, 200),
+    async (c) => c.json({ items: await m.products.list(c.var.actor), nextCursor: null }, 200),
   );
   app.openapi(
     createRoute({
@@ -112,7 +112,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       request: jsonBody(productCreate.meta({ id: 'ProductCreate' })),
       responses: { 201: json(Product, 'Created'), ...problems },
     }),
-    async (c) => c.json(await m.catalogue.create(c.var.actor, c.req.valid('json')), 201),
+    async (c) => c.json(await m.products.create(c.var.actor, c.req.valid('json')), 201),
   );
   app.openapi(
     createRoute({
@@ -123,7 +123,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       request: { params: IdParam },
       responses: { 200: json(Product, 'The product'), ...problems },
     }),
-    async (c) => c.json(await m.catalogue.get(c.var.actor, c.req.valid('param').id), 200),
+    async (c) => c.json(await m.products.get(c.var.actor, c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -135,7 +135,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       responses: { 200: json(Product, 'Updated'), ...problems },
     }),
     async (c) =>
-      c.json(await m.catalogue.update(c.var.actor, c.req.valid('param').id, c.req.valid('json')), 200),
+      c.json(await m.products.update(c.var.actor, c.req.valid('param').id, c.req.valid('json')), 200),
   );
   for (const action of ['publish', 'unpublish'] as const) {
     app.openapi(
@@ -147,7 +147,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
         request: { params: IdParam },
         responses: { 200: json(Product, 'Done'), ...problems },
       }),
-      async (c) => c.json(await m.catalogue[action](c.var.actor, c.req.valid('param').id), 200),
+      async (c) => c.json(await m.products[action](c.var.actor, c.req.valid('param').id), 200),
     );
   }
   app.openapi(
@@ -159,7 +159,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
       request: { query: browseQuery },
       responses: { 200: json(Products, 'Products'), ...problems },
     }),
-    async (c) => c.json(await m.catalogue.browse(c.req.valid('query')), 200),
+    async (c) => c.json(await m.products.browse(c.req.valid('query')), 200),
   );
 
   app.openapi(
@@ -194,7 +194,7 @@ export const marketplaceRoutes = (m: Marketplace) => (app: OpenAPIHono<Env>) => 
     async (c) => {
       const input = c.req.valid('json');
       if (c.var.actor.kind === 'provider') {
-        const p = await m.catalogue.get(c.var.actor, input.productId);
+        const p = await m.products.get(c.var.actor, input.productId);
         if (p.providerId !== c.var.actor.providerId) throw notFound('product', input.productId);
       }
       return c.json(

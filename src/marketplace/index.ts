@@ -1,5 +1,5 @@
 /**
- * The marketplace: catalogue, subscription lifecycle, AWS-Marketplace-compatible endpoints
+ * The marketplace: products, subscription lifecycle, AWS-Marketplace-compatible endpoints
  * (Tollgate as the marketplace), and onboarding + metering export (Tollgate selling
  * through an external marketplace). See docs/marketplace.md.
  *
@@ -12,14 +12,14 @@ import { type Clock, type Logger, OutboundPolicy } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { createAgreements } from './agreements.js';
 import { createMarketplaceAwsApp } from './aws/app.js';
-import { createCatalogue } from './catalogue.js';
 import { createCredentials } from './credentials.js';
 import { createExporter, type ExportAlert, type Exporter } from './exporter.js';
 import { type ExternalMarketplaceConfig, externalClients } from './external.js';
 import { type Listing, listing } from './listing.js';
-import { createNotifier } from './notify.js';
 import { createOnboarding, type Onboarding } from './onboarding.js';
+import { createNotifier } from './outbound-notifications.js';
 import type { BillingPort, CatalogPort, WebhooksPort } from './ports.js';
+import { createProducts } from './products.js';
 import { createLifecycle } from './subscriptions.js';
 
 export { marketplaceRoutes } from './admin-routes.js';
@@ -27,13 +27,6 @@ export type { Agreement, AgreementService } from './agreements.js';
 export { TOKEN_TTL_MS } from './agreements.js';
 export { createMarketplaceAwsApp, type MarketplaceAwsDeps } from './aws/app.js';
 export { AwsError } from './aws/errors.js';
-export {
-  browseQuery,
-  type CatalogueService,
-  type Product,
-  productCreate,
-  productUpdate,
-} from './catalogue.js';
 export type { CredentialService, IssuedCredentials } from './credentials.js';
 export { seal, sealingKey, unseal } from './credentials.js';
 export type { ExportAlert, Exporter, ExportReport, ExportStatus } from './exporter.js';
@@ -41,11 +34,18 @@ export { createExporter } from './exporter.js';
 export type { ExternalMarketplaceConfig } from './external.js';
 export { errorPage, escapeHtml, registrationRedirectPage, welcomePage } from './html.js';
 export type { Listing, ListingApi, ListingPlan } from './listing.js';
-export type { LifecycleAction } from './notify.js';
 export type { Onboarding } from './onboarding.js';
+export type { LifecycleAction } from './outbound-notifications.js';
 export { type PlanProductLink, planProductLink } from './plan-link.js';
 export type { Actor, BillingPort, CatalogPort, WebhooksPort } from './ports.js';
 export { MARKETPLACE_ACTOR } from './ports.js';
+export {
+  browseQuery,
+  type Product,
+  type ProductService,
+  productCreate,
+  productUpdate,
+} from './products.js';
 export type { Lifecycle, SubscribeResult, SubscriptionEvent } from './subscriptions.js';
 export { subscribeInput } from './subscriptions.js';
 
@@ -72,7 +72,7 @@ export interface MarketplaceDeps {
 }
 
 export interface Marketplace {
-  catalogue: ReturnType<typeof createCatalogue>;
+  products: ReturnType<typeof createProducts>;
   subscriptions: ReturnType<typeof createLifecycle>;
   agreements: ReturnType<typeof createAgreements>;
   credentials: ReturnType<typeof createCredentials>;
@@ -93,7 +93,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
   const db = deps.store.db;
   const { clock, log } = deps;
   const outbound = deps.outbound ?? new OutboundPolicy();
-  const catalogue = createCatalogue({ db, clock, outbound });
+  const products = createProducts({ db, clock, outbound });
   const agreements = createAgreements({ db, clock });
   const credentials = createCredentials({ db, clock, secretKey: deps.secretKey });
   const notifier = createNotifier({ db, credentials, clock, log, outbound });
@@ -102,7 +102,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
     clock,
     log,
     catalog: deps.catalog,
-    catalogue,
+    products,
     agreements,
     notifier,
     ...(deps.webhooks ? { webhooks: deps.webhooks } : {}),
@@ -132,7 +132,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
       clock,
       log,
       catalog: deps.catalog,
-      catalogue,
+      products,
       lifecycle: subscriptions,
       clients,
       config: deps.external,
@@ -144,7 +144,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
 
   let sweep: NodeJS.Timeout | undefined;
   return {
-    catalogue,
+    products,
     subscriptions,
     agreements,
     credentials,
@@ -152,7 +152,7 @@ export function createMarketplace(deps: MarketplaceDeps): Marketplace {
     ...(onboarding ? { onboarding } : {}),
     ...(exporter ? { exporter } : {}),
     listing: (productId, inviteCode) =>
-      listing({ db, catalogue, ...(deps.billing ? { billing: deps.billing } : {}) }, productId, inviteCode),
+      listing({ db, products, ...(deps.billing ? { billing: deps.billing } : {}) }, productId, inviteCode),
     deliverNotifications: () => notifier.deliverDue(),
     start(options = {}) {
       exporter?.start(options.exportEveryMs);

@@ -1,11 +1,11 @@
 /**
  * What a buyer sees of one product: the listing, each plan on offer with its limits and
  * current price (from billing, when wired), and the APIs with their OpenAPI documents.
- * Only published products; a private one needs its invite code (catalogue.view).
+ * Only published products; a private one needs its invite code (products.view).
  */
 import type { Db } from '../store/index.js';
-import type { CatalogueService, Product } from './catalogue.js';
 import type { BillingPort } from './ports.js';
+import type { Product, ProductService } from './products.js';
 
 export interface ListingPlan {
   id: string;
@@ -32,11 +32,11 @@ export interface Listing {
 }
 
 export async function listing(
-  deps: { db: Db; catalogue: CatalogueService; billing?: BillingPort },
+  deps: { db: Db; products: ProductService; billing?: BillingPort },
   productId: string,
   inviteCode?: string,
 ): Promise<Listing> {
-  const product = await deps.catalogue.view(productId, inviteCode);
+  const product = await deps.products.view(productId, inviteCode);
   const plans = product.planIds.length
     ? await deps.db.selectFrom('plans').selectAll().where('id', 'in', product.planIds).execute()
     : [];

@@ -12,7 +12,7 @@
  *     ─▶ key provisioned (enabled once active) ─▶ HTML page showing it once.
  * Invalid token → 400 page, expired/reused → 410 page, marketplace down → 502 page; never
  * a stack trace. A buyer who comes back with a new token gets a new key on the same
- * subscription. Notifications: ./notifications.ts (mounted on the same sub-app).
+ * subscription. Notifications: ./inbound-notifications.ts (mounted on the same sub-app).
  */
 import {
   ResolveCustomerCommand,
@@ -23,12 +23,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { incomingRequest } from '../aws/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import type { Db } from '../store/index.js';
-import type { CatalogueService, Product } from './catalogue.js';
 import type { Exporter } from './exporter.js';
 import type { ExternalClients, ExternalMarketplaceConfig } from './external.js';
 import { errorPage, welcomePage } from './html.js';
-import { handleNotification } from './notifications.js';
+import { handleNotification } from './inbound-notifications.js';
 import { type CatalogPort, MARKETPLACE_ACTOR } from './ports.js';
+import type { Product, ProductService } from './products.js';
 import type { Lifecycle } from './subscriptions.js';
 
 export interface OnboardingDeps {
@@ -36,7 +36,7 @@ export interface OnboardingDeps {
   clock: Clock;
   log: Logger;
   catalog: CatalogPort;
-  catalogue: CatalogueService;
+  products: ProductService;
   lifecycle: Lifecycle;
   clients: ExternalClients;
   config: ExternalMarketplaceConfig;
@@ -144,7 +144,7 @@ export function createOnboarding(deps: OnboardingDeps) {
       };
     }
     const externalId = externalIdOf(resolved);
-    const product = resolved.ProductCode ? await deps.catalogue.byExternalCode(resolved.ProductCode) : null;
+    const product = resolved.ProductCode ? await deps.products.byExternalCode(resolved.ProductCode) : null;
     if (!product || !externalId || product.planIds.length === 0) {
       deps.log.warn({ productCode: resolved.ProductCode }, 'registration for a product not sold here');
       return {

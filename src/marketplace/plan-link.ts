@@ -7,8 +7,8 @@
  * the product's only plan (a product lists at least one).
  */
 import { invalid, isTollgateError, notFound } from '../shared/index.js';
-import type { CatalogueService, Product } from './catalogue.js';
 import type { Actor } from './ports.js';
+import type { Product, ProductService } from './products.js';
 
 export interface PlanProductLink {
   /** The product `code` names, with the plan listed on it; refused across providers. */
@@ -16,9 +16,9 @@ export interface PlanProductLink {
   unlink(actor: Actor, productId: string, planId: string): Promise<void>;
 }
 
-export function planProductLink(catalogue: CatalogueService): PlanProductLink {
+export function planProductLink(products: ProductService): PlanProductLink {
   async function find(actor: Actor, code: string): Promise<Product> {
-    const mine = await catalogue.list(actor);
+    const mine = await products.list(actor);
     const p =
       mine.find((x) => x.id === code) ??
       mine.find((x) => x.productCode === code) ??
@@ -32,11 +32,11 @@ export function planProductLink(catalogue: CatalogueService): PlanProductLink {
       if (p.providerId !== plan.providerId)
         throw invalid('productCode', `product ${p.id} belongs to another provider than plan ${plan.id}`);
       if (p.planIds.includes(plan.id)) return p;
-      return catalogue.update(actor, p.id, { planIds: [...p.planIds, plan.id] });
+      return products.update(actor, p.id, { planIds: [...p.planIds, plan.id] });
     },
     async unlink(actor, productId, planId) {
       // A product that is gone has nothing to unlink; any other fault surfaces.
-      const p = await catalogue.get(actor, productId).catch((e: unknown) => {
+      const p = await products.get(actor, productId).catch((e: unknown) => {
         if (isTollgateError(e) && e.code === 'NOT_FOUND') return null;
         throw e;
       });
@@ -46,7 +46,7 @@ export function planProductLink(catalogue: CatalogueService): PlanProductLink {
           'productCode',
           `plan ${planId} is the only plan of product ${p.id}; list another plan first`,
         );
-      await catalogue.update(actor, p.id, { planIds: p.planIds.filter((x) => x !== planId) });
+      await products.update(actor, p.id, { planIds: p.planIds.filter((x) => x !== planId) });
     },
   };
 }

@@ -21,9 +21,8 @@ import { z } from 'zod';
 import { type Clock, invalid, type Logger, notFound, TollgateError } from '../shared/index.js';
 import type { Db } from '../store/index.js';
 import type { AgreementService } from './agreements.js';
-import type { CatalogueService, Product } from './catalogue.js';
 import { eventId } from './ids.js';
-import type { Notifier } from './notify.js';
+import type { Notifier } from './outbound-notifications.js';
 import {
   type Actor,
   type BillingPort,
@@ -33,6 +32,7 @@ import {
   type SubscriptionLike,
   type WebhooksPort,
 } from './ports.js';
+import type { Product, ProductService } from './products.js';
 
 export const DEFAULT_CANCEL_GRACE_MS = 3600_000;
 
@@ -75,7 +75,7 @@ export interface LifecycleDeps {
   clock: Clock;
   log: Logger;
   catalog: CatalogPort;
-  catalogue: CatalogueService;
+  products: ProductService;
   agreements: AgreementService;
   notifier: Notifier;
   webhooks?: WebhooksPort;
@@ -214,7 +214,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       actor: Actor = MARKETPLACE_ACTOR,
     ): Promise<SubscribeResult> {
       const d = parseInput(subscribeInput, input);
-      const product = await deps.catalogue.view(d.productId, d.inviteCode);
+      const product = await deps.products.view(d.productId, d.inviteCode);
       if (!product.planIds.includes(d.planId))
         throw invalid('planId', 'this plan is not on offer for the product');
       if (d.consumerId && actor.kind === 'provider') await catalog.consumers.get(actor, d.consumerId);

@@ -40,9 +40,9 @@ export interface ProductInput {
   visibility?: 'public' | 'private';
 }
 
-/** src/marketplace (its `Marketplace` fits): the product catalogue and the subscription lifecycle. */
+/** src/marketplace (its `Marketplace` fits): the products and the subscription lifecycle. */
 export interface MarketplacePort {
-  catalogue: {
+  products: {
     browse(query?: { q?: string; limit?: number; cursor?: string }): Promise<{
       items: ProductLike[];
       nextCursor: string | null;

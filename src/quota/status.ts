@@ -60,10 +60,10 @@ export interface QuotaStatus {
 
 export type PlanQuota = Pick<
   PlanTable,
-  'id' | 'provider_id' | 'quota_limit' | 'quota_period' | 'quota_offset' | 'quota_time_zone'
+  'provider_id' | 'quota_limit' | 'quota_period' | 'quota_offset' | 'quota_time_zone'
 >;
 
-type SubscriptionQuota = PlanQuota & { subscription_id: string; started_at: number };
+type SubscriptionQuota = PlanQuota & { subscription_id: string; plan_id: string; started_at: number };
 
 export async function loadSubscriptionQuota(db: Db | Tx, subscriptionId: string): Promise<SubscriptionQuota> {
   const row = await db
@@ -72,7 +72,7 @@ export async function loadSubscriptionQuota(db: Db | Tx, subscriptionId: string)
     .select([
       'subscriptions.id as subscription_id',
       'subscriptions.started_at',
-      'plans.id',
+      'plans.id as plan_id',
       'plans.provider_id',
       'plans.quota_limit',
       'plans.quota_period',
@@ -153,7 +153,7 @@ async function statusOf(
 ): Promise<QuotaStatus> {
   const base = {
     subscriptionId: sub.subscription_id,
-    planId: sub.id,
+    planId: sub.plan_id,
     providerId: sub.provider_id,
     period: (sub.quota_period as QuotaPeriod | null) ?? null,
     timeZone: sub.quota_time_zone || 'UTC',

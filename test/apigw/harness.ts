@@ -14,8 +14,8 @@ import {
   createKeyValueVault,
 } from '../../src/apigw/index.js';
 import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../src/catalog/index.js';
-import { createCatalogue } from '../../src/marketplace/catalogue.js';
-import { type CatalogueService, planProductLink } from '../../src/marketplace/index.js';
+import { type ProductService, planProductLink } from '../../src/marketplace/index.js';
+import { createProducts } from '../../src/marketplace/products.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { testOutbound } from '../helpers/outbound.js';
@@ -25,8 +25,8 @@ export interface ApigwHarness {
   url: string;
   store: Store;
   catalog: Catalog;
-  /** The marketplace catalogue productCode links plans to. */
-  products: CatalogueService;
+  /** The marketplace product whose productCode links plans to. */
+  products: ProductService;
   clock: ManualClock;
   alpha: { providerId: string; apiId: string; routes: Record<string, string> };
   beta: { providerId: string; apiId: string; planId: string };
@@ -85,7 +85,7 @@ export async function startApigw(kind: TestStore, opts: { keyValues?: boolean } 
   });
   const providerCreds = await credentials.issue(t.id);
   const secret = 'test-installation-secret-0123456789';
-  const products = createCatalogue({ db: store.db, clock, outbound: testOutbound() });
+  const products = createProducts({ db: store.db, clock, outbound: testOutbound() });
   root.route(
     '/apigateway',
     createApiGatewayApp({

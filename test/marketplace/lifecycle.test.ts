@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/catalog/index.js';
 import { createAgreements } from '../../src/marketplace/agreements.js';
-import { createCatalogue } from '../../src/marketplace/catalogue.js';
 import { createCredentials } from '../../src/marketplace/credentials.js';
-import { createNotifier } from '../../src/marketplace/notify.js';
+import { createNotifier } from '../../src/marketplace/outbound-notifications.js';
 import type { CatalogPort } from '../../src/marketplace/ports.js';
+import { createProducts } from '../../src/marketplace/products.js';
 import { createLifecycle } from '../../src/marketplace/subscriptions.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -16,7 +16,7 @@ import { seedProvider } from './fixtures.js';
 const OP = { kind: 'operator' as const, id: 'test' };
 
 for (const kind of await testStores()) {
-  describe(`catalogue and subscription lifecycle on ${kind.name}`, () => {
+  describe(`products and subscription lifecycle on ${kind.name}`, () => {
     let store: Store;
     const clock = new ManualClock(Date.UTC(2026, 10, 26, 8));
     const changes: { entity: string; id: string; action: string }[] = [];
@@ -24,7 +24,7 @@ for (const kind of await testStores()) {
     let flushes = 0;
     let seed: Awaited<ReturnType<typeof seedProvider>>;
     let plan2: string;
-    let catalogue: ReturnType<typeof createCatalogue>;
+    let products: ReturnType<typeof createProducts>;
     let life: ReturnType<typeof createLifecycle>;
     let trialPlans: Set<string>;
 
@@ -47,14 +47,14 @@ for (const kind of await testStores()) {
         } as never)
       ).id;
       trialPlans = new Set([plan2]);
-      catalogue = createCatalogue({ db: store.db, clock, outbound: testOutbound() });
+      products = createProducts({ db: store.db, clock, outbound: testOutbound() });
       const credentials = createCredentials({ db: store.db, clock, secretKey: 'k'.repeat(32) });
       life = createLifecycle({
         db: store.db,
         clock,
         log: silentLogger,
         catalog: port,
-        catalogue,
+        products,
         agreements: createAgreements({ db: store.db, clock }),
         notifier: createNotifier({
           db: store.db,
@@ -81,7 +81,7 @@ for (const kind of await testStores()) {
 
     it('lists only public published products for buyers, and finds them by search', async () => {
       const p = { kind: 'provider' as const, providerId: seed.providerId, id: 'tok_x' };
-      const a = await catalogue.create(p, {
+      const a = await products.create(p, {
         title: 'Proper noun search',
         summary: 'People, places and organisations in text',
         description: '# Nouns\nFinds **names**.',
@@ -90,32 +90,32 @@ for (const kind of await testStores()) {
       });
       expect(a.status).toBe('draft');
       expect(a.productCode).toMatch(/^[a-z0-9]{25}$/);
-      const hidden = await catalogue.create(p, {
+      const hidden = await products.create(p, {
         title: 'Private capture',
         planIds: [seed.planId],
         visibility: 'private',
         inviteCodes: ['invite-code-1'],
       });
-      expect((await catalogue.browse()).items).toEqual([]);
-      await catalogue.publish(p, a.id);
-      await catalogue.publish(p, hidden.id);
-      expect((await catalogue.browse()).items.map((x) => x.id)).toEqual([a.id]);
-      expect((await catalogue.browse({ q: 'ORGANISATIONS' })).items.map((x) => x.id)).toEqual([a.id]);
-      expect((await catalogue.browse({ q: 'capture' })).items).toEqual([]);
-      await expect(catalogue.view(hidden.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(catalogue.view(hidden.id, 'wrong-code')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      expect((await catalogue.view(hidden.id, 'invite-code-1')).id).toBe(hidden.id);
-      await catalogue.unpublish(p, a.id);
-      await expect(catalogue.view(a.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await catalogue.publish(p, a.id);
-      await expect(catalogue.create(p, { title: 'x', planIds: ['pln_nope'] })).rejects.toMatchObject({
+      expect((await products.browse()).items).toEqual([]);
+      await products.publish(p, a.id);
+      await products.publish(p, hidden.id);
+      expect((await products.browse()).items.map((x) => x.id)).toEqual([a.id]);
+      expect((await products.browse({ q: 'ORGANISATIONS' })).items.map((x) => x.id)).toEqual([a.id]);
+      expect((await products.browse({ q: 'capture' })).items).toEqual([]);
+      await expect(products.view(hidden.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(products.view(hidden.id, 'wrong-code')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect((await products.view(hidden.id, 'invite-code-1')).id).toBe(hidden.id);
+      await products.unpublish(p, a.id);
+      await expect(products.view(a.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await products.publish(p, a.id);
+      await expect(products.create(p, { title: 'x', planIds: ['pln_nope'] })).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
         issues: [{ field: 'planIds' }],
       });
     });
 
     it('subscribes a new buyer: consumer, active subscription, key shown once, events and webhooks', async () => {
-      const [product] = (await catalogue.browse()).items;
+      const [product] = (await products.browse()).items;
       await expect(
         life.subscribe({ productId: product!.id, planId: 'pln_other', consumer: { name: 'B' } }),
       ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
@@ -142,14 +142,14 @@ for (const kind of await testStores()) {
     });
 
     it('starts a trial when the plan price has trial days', async () => {
-      const [product] = (await catalogue.browse()).items;
+      const [product] = (await products.browse()).items;
       const r = await life.subscribe({ productId: product!.id, planId: plan2, consumer: { name: 'Trier' } });
       expect(r.subscription.status).toBe('trialing');
       expect(r.subscription.trialEndsAt).toBe(new Date(clock.now() + 14 * 86_400_000).toISOString());
     });
 
     it('changes plan, suspends, resumes, then cancels: flushes usage and disables keys', async () => {
-      const [product] = (await catalogue.browse()).items;
+      const [product] = (await products.browse()).items;
       const r = await life.subscribe({
         productId: product!.id,
         planId: seed.planId,

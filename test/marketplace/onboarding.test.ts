@@ -99,7 +99,7 @@ for (const kind of await testStores()) {
           sellerFlushes++;
         },
       });
-      const listing = await market.catalogue.create(OP, {
+      const listing = await market.products.create(OP, {
         providerId: mSeed.providerId,
         title: 'Proper nouns',
         apiIds: [mSeed.apiId],
@@ -107,16 +107,16 @@ for (const kind of await testStores()) {
         registrationUrl: `${sellerServer.url}/marketplace/register`,
         notificationUrl: `${sellerServer.url}/marketplace/notifications`,
       });
-      await market.catalogue.publish(OP, listing.id);
+      await market.products.publish(OP, listing.id);
       marketProductId = listing.id;
-      const own = await seller.catalogue.create(OP, {
+      const own = await seller.products.create(OP, {
         providerId: sSeed.providerId,
         title: 'Nouns <b>&</b>',
         apiIds: [sSeed.apiId],
         planIds: [sSeed.planId],
         externalProductCode: listing.productCode,
       });
-      await seller.catalogue.publish(OP, own.id);
+      await seller.products.publish(OP, own.id);
     });
     afterAll(async () => {
       market?.stop();
@@ -165,7 +165,7 @@ for (const kind of await testStores()) {
         CustomerIdentifier: agreement.customerIdentifier,
         CustomerAWSAccountId: agreement.customerAWSAccountId,
         LicenseArn: agreement.licenseArn,
-        ProductCode: (await market.catalogue.get(OP, marketProductId)).productCode,
+        ProductCode: (await market.products.get(OP, marketProductId)).productCode,
       });
       const sellerSub = await sellerStore.db
         .selectFrom('subscriptions')
@@ -325,7 +325,7 @@ for (const kind of await testStores()) {
       expect(/id="status">([^<]+)</.exec(page.html)?.[1]).toBe('pending');
       expect(page.html).toContain('id="pending"');
       const agreement = (await market.agreements.bySubscription(sub.subscription.id))!;
-      const code = (await market.catalogue.get(OP, marketProductId)).productCode;
+      const code = (await market.products.get(OP, marketProductId)).productCode;
       const consumer = await sellerStore.db
         .selectFrom('consumers')
         .select('id')

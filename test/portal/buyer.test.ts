@@ -78,7 +78,7 @@ describe('portal actions without JavaScript', () => {
       apiIds: [seed.apiId],
     });
     await h.billing.setPrice(pro.id, { currency: 'USD', recurringFee: '50' }, 'test');
-    await h.marketplace.catalogue.update(OP, seed.productId, { planIds: [seed.planId, pro.id] });
+    await h.marketplace.products.update(OP, seed.productId, { planIds: [seed.planId, pro.id] });
     const page = await b.get(`/account/subscriptions/${subscriptionId}`);
     expect(page.text).toContain('Change plan');
     const moved = await b.post(`/account/subscriptions/${subscriptionId}/plan`, { planId: pro.id });

@@ -1,7 +1,7 @@
 /**
  * A whole Tollgate for portal tests, on real sockets: the portal app (served by
  * @hono/node-server on a loopback port) over a real store, the catalog, the marketplace
- * (catalogue + lifecycle), billing, webhooks, a batched meter, and a real gateway (the same
+ * (products + lifecycle), billing, webhooks, a batched meter, and a real gateway (the same
  * parts src/main wires) in front of a small upstream. Only the clock is manual.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -270,7 +270,7 @@ export async function seedProduct(
     },
     'test',
   );
-  const product = await h.marketplace.catalogue.create(OP, {
+  const product = await h.marketplace.products.create(OP, {
     providerId,
     title: opts.title ?? 'Weather API',
     summary: opts.summary ?? 'Forecasts',
@@ -278,6 +278,6 @@ export async function seedProduct(
     apiIds: [api.id],
     planIds: [plan.id],
   } as never);
-  await h.marketplace.catalogue.publish(OP, product.id);
+  await h.marketplace.products.publish(OP, product.id);
   return { providerId, apiId: api.id, planId: plan.id, productId: product.id, pathPrefix: api.pathPrefix! };
 }

@@ -65,13 +65,13 @@ describe('the API reference works through the gateway', () => {
       quota: { limit: 1000, period: 'DAY' },
     });
     await h.billing.setPrice(plan.id, { currency: 'USD', recurringFee: '5.00' }, 'test');
-    const product = await h.marketplace.catalogue.create(SYSTEM, {
+    const product = await h.marketplace.products.create(SYSTEM, {
       providerId: provider.id,
       title: 'Nimbus forecasts',
       apiIds: [api.id],
       planIds: [plan.id],
     });
-    await h.marketplace.catalogue.publish(SYSTEM, product.id);
+    await h.marketplace.products.publish(SYSTEM, product.id);
     productId = product.id;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -108,16 +108,16 @@ describe('the API reference works through the gateway', () => {
       name: 'Closed',
       apiIds: [],
     });
-    const product = await h.marketplace.catalogue.create(SYSTEM, {
+    const product = await h.marketplace.products.create(SYSTEM, {
       providerId: api.providerId,
       title: 'Mismatched',
       apiIds: [apiId],
       planIds: [closed.id],
     });
-    await expect(h.marketplace.catalogue.publish(SYSTEM, product.id)).rejects.toThrow(
+    await expect(h.marketplace.products.publish(SYSTEM, product.id)).rejects.toThrow(
       /plan "Closed" does not give access to the API "Nimbus Weather"/,
     );
-    expect((await h.marketplace.catalogue.get(SYSTEM, product.id)).status).toBe('draft');
+    expect((await h.marketplace.products.get(SYSTEM, product.id)).status).toBe('draft');
   });
 
   async function firstCall(page: Page, email: string) {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { priceSchema } from '../../billing/index.js';
 import { schemas as catalog } from '../../catalog/index.js';
 // The schema file itself, not the module's front door: the CLI must not load the AWS clients.
-import { productCreate } from '../../marketplace/catalogue.js';
+import { productCreate } from '../../marketplace/products.js';
 import { endpointInputSchema } from '../../webhooks/index.js';
 
 const route = catalog.routeInput

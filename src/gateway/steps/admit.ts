@@ -112,7 +112,7 @@ function currentWindow(plan: CompiledPlan, now: number): { start: number; end: n
   const cached = plan.window;
   if (cached && now >= cached.start && now < cached.end) return cached;
   const w = quotaWindow(plan.quota!.period, plan.quota!.timeZone, now);
-  plan.window = { start: w.start, end: w.end, limitBase: plan.quota!.limit };
+  plan.window = { start: w.start, end: w.end };
   return w;
 }
 

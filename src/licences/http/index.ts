@@ -10,7 +10,9 @@
  *   Mount it at the console root: `console.route('/', licencePublicApp(licences))`.
  *
  * This folder is an adapter at the admin API's level (it imports src/control's helpers);
- * the rest of src/licences never imports it.
+ * the rest of src/licences never imports it, except `handlers.ts`: the framework-free
+ * activate/release/keys handlers, which import nothing from src/control and which the
+ * licences front door re-exports.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Catalog } from '../../catalog/index.js';

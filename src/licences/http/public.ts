@@ -19,8 +19,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { fieldPath } from '../../catalog/index.js';
 import { type Logger, silentLogger } from '../../shared/index.js';
-import { activationHandler, type JsonHandler, publicKeysHandler, releaseHandler } from '../http.js';
 import type { Licences } from '../service.js';
+import { activationHandler, type JsonHandler, publicKeysHandler, releaseHandler } from './handlers.js';
 
 export const PUBLIC_PREFIX = '/licences/v1';
 /** A licence token is a few KiB (features and limits included); this leaves ample room. */

@@ -83,7 +83,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     if (!mp) return unavailable(c);
     const q = (c.req.query('q') ?? '').trim().slice(0, 200);
     const cursor = c.req.query('after');
-    const page = await mp.catalogue.browse({ q: q || undefined, limit: 24, cursor: cursor || undefined });
+    const page = await mp.products.browse({ q: q || undefined, limit: 24, cursor: cursor || undefined });
     return render(
       c,
       'Marketplace',
@@ -128,7 +128,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
 
   async function loadProduct(c: PortalContext): Promise<ProductLike> {
     if (!mp) throw invalid('marketplace', 'not enabled');
-    return mp.catalogue.view(c.req.param('id')!, c.req.query('invite') || undefined);
+    return mp.products.view(c.req.param('id')!, c.req.query('invite') || undefined);
   }
 
   app.get('/products/:id', async (c) => {
@@ -341,7 +341,7 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
     const planId = field(c, 'planId');
     const invite = field(c, 'invite') || undefined;
     if (!planId) return errorPage(c, 400, 'Choose a plan first.');
-    const product = await mp.catalogue.view(productId, invite);
+    const product = await mp.products.view(productId, invite);
     if (await deps.buyer.liveSubscriptionTo(user.consumerId!, product.planIds)) {
       return errorPage(
         c,

@@ -40,7 +40,7 @@ export function apiPages(app: Hono<PortalEnv>, deps: PortalDeps) {
       deps.catalog.plans.list(actor, { limit: 200 }),
       deps.catalog.subscriptions.list(actor, { limit: 200 }),
     ]);
-    const products = deps.marketplace ? await deps.marketplace.catalogue.list(actor) : [];
+    const products = deps.marketplace ? await deps.marketplace.products.list(actor) : [];
     const cards: Array<[string, string, string]> = [
       ['/console/apis', 'APIs', `${apis.items.length} registered`],
       ['/console/plans', 'Plans and prices', `${plans.items.length} plans`],

@@ -160,7 +160,7 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
 
   app.get('/console/products', async (c) => {
     if (!deps.marketplace) return off(c);
-    const products = await deps.marketplace.catalogue.list(providerActor(c.get('user')!));
+    const products = await deps.marketplace.products.list(providerActor(c.get('user')!));
     return render(
       c,
       'Products',
@@ -206,7 +206,7 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
 
   app.get('/console/products/:id', async (c) => {
     if (!deps.marketplace) return off(c);
-    const p = await deps.marketplace.catalogue.get(providerActor(c.get('user')!), c.req.param('id'));
+    const p = await deps.marketplace.products.get(providerActor(c.get('user')!), c.req.param('id'));
     return form(c, p, { ...p, visibility: p.visibility }, {});
   });
 
@@ -214,15 +214,15 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
     const mp = deps.marketplace!;
     const actor = providerActor(c.get('user')!);
     const v = read(c);
-    const existing = id ? await mp.catalogue.get(actor, id) : null;
+    const existing = id ? await mp.products.get(actor, id) : null;
     try {
       const input = {
         ...v,
         visibility: v.visibility === 'private' ? ('private' as const) : ('public' as const),
       };
       const p = existing
-        ? await mp.catalogue.update(actor, existing.id, input)
-        : await mp.catalogue.create(actor, input);
+        ? await mp.products.update(actor, existing.id, input)
+        : await mp.products.create(actor, input);
       return c.redirect(`/console/products/${p.id}`, 303);
     } catch (err) {
       if (isTollgateError(err) && (err.code === 'VALIDATION_FAILED' || err.code === 'CONFLICT')) {
@@ -238,7 +238,7 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   for (const action of ['publish', 'unpublish'] as const) {
     app.post(`/console/products/:id/${action}`, async (c) => {
       if (!deps.marketplace) return off(c);
-      const p = await deps.marketplace.catalogue[action](providerActor(c.get('user')!), c.req.param('id'));
+      const p = await deps.marketplace.products[action](providerActor(c.get('user')!), c.req.param('id'));
       return c.redirect(`/console/products/${p.id}`, 303);
     });
   }

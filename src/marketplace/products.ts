@@ -1,5 +1,6 @@
 /**
- * The marketplace catalogue: products a provider lists (DESIGN.md "Product").
+ * Marketplace products: the listings a provider offers to buyers (the control-plane records
+ * they offer — APIs, plans, subscriptions — live in src/catalog).
  *
  * A product offers some of the provider's APIs and plans, is `public` or `private` (seen
  * only with an invite code, stored as SHA-256), fulfilled `metered` (keys + gateway) or
@@ -114,7 +115,7 @@ function newProductCode(): string {
   return s;
 }
 
-export interface CatalogueService {
+export interface ProductService {
   create(actor: Actor, input: z.input<typeof productCreate>): Promise<Product>;
   update(actor: Actor, id: string, input: z.input<typeof productUpdate>): Promise<Product>;
   publish(actor: Actor, id: string): Promise<Product>;
@@ -128,7 +129,7 @@ export interface CatalogueService {
   byExternalCode(externalProductCode: string): Promise<Product | null>;
 }
 
-export function createCatalogue(deps: { db: Db; clock: Clock; outbound: OutboundPolicy }): CatalogueService {
+export function createProducts(deps: { db: Db; clock: Clock; outbound: OutboundPolicy }): ProductService {
   const { db, clock } = deps;
 
   async function load(actor: Actor, id: string): Promise<MarketplaceProductTable> {

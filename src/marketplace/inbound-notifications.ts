@@ -143,7 +143,7 @@ async function apply(
   productCode: string,
 ): Promise<string> {
   const { db, lifecycle } = deps;
-  const product = await deps.catalogue.byExternalCode(productCode);
+  const product = await deps.products.byExternalCode(productCode);
   if (!product) return 'ignored: unknown product';
   const sub = await db
     .selectFrom('subscriptions as s')

@@ -1,15 +1,15 @@
 /**
  * The provider's public licence endpoints, as framework-free handlers `(body) → {status, json}`
- * for the lead to mount:
+ * (public.ts mounts them on Hono; tests call them directly):
  *   POST /licences/v1/activate   { token, instanceId }  → seat check + heartbeat
  *   POST /licences/v1/release    { token, instanceId }  → give the seat back
  *   GET  /licences/v1/keys/:providerId                  → the public keys file (JWKS + revoked)
  * The licence token itself authenticates the caller (its signature is checked). Refusals
  * are 4xx with `{ ok: false, code, message }`; a deployment treats any 4xx as final and
- * anything else (5xx, timeouts, no answer) as "provider unreachable" (see client.ts).
+ * anything else (5xx, timeouts, no answer) as "provider unreachable" (see ../client.ts).
  */
-import type { Licences } from './service.js';
-import type { ActivationDenialCode, ActivationResult } from './types.js';
+import type { Licences } from '../service.js';
+import type { ActivationDenialCode, ActivationResult } from '../types.js';
 
 export interface JsonResponse {
   status: number;
