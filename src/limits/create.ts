@@ -8,6 +8,7 @@
  *   redisUrl + lease   → LeasedLimits over that RedisLimits (hot keys served from local blocks)
  */
 import { invalid } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
 import { LeasedLimits } from './leased.js';
 import { MemoryLimits } from './memory.js';
 import { RedisLimits } from './redis.js';
@@ -21,6 +22,8 @@ export interface CreateLimitsOptions {
   prefix?: string;
   /** How long to wait for Redis at start (default 5000 ms). */
   readyTimeoutMs?: number;
+  /** Where background faults (a failed lease give-back) are logged. */
+  log?: Logger;
   /** Told when Redis was not ready in time (the backend is returned anyway). */
   onNotReady?: (err: Error) => void;
 }
@@ -40,5 +43,12 @@ export async function createLimits(opts: CreateLimitsOptions = {}): Promise<Limi
   } catch (e) {
     opts.onNotReady?.(e instanceof Error ? e : new Error(String(e)));
   }
-  return lease === null ? redis : new LeasedLimits({ limits: redis, units: lease.units, ttlMs: lease.ttlMs });
+  return lease === null
+    ? redis
+    : new LeasedLimits({
+        limits: redis,
+        units: lease.units,
+        ttlMs: lease.ttlMs,
+        ...(opts.log ? { log: opts.log } : {}),
+      });
 }

@@ -25,11 +25,14 @@
  * Concurrency: one shape has at most one trip to Redis in flight; admits arriving meanwhile
  * wait for it and are served from its block, or share its refusal (retry hint shortened by
  * the time they waited), or make the next trip. Failure: a trip that cannot reach Redis
- * answers LIMITS_UNAVAILABLE, but blocks already held keep serving (their units are spent);
- * a block whose give-back fails stays counted as used (under-serves, never over-serves).
+ * answers LIMITS_UNAVAILABLE, but blocks already held keep serving (their units are spent).
+ * A give-back that fails is logged, counted and owed to the next sweep (lease-give.ts).
  */
 import { type Clock, systemClock } from '../shared/clock.js';
+import { reportFault } from '../shared/faults.js';
+import { type Logger, silentLogger } from '../shared/logger.js';
 import { type Block, sameRules, serve, settleOf, shapeKey, usable } from './lease-block.js';
+import { GiveBacks } from './lease-give.js';
 import { type LeaseReply, LeaseScripts, type LeaseSource, type Settle } from './lease-io.js';
 import { RedisLimits } from './redis.js';
 import type { AdmitRequest, Decision, LimitsBackend } from './types.js';
@@ -54,6 +57,8 @@ export interface LeasedLimitsOptions {
   sweepEveryMs?: number;
   /** Shapes tracked at most; beyond, requests of new shapes go straight to Redis (default 100,000). */
   maxShapes?: number;
+  /** Where failed give-backs are reported (default: nowhere, but still counted as faults). */
+  log?: Logger;
 }
 
 /** Counters since construction. Redis calls per admit = (trips + gives) / admits. */
@@ -69,7 +74,9 @@ export interface LeaseStats {
   leasedUnits: number;
   /** Unused units given back. */
   givenUnits: number;
-  /** Unused units whose give-back failed: they stay counted as used. */
+  /** Unused units whose give-back failed and that wait for the next sweep (counted as used meanwhile). */
+  owedUnits: number;
+  /** Unused units whose give-back may have run, or was still owed at close(): they stay counted as used. */
   lostUnits: number;
 }
 
@@ -108,8 +115,11 @@ export class LeasedLimits implements LimitsBackend {
     gives: 0,
     leasedUnits: 0,
     givenUnits: 0,
+    owedUnits: 0,
     lostUnits: 0,
   };
+  private readonly gives: GiveBacks;
+  private readonly log: Logger;
   private readonly timer: NodeJS.Timeout | undefined;
   private seq = 0;
   private closed = false;
@@ -130,8 +140,17 @@ export class LeasedLimits implements LimitsBackend {
     this.leaseFor = opts.leaseFor;
     this.clock = opts.clock ?? systemClock;
     this.maxShapes = opts.maxShapes ?? 100_000;
+    this.log = opts.log ?? silentLogger;
+    this.gives = new GiveBacks(this.scripts, this.counts, this.log);
     if (sweepEvery > 0) {
-      this.timer = setInterval(() => void this.sweep().catch(() => {}), sweepEvery);
+      // sweep() reports its own give-back faults; anything else it throws is a bug worth a line.
+      this.timer = setInterval(
+        () =>
+          void this.sweep().catch((err) =>
+            reportFault(this.log, 'limits.lease_sweep', err, 'lease sweep failed'),
+          ),
+        sweepEvery,
+      );
       this.timer.unref();
     }
   }
@@ -194,9 +213,9 @@ export class LeasedLimits implements LimitsBackend {
     await this.inner.addQuotaUsed(quotaKey, windowStart, windowEnd, n);
   }
 
-  /** Gives back blocks older than ttl and forgets shapes idle for 2·ttl. */
+  /** Gives back what is owed, and blocks older than ttl; forgets shapes idle for 2·ttl. */
   async sweep(nowMs: number = this.clock.now()): Promise<void> {
-    const out: Settle[] = [];
+    const out = this.gives.takeOwed();
     for (const [k, s] of this.shapes) {
       if (s.pending !== null) continue;
       const b = s.block;
@@ -206,7 +225,7 @@ export class LeasedLimits implements LimitsBackend {
       }
       if (s.block === null && nowMs - s.lastSeen >= 2 * this.ttlMs) this.shapes.delete(k);
     }
-    await this.giveBack(out, nowMs, false);
+    await this.gives.send(out, nowMs, false);
   }
 
   /** Gives every held unit back, then closes the wrapped RedisLimits. */
@@ -216,11 +235,12 @@ export class LeasedLimits implements LimitsBackend {
     const inFlight: Promise<Decision>[] = [];
     for (const s of this.shapes.values()) if (s.pending) inFlight.push(s.pending.done);
     await Promise.allSettled(inFlight);
-    const out: Settle[] = [];
+    const out = this.gives.takeOwed();
     for (const s of this.shapes.values())
       if (s.block !== null && s.block.left > 0) out.push(settleOf(s.block));
     this.shapes.clear();
-    await this.giveBack(out, this.clock.now(), false);
+    await this.gives.send(out, this.clock.now(), false);
+    this.gives.close();
     await this.inner.close();
   }
 
@@ -260,17 +280,23 @@ export class LeasedLimits implements LimitsBackend {
     return Number.isFinite(w) ? Math.min(this.units, Math.max(w, 1)) : 1;
   }
 
-  private async lease(s: Shape, trip: Trip, want: number, settle: Settle | null): Promise<Decision> {
+  private async lease(s: Shape, trip: Trip, want: number, toSettle: Settle | null): Promise<Decision> {
     const { rules: req, now } = trip;
     const id = `${this.node}${(this.seq++).toString(36)}`;
     this.counts.trips++;
     let r: LeaseReply;
+    let settle = toSettle;
     try {
       const down = this.scripts.down();
-      if (down) throw down;
+      if (down) {
+        // Never sent: the give-back that rode on this trip is owed to the next sweep.
+        if (settle !== null) this.gives.owe([settle], down);
+        settle = null;
+        throw down;
+      }
       r = await this.scripts.lease(req, now, want, id, this.holdMs, settle);
     } catch (e) {
-      if (settle !== null) this.counts.lostUnits += settle.back;
+      if (settle !== null) this.gives.lose([settle], e);
       if (s.pending === trip) s.pending = null;
       return { ok: false, code: 'LIMITS_UNAVAILABLE', error: e instanceof Error ? e : new Error(String(e)) };
     }
@@ -297,7 +323,7 @@ export class LeasedLimits implements LimitsBackend {
         rules: req,
       };
       this.counts.leasedUnits += k - 1;
-      if (this.closed || !this.adopt(s)) void this.giveBack([settleOf(b)], now, false);
+      if (this.closed || !this.adopt(s)) void this.gives.send([settleOf(b)], now, false);
       else s.block = b;
     }
     const throttleRemaining = minWhole + (k - 1);
@@ -326,23 +352,7 @@ export class LeasedLimits implements LimitsBackend {
         if (b.left > 0) out.push(settleOf(b));
       }
     }
-    await this.giveBack(out, this.clock.now(), true);
-  }
-
-  private async giveBack(out: Settle[], nowMs: number, rethrow: boolean): Promise<void> {
-    if (out.length === 0) return;
-    let units = 0;
-    for (const s of out) units += s.back;
-    this.counts.gives += out.length;
-    try {
-      const down = this.scripts.down();
-      if (down) throw down;
-      await this.scripts.give(out, nowMs);
-      this.counts.givenUnits += units;
-    } catch (e) {
-      this.counts.lostUnits += units;
-      if (rethrow) throw e;
-    }
+    await this.gives.send(out, this.clock.now(), true);
   }
 }
 

@@ -109,6 +109,7 @@ export async function startTollgate(
     redisUrl: config.redisUrl,
     lease: config.limitsLease ? parseLease(config.limitsLease) : null,
     prefix: LIMITS_PREFIX,
+    log,
     // Start even if Redis is down (each plan fails open or closed); say so loudly.
     onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
   });

@@ -18,6 +18,7 @@ import {
   RedisLimits,
 } from '../../src/limits/index.js';
 import { TollgateError } from '../../src/shared/errors.js';
+import { faultCounts } from '../../src/shared/index.js';
 import { redisAvailable, testRedis } from '../helpers/redis.js';
 import { REDIS_URL } from '../helpers/stores.js';
 import { closedPort, Relay } from './relay.js';
@@ -112,7 +113,7 @@ describe.skipIf(!run)('LeasedLimits on one node', () => {
     await l.sweep(T0 + 249); // not yet expired
     expect(await counter(limits)).toBe(10);
     await l.sweep(T0 + 250);
-    expect(l.stats()).toMatchObject({ gives: 1, givenUnits: 7, lostUnits: 0 });
+    expect(l.stats()).toMatchObject({ gives: 1, givenUnits: 7, owedUnits: 0, lostUnits: 0 });
     expect(await counter(limits)).toBe(3);
     expect(Number(await conn.redis.hget(limits.bucketKey('c:1'), 't'))).toBeCloseTo(47, 3);
     // an expired block is never served from, even before the sweeper ran
@@ -167,6 +168,42 @@ describe.skipIf(!run)('LeasedLimits on one node', () => {
     expect(ts.filter((d) => d.ok)).toHaveLength(5);
     expect(ts.filter((d) => !d.ok && d.code === 'THROTTLED' && d.retryAfterMs === 1000)).toHaveLength(45);
     expect(l.stats().trips - before).toBeLessThanOrEqual(2);
+  });
+
+  it('a sweep that cannot reach Redis owes the units, reports the fault, and gives them back once Redis is back', async () => {
+    const relay = new Relay();
+    await relay.start();
+    const prefix = `${conn.prefix}owed:`;
+    const limits = RedisLimits.connect(`redis://127.0.0.1:${relay.port}`, { prefix, useServerTime: false });
+    const l = new LeasedLimits({ limits, units: 10, leaseFor: () => 10, sweepEveryMs: 0, ttlMs: 250 });
+    const faults = () => faultCounts().get('limits.lease_give') ?? 0;
+    const shared = () => counter(limits, 'q:owed');
+    try {
+      await limits.ready();
+      const req: AdmitRequest = { throttles: [], quota: quota(1000, 'q:owed') };
+      for (let i = 0; i < 3; i++) expect(await l.admit(req, T0)).toMatchObject({ ok: true });
+      expect(await shared()).toBe(10); // 3 served + 7 held
+      await relay.cut();
+      // Once the connection knows Redis is gone, nothing is sent: the give-back is owed.
+      for (let i = 0; i < 100 && limits.link().down() === null; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      const before = faults();
+      await l.sweep(T0 + 250);
+      expect(faults()).toBe(before + 1);
+      expect(l.stats()).toMatchObject({ owedUnits: 7, givenUnits: 0, lostUnits: 0 });
+      expect(await shared()).toBe(10); // counted as used meanwhile: never over-serves
+      await relay.start();
+      await limits.ready(3000).catch(() => {});
+      for (let i = 0; i < 60 && l.stats().owedUnits > 0; i++) {
+        await l.sweep(T0 + 500 + i);
+        if (l.stats().owedUnits > 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(l.stats()).toMatchObject({ owedUnits: 0, givenUnits: 7, lostUnits: 0 });
+      expect(await shared()).toBe(3);
+    } finally {
+      await l.close();
+      await relay.cut();
+    }
   });
 
   it('Redis down: held blocks keep serving, trips answer LIMITS_UNAVAILABLE fast, and it recovers', async () => {
