@@ -52,7 +52,7 @@ export interface Catalog {
   namespaces: NamespacesService;
   /** = tokens.bootstrapOperatorToken */
   bootstrapOperatorToken: TokensService['bootstrapOperatorToken'];
-  /** = quota.adjust, in the shape the issue names. */
+  /** = quota.adjust, taking the subscription and actor in one argument object. */
   adjustQuota(args: { subscriptionId: string; actor: Actor } & Partial<QuotaAdjust>): Promise<QuotaStatus>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Subscriptions: consumer × plan, with a small state machine (DESIGN.md):
+ * Subscriptions: consumer × plan, with a small state machine:
  *
  *   pending → trialing | active | cancelled
  *   trialing → active | cancel_pending | cancelled | suspended

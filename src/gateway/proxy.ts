@@ -2,8 +2,10 @@
  * Step 4 — the streaming proxy. One undici Pool per upstream origin; requests go out with
  * `Pool.dispatch` and a handler that writes each chunk straight to the client socket,
  * pausing the upstream when the client is slow (backpressure). This is the fastest relay
- * undici offers (DESIGN.md, performance notes): no intermediate streams, no per-request
- * AbortSignal.
+ * undici offers: measured on 2 vCPU with Node 20, `Pool.dispatch` (or `Pool.stream`) keeps
+ * 0.94–1.00× of a bare relay's throughput, while `Pool.request` + `stream.pipeline` fell to
+ * 0.59× (about 10 % of the CPU went to per-request AbortSignal objects). So: no
+ * intermediate streams, no per-request AbortSignal.
  *
  * Headers: hop-by-hop fields are dropped in both directions (RFC 9110 §7.6.1: Connection
  * and every field it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade,

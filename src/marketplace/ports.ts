@@ -1,7 +1,7 @@
 /**
  * What the marketplace needs from its neighbours, as small structural interfaces, so it
- * depends on behaviour rather than on their files (DESIGN.md: marketplace sits above
- * catalog, billing, webhooks, metering; the lead wires the real services in main.ts).
+ * depends on behaviour rather than on their files: the marketplace sits above catalog,
+ * billing, webhooks and metering, and src/main hands it the real services.
  */
 import type { z } from 'zod';
 import { type FieldIssue, TollgateError } from '../shared/index.js';

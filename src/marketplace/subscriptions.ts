@@ -80,7 +80,7 @@ export interface LifecycleDeps {
   notifier: Notifier;
   webhooks?: WebhooksPort;
   billing?: BillingPort;
-  /** Flushes the gateway's in-memory usage to the store (the lead wires the meter). */
+  /** Flushes the gateway's in-memory usage to the store (src/main passes the meter's flush). */
   flushUsage?: () => Promise<void>;
   /** Called after a write the catalog did not see (plan change), so the gateway reloads. */
   onChange?: (change: { entity: string; id: string; action: string }) => void;

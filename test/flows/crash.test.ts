@@ -1,5 +1,5 @@
 /**
- * Billing-grade metering across a crash (issue 3): the gateway runs as a real child
+ * Billing-grade metering across a crash: the gateway runs as a real child
  * process, takes bounded concurrent load on loopback, and is killed with SIGKILL mid-load.
  * After a restart (which replays the strict log) the stored usage must satisfy
  *   strict:   received ≤ metered ≤ received + in flight at the kill   (no loss, no double count)

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end through two real `tollgate serve` processes (each its own SQLite file
+ * The marketplace (docs/marketplace.md), end to end through two real `tollgate serve` processes (each its own SQLite file
  * and data dir): a provider Tollgate sells its API through a marketplace Tollgate.
  *
  *   marketplace: seller account + SigV4 credentials, priced plan, product → registration URL

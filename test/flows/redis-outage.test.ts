@@ -1,5 +1,5 @@
 /**
- * Failure policy (issue 9): the limit store (Redis) goes away mid-run. Plans that fail open
+ * Failure policy: the limit store (Redis) goes away mid-run. Plans that fail open
  * keep serving, plans that fail closed answer 503 — never a fake 429 — and when Redis
  * comes back the gateway recovers by itself. A private redis-server on its own port plays
  * the outage, so the machine's Redis (and other suites) are untouched.

@@ -1,5 +1,5 @@
 /**
- * Scale-out (issue 9): three gateway processes and one console on the machine's PostgreSQL
+ * Scale-out: three gateway processes and one console on the machine's PostgreSQL
  * and Redis. Limits hold to the request across nodes, and an admin change reaches every
  * gateway within a second.
  */

@@ -1,5 +1,5 @@
 /**
- * Wholesale billing (issue 8): a buyer runs the provider's API in its own cloud under a
+ * Wholesale billing: a buyer runs the provider's API in its own cloud under a
  * licence, and pays a flat fee per licensed deployment per month. Billing reads the
  * deployment count over time from the licence (deploymentSourceFromLicences), so a third
  * deployment licensed mid-month is charged from that second on. Real stores (SQLite and

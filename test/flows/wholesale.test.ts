@@ -1,5 +1,5 @@
 /**
- * Wholesale through the real CLI (issue 8): `tollgate serve --licence FILE` verifies the
+ * Wholesale through the real CLI: `tollgate serve --licence FILE` verifies the
  * licence offline before opening a port, refuses to start with a clear message on a bad
  * one, serves on a good one, and enforces the licence's deployment-wide rate ceiling.
  */

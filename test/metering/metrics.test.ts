@@ -7,7 +7,7 @@ import { ManualClock, reportFault, silentLogger } from '../../src/shared/index.j
 import { sqliteStore } from '../helpers/stores.js';
 
 describe('prometheus metrics', () => {
-  it('exposes the issue-named metrics and counts requests by API, route and outcome', async () => {
+  it('exposes the metrics docs/metering.md lists and counts requests by API, route and outcome', async () => {
     const m = createMetrics();
     m.observeRequest('api_1', 'rte_1', 200, 0.004);
     m.observeRequest('api_1', 'rte_1', 201, 0.006);

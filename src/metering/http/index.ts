@@ -1,5 +1,5 @@
 /**
- * Usage reports on the admin API (issue 3, "Reports"), registered into the control plane via
+ * Usage reports on the admin API (docs/metering.md), registered into the control plane via
  * `createControlApp({ extraRoutes: [usageAdminRoutes({ store, clock, catalog })] })`:
  *
  *   GET  /usage                             units + requests per bucket and group (JSON or CSV)

@@ -1,5 +1,5 @@
 /**
- * The admin API as the lead wires it, with the billing and webhook routes plugged in
+ * The admin API as src/main/console.ts wires it, with the billing and webhook routes plugged in
  * through `extraRoutes`, on a real socket (port 0) over a real store, with a ManualClock.
  * Two providers (Acme, Bolt), each with a provider-scoped admin token, a plan, a consumer
  * and a subscription started at T0 (2026-03-01T00:00Z).

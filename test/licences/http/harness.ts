@@ -1,5 +1,5 @@
 /**
- * A console port as the lead wires it: the admin API (with the licence routes plugged in
+ * A console port as src/main/console.ts wires it: the admin API (with the licence routes plugged in
  * through `extraRoutes`) and the public licence app mounted side by side at the root of one
  * Hono app, served on a real socket (port 0) over a real store. Two providers, each with a
  * provider-scoped admin token, a plan, and a consumer subscribed to it; Acme sells product
