@@ -23,6 +23,8 @@ export interface Refused {
   readonly api: CompiledApi | null;
   readonly route: CompiledRoute | null;
   readonly key: KeyEntry | null;
+  /** The RateLimit fields of an admitted call, which every answer to it carries. */
+  readonly limitFields: Record<string, string> | null;
 }
 
 /** What a call needs of the gateway (server.ts), every part present. */
@@ -45,6 +47,7 @@ export class Call implements Refused, AdmitTarget {
   key: KeyEntry | null = null;
   quota: { key: string; windowStart: number } | null = null;
   servedOpen: QuotaRef | null = null;
+  limitFields: Record<string, string> | null = null;
   /** The usage event recorded for this call, once metered. */
   private event: UsageEvent | null = null;
 

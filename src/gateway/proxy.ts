@@ -141,12 +141,14 @@ function connectionTokens(value: string | undefined): Set<string> | null {
 
 /**
  * Response headers for the client: upstream's minus hop-by-hop, `x-tollgate-*` and the
- * `drop` list (lower-case names), plus our request id.
+ * `drop` list (lower-case names), plus our request id and the `added` fields (lower-case
+ * names; a field the upstream sent itself keeps the upstream's value).
  */
 export function clientHeaders(
   headers: IncomingHttpHeaders,
   requestId: string,
   drop: ReadonlySet<string>,
+  added: Record<string, string> | null = null,
 ): IncomingHttpHeaders {
   const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
   const out: IncomingHttpHeaders = {};
@@ -155,11 +157,14 @@ export function clientHeaders(
       continue;
     out[name] = headers[name];
   }
+  if (added !== null) for (const name in added) if (out[name] === undefined) out[name] = added[name];
   out['x-request-id'] = requestId;
   return out;
 }
 
 export interface RelayHooks {
+  /** Fields every answer to the call carries (the RateLimit fields), or null. */
+  readonly limitFields: Record<string, string> | null;
   /** Upstream answered; may return a promise the relay awaits before sending the head (strict metering). */
   onHead(status: number, headers: IncomingHttpHeaders): undefined | Promise<unknown>;
   /**
@@ -287,7 +292,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     this.res.writeHead(
       this.status,
       this.statusMessage,
-      clientHeaders(this.headers!, this.requestId, this.dropHeaders),
+      clientHeaders(this.headers!, this.requestId, this.dropHeaders, this.hooks.limitFields),
     );
     this.headSent = true;
     const queued = this.pending;

@@ -146,7 +146,15 @@ export class Gateway implements CallContext {
   deny(who: Refused, d: Denial): void {
     if (d.code !== null) this.meter.recordRejection(rejection(who, d.code));
     this.observe(who, d.status);
-    if (!who.res.destroyed) sendJson(who.res, d.status, d.body, who.requestId, d.headers);
+    if (who.res.destroyed) return;
+    const fields = who.limitFields;
+    sendJson(
+      who.res,
+      d.status,
+      d.body,
+      who.requestId,
+      fields === null ? d.headers : { ...fields, ...d.headers },
+    );
   }
 
   private fault(res: ServerResponse, err: unknown): void {
@@ -173,7 +181,10 @@ export class Gateway implements CallContext {
       : notServing(serving);
     if (found === ANSWERED) return;
     if (found instanceof Denial) {
-      this.deny({ res, requestId, started, now, api: null, route: null, key: null }, found);
+      this.deny(
+        { res, requestId, started, now, api: null, route: null, key: null, limitFields: null },
+        found,
+      );
       return;
     }
     const call = new Call(this, res, found.api, found.route, found.upstreamPath, started, now, requestId);

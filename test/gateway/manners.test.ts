@@ -30,6 +30,10 @@ describe('gateway: RateLimit headers and CORS', () => {
   beforeAll(async () => {
     up = await startUpstream((req, res) => {
       seen.push(`${req.method} ${req.url}`);
+      if (req.headers['x-break'] !== undefined) {
+        req.socket.destroy(); // no answer at all: the gateway's own 502
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
     const store = await sqliteStore.open();
@@ -77,6 +81,13 @@ describe('gateway: RateLimit headers and CORS', () => {
     expect(r.headers.get('ratelimit-policy')).toBe('"throttle";q=10;w=1, "quota";q=1000;w=86400');
     // 12:00 UTC: the day window ends in 12 hours; one call spent from each.
     expect(r.headers.get('ratelimit')).toBe('"throttle";r=9;t=1, "quota";r=999;t=43200');
+  });
+
+  it('sends them when the gateway itself answers an admitted call too (502: the upstream broke)', async () => {
+    const r = await h.call('/web/things', { key, method: 'POST', body: '{}', headers: { 'x-break': '1' } });
+    expect(r.status).toBe(502);
+    expect(r.headers.get('ratelimit-policy')).toBe('"throttle";q=10;w=1, "quota";q=1000;w=86400');
+    expect(r.headers.get('ratelimit')).toMatch(/^"throttle";r=\d+;t=\d+, "quota";r=\d+;t=\d+$/);
   });
 
   it('leaves them out when the API turns them off', async () => {

@@ -22,17 +22,16 @@ import { NOW, type StepFixture, stepFixture } from './fixture.js';
 
 /** What the steps write on a call, and what they tell the observer and the outage ledger. */
 function recorder() {
-  const headers = new Map<string, string>();
   const unavailable: boolean[] = [];
   const counted: QuotaRef[] = [];
   const target: AdmitTarget = {
     quota: null,
     servedOpen: null,
-    res: { setHeader: (name: string, value: string) => headers.set(name, value) },
+    limitFields: null,
   };
   const observer: GatewayObserver = { request() {}, limitsUnavailable: (open) => unavailable.push(open) };
   const fx = { observer, outage: { count: (q: QuotaRef) => counted.push(q), giveBack() {} } };
-  return { headers, unavailable, counted, target, fx };
+  return { unavailable, counted, target, fx };
 }
 
 describe('steps: spend cap, admit and its verdict', () => {
@@ -66,8 +65,10 @@ describe('steps: spend cap, admit and its verdict', () => {
     if (a instanceof Promise) throw new Error('memory limits answer synchronously');
     expect(admitted(a, r.target, key, NOW, r.fx)).toBe(CONTINUE);
     expect(r.target.quota).toEqual({ key: `q:${key.subscriptionId}`, windowStart: Date.UTC(2026, 10, 26) });
-    expect(r.headers.get('ratelimit-policy')).toBe('"throttle";q=2;w=1, "quota";q=3;w=86400');
-    expect(r.headers.get('ratelimit')).toBe('"throttle";r=1;t=1, "quota";r=2;t=43200');
+    expect(r.target.limitFields).toEqual({
+      'ratelimit-policy': '"throttle";q=2;w=1, "quota";q=3;w=86400',
+      ratelimit: '"throttle";r=1;t=1, "quota";r=2;t=43200',
+    });
   });
 
   it('an empty bucket is a 429 Too Many Requests with its limit fields; a spent quota a 429 Limit Exceeded', () => {
