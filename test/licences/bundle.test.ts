@@ -36,7 +36,7 @@ describe('compose.yaml', () => {
 
   it('runs tollgate and postgres 15, tollgate waiting for a healthy database', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['postgres', 'tollgate']);
-    expect(postgres.image).toMatch(/^postgres:15(\b|-)/);
+    expect(postgres.image).toMatch(/^\$\{POSTGRES_IMAGE:-postgres:15(\b|-)/);
     expect(tollgate.build).toBe('.');
     expect(tollgate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
   });
@@ -59,7 +59,11 @@ describe('compose.yaml', () => {
   });
 
   it('publishes the gateway; the console only on loopback', () => {
-    expect(tollgate.ports).toEqual(['8080:8080', '127.0.0.1:8081:8081']);
+    // Compose's own `${VAR:-default}`, escaped in template strings.
+    expect(tollgate.ports).toEqual([
+      `\${TOLLGATE_GATEWAY_PUBLISH:-8080}:8080`,
+      `127.0.0.1:\${TOLLGATE_CONSOLE_PUBLISH:-8081}:8081`,
+    ]);
     expect(postgres.ports).toBeUndefined();
   });
 

@@ -19,7 +19,16 @@ import { PG_URL } from '../helpers/stores.js';
 import { echo, startUpstream, type Upstream } from '../helpers/upstream.js';
 import { terms } from '../licences/helpers.js';
 import { type Deployment, type DeploymentOptions, deployment, prepare } from './deployment.js';
-import { IMAGE, missingPrerequisite, podman, RUN_FLAGS, run, state, waitFor } from './podman.js';
+import {
+  IMAGE,
+  missingPrerequisite,
+  podman,
+  preparedContainers,
+  RUN_FLAGS,
+  run,
+  state,
+  waitFor,
+} from './podman.js';
 
 const IN_CI = process.env.CI === 'true';
 const missing = missingPrerequisite();
@@ -78,7 +87,9 @@ describe.skipIf(missing && !IN_CI)('the wholesale image, run as a buyer runs it'
   };
 
   beforeAll(async () => {
-    if (missing) throw new Error(`container tests are required under CI: ${missing}`);
+    await preparedContainers(BUILD_TIMEOUT_MS);
+    const absent = missingPrerequisite();
+    if (absent) throw new Error(`container tests are required under CI: ${absent}`);
     const built = await run('bash', ['scripts/container-image.sh', IMAGE], BUILD_TIMEOUT_MS);
     if (built.code !== 0) throw new Error(`the image did not build:\n${built.stdout}\n${built.stderr}`);
     dir = mkdtempSync(join(tmpdir(), 'tollgate-container-'));
@@ -97,7 +108,7 @@ describe.skipIf(missing && !IN_CI)('the wholesale image, run as a buyer runs it'
   }, BUILD_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
-    if (missing) return;
+    if (missingPrerequisite()) return;
     for (const name of containers) await podman(['rm', '-f', '-v', '-t', '0', name]);
     await podman(['volume', 'rm', '-f', volume]);
     await up?.close();

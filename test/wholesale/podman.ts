@@ -4,6 +4,7 @@
  * runs them on a VM, and small waits that poll instead of sleeping.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -28,9 +29,18 @@ export function podman(args: string[], timeoutMs = 120_000): Promise<Result> {
   return run('podman', [...GLOBAL, ...args], timeoutMs);
 }
 
-export function run(cmd: string, args: string[], timeoutMs: number): Promise<Result> {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -57,6 +67,32 @@ export function missingPrerequisite(): string | null {
     if (r.status !== 0) return `the base image ${image} is missing (scripts/container-base.sh makes it)`;
   }
   return null;
+}
+
+/**
+ * Waits for the container preparation that .ci/run starts in the background (base images,
+ * then the image) when TOLLGATE_CONTAINER_PREP names its status file; throws with the end of
+ * its log when it failed. Without the variable there is nothing to wait for.
+ */
+export async function preparedContainers(timeoutMs: number): Promise<void> {
+  const prep = process.env.TOLLGATE_CONTAINER_PREP;
+  if (!prep) return;
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(`${prep}.status`)) {
+    if (Date.now() > until)
+      throw new Error(`the container preparation did not finish in ${timeoutMs / 60_000} min`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const status = readFileSync(`${prep}.status`, 'utf8').trim();
+  const log = existsSync(`${prep}.log`) ? readFileSync(`${prep}.log`, 'utf8') : '';
+  console.log(
+    `[container] preparation beside the tests:\n${log
+      .split('\n')
+      .filter((l) => /^(real|container-)/.test(l))
+      .join('\n')}`,
+  );
+  if (status !== '0')
+    throw new Error(`the container preparation failed (exit ${status}):\n${log.slice(-4000)}`);
 }
 
 /** A TCP port free on loopback right now (the containers share the host's network). */
