@@ -12,7 +12,7 @@ import { createBilling, type RunResult } from '../billing/index.js';
 import { createBillingScheduler } from '../billing/scheduler.js';
 import { configSchema, kebab, loadConfig } from '../config/index.js';
 import { createLicences } from '../licences/index.js';
-import { invoiceMailer, mailHook } from '../main/mail.js';
+import { invoiceMailer, mailDir, mailOutbox } from '../main/mail.js';
 import { installationSecret } from '../main/secret.js';
 import { createLogger, OutboundPolicy, systemClock } from '../shared/index.js';
 import { openStore } from '../store/index.js';
@@ -64,7 +64,7 @@ export async function billingCommand(args: string[]): Promise<void> {
     secret,
   });
   billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));
-  billing.onFinalized(invoiceMailer(store, mailHook(log), config.publicUrl));
+  billing.onFinalized(invoiceMailer(store, mailOutbox(mailDir(config.dataDir), log), config.publicUrl));
   const progress = (r: RunResult) =>
     process.stderr.write(
       `\rbilling: ${r.subscriptions} subscriptions, ${r.created} invoices, ${r.failed.length} failed`,

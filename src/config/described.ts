@@ -13,7 +13,7 @@ export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.sh
   redisUrl: '`redis://host:6379`; enables limits shared across gateways and change fan-out',
   limitsLease:
     'with Redis limits, let a hot key pre-admit `units` calls locally for `ttlMs` (e.g. `32/250`); off by default ([limits.md](limits.md))',
-  dataDir: 'strict metering log, demo key',
+  dataDir: 'strict metering log, demo key, outgoing mail (mail/*.eml)',
   gatewayHost: 'address the gateway listens on (`127.0.0.1` with `--demo` unless given)',
   gatewayPort: 'gateway port (`0`: any free port)',
   consoleHost: 'address the console listens on (`127.0.0.1` with `--demo` unless given)',

@@ -117,7 +117,7 @@ export function buildConsole(deps: ConsoleDeps): Hono {
         providerSignup: config.providerSignup,
         trustProxy: config.trustProxy,
       },
-      // The operator's mail hook: a structured log line their log shipper turns into mail.
+      // The outbox (mail.ts): each message a file under <data dir>/mail; only its envelope is logged.
       mail: deps.mail,
     }),
   );

@@ -35,7 +35,7 @@ import { createWebhooks } from '../webhooks/index.js';
 import { alertNotifier } from './alerts.js';
 import { type ChangeBus, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
-import { invoiceMailer, mailHook } from './mail.js';
+import { invoiceMailer, mailDir, mailOutbox } from './mail.js';
 import { startMetricsServer } from './metrics-endpoint.js';
 import { metricsObserver } from './observer.js';
 import { installationSecret } from './secret.js';
@@ -131,7 +131,7 @@ export async function startTollgate(
   const licences = createLicences({ store, clock, log, secret });
   const billing = createBilling({ store, clock, log, webhooks });
   billing.setDeploymentSource(deploymentSourceFromLicences(licences, store));
-  const mail = mailHook(log);
+  const mail = mailOutbox(mailDir(config.dataDir), log);
   billing.onFinalized(invoiceMailer(store, mail, config.publicUrl));
 
   // With metering `off` this is a meter that records nothing.

@@ -1,8 +1,17 @@
 /**
- * The operator's mail hook — a structured `mail` log line their log shipper turns into
- * mail — and what goes through it for billing: the buyer's "your invoice is ready" when an
- * invoice is finalized (by the scheduler, the admin API or the console alike).
+ * Outgoing mail and what goes through it for billing: the buyer's "your invoice is ready"
+ * when an invoice is finalized (by the scheduler, the admin API or the console alike).
+ *
+ * Tollgate sends no mail itself: it spools each message as one RFC 5322 file,
+ * `<data dir>/mail/<time>-<random>.eml` (directory 0700, file 0600: a message may hold a
+ * password-reset link), written to a temporary name and renamed, so a relay that picks the
+ * directory up (a cron job with `sendmail -t`, a mail shipper) never reads half a message.
+ * The log says only that a message was queued — recipient, subject and file name, never
+ * the body.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { InvoiceSummary } from '../billing/index.js';
 import { formatMoney } from '../billing/index.js';
 import type { Logger } from '../shared/index.js';
@@ -16,8 +25,40 @@ export interface MailMessage {
 
 export type Mail = (msg: MailMessage) => void | Promise<void>;
 
-export function mailHook(log: Logger): Mail {
-  return (msg) => log.info({ mail: { to: msg.to, subject: msg.subject }, text: msg.text }, 'mail');
+/** The outbox under the data directory: `<dataDir>/mail`. */
+export const mailDir = (dataDir: string): string => join(dataDir, 'mail');
+
+/** Spools each message into `dir` as `<id>.eml`; logs recipient, subject and id only. */
+export function mailOutbox(dir: string, log: Logger): Mail {
+  return async (msg) => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const now = new Date();
+    const id = `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(6).toString('hex')}`;
+    const file = join(dir, `${id}.eml`);
+    await writeFile(`${file}.tmp`, renderEml(msg, id, now), { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+    log.info({ mail: { id, to: msg.to, subject: msg.subject } }, 'mail queued');
+  };
+}
+
+/** A plain-text RFC 5322 message; header values lose any line break (no header injection). */
+export function renderEml(msg: MailMessage, id: string, date: Date): string {
+  const one = (v: string) => v.replace(/[\r\n]+/g, ' ');
+  const subject = /^[\x20-\x7e]*$/.test(one(msg.subject))
+    ? one(msg.subject)
+    : `=?UTF-8?B?${Buffer.from(one(msg.subject)).toString('base64')}?=`; // RFC 2047
+  return [
+    `To: ${one(msg.to)}`,
+    `Subject: ${subject}`,
+    `Date: ${date.toUTCString()}`,
+    `Message-ID: <${id}@tollgate>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    msg.text.replace(/\r?\n/g, '\r\n'),
+    '',
+  ].join('\r\n');
 }
 
 /** onFinalized listener: mails the buyer (when they have an address) a link to the invoice. */

@@ -2,9 +2,11 @@
  * The demo shows a newcomer a finalized invoice: `tollgate serve --demo` dates the demo
  * subscription back a month, records a few days of usage and bills that period through the
  * ordinary path. The buyer finds the invoice in the portal, and its total is the seeded
- * usage × the Starter price, by hand.
+ * usage × the Starter price, by hand. Mail (the invoice notice, a password reset) goes to
+ * the outbox under the data directory, readable by its owner only; the log names the
+ * message but never shows its body.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,7 @@ describe('the demo', () => {
       '--demo',
       ...['--gateway-port', '0', '--console-port', '0'],
       ...['--data-dir', join(dir, 'data'), '--database-url', `sqlite:${join(dir, 'data', 'tollgate.db')}`],
+      ...['--public-url', 'http://portal.example'],
     ]);
     const until = Date.now() + 120_000;
     while (!serve.output().includes('Without a key:')) {
@@ -47,5 +50,38 @@ describe('the demo', () => {
     const page = await b.get(`/account/invoices/${row![1]}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('INV-000001');
+  });
+
+  it('spools a password-reset mail to the outbox (0600) and logs only its envelope', async () => {
+    const outbox = join(dir, 'data', 'mail');
+    const mails = () => {
+      try {
+        return readdirSync(outbox).filter((f) => f.endsWith('.eml'));
+      } catch {
+        return []; // ENOENT: nothing queued yet
+      }
+    };
+    const before = mails();
+    const b = new Browserless(serve.consoleUrl!);
+    await b.get('/reset');
+    const r = await b.post('/reset', { email: 'buyer@example.com' });
+    expect(r.text).toContain('Check your email');
+    let queued = mails().filter((f) => !before.includes(f));
+    for (let i = 0; i < 100 && queued.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      queued = mails().filter((f) => !before.includes(f));
+    }
+    expect(queued).toHaveLength(1);
+    const file = join(outbox, queued[0]!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const eml = readFileSync(file, 'utf8');
+    expect(eml).toMatch(/^To: buyer@example\.com\r\nSubject: Reset your Tollgate password\r\n/);
+    const link = /http:\/\/portal\.example\/reset\/(\S+)/.exec(eml);
+    expect(link, eml).not.toBeNull();
+    const id = queued[0]!.replace(/\.eml$/, '');
+    for (let i = 0; i < 100 && !serve.output().includes(id); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(serve.output()).toContain(id);
+    expect(serve.output()).not.toContain(link![1]);
+    expect(serve.output()).not.toContain('Open this link');
   });
 });
