@@ -141,103 +141,101 @@ export interface NewInvoice {
   reissue?: { of: string; actor: string };
 }
 
+/** The error of a second invoice (not void) for a subscription's period: a concurrent run won. */
+export function isPeriodTaken(e: unknown): boolean {
+  return /invoices_subscription_period|UNIQUE constraint failed: invoices\.subscription_id/i.test(String(e));
+}
+
 /**
- * Writes one invoice in its own transaction. Returns null when the subscription's period
- * is already invoiced (a concurrent or repeated run): the unique (subscription_id,
- * period_start) index over invoices that are not void is the final word.
+ * Writes one invoice in the caller's transaction: number, invoice, lines and events. A
+ * second invoice (not void) for the same subscription and period fails the transaction on
+ * the unique (subscription_id, period_start) index, the final word against a concurrent or
+ * repeated run (see isPeriodTaken).
  */
-export async function writeInvoice(
-  db: Db,
+export async function insertInvoice(
+  tx: Db,
   now: number,
   inv: NewInvoice,
   emit: Emit,
-): Promise<InvoiceSummary | null> {
-  try {
-    return await db.transaction().execute(async (tx) => {
-      // one statement allocates the number: insert 2 (next) or bump it, returning it
-      const { next_number } = await tx
-        .insertInto('invoice_sequences')
-        .values({ provider_id: inv.providerId, next_number: 2 })
-        .onConflict((oc) =>
-          oc
-            .column('provider_id')
-            .doUpdateSet((eb) => ({ next_number: eb('invoice_sequences.next_number', '+', 1) })),
-        )
-        .returning('next_number')
-        .executeTakeFirstOrThrow();
-      const seq = Number(next_number) - 1;
-      const row: InvoiceTable = {
-        id: invoiceId(now),
-        number: `INV-${String(seq).padStart(6, '0')}`,
-        seq,
+): Promise<InvoiceSummary> {
+  // one statement allocates the number: insert 2 (next) or bump it, returning it
+  const { next_number } = await tx
+    .insertInto('invoice_sequences')
+    .values({ provider_id: inv.providerId, next_number: 2 })
+    .onConflict((oc) =>
+      oc
+        .column('provider_id')
+        .doUpdateSet((eb) => ({ next_number: eb('invoice_sequences.next_number', '+', 1) })),
+    )
+    .returning('next_number')
+    .executeTakeFirstOrThrow();
+  const seq = Number(next_number) - 1;
+  const row: InvoiceTable = {
+    id: invoiceId(now),
+    number: `INV-${String(seq).padStart(6, '0')}`,
+    seq,
+    provider_id: inv.providerId,
+    consumer_id: inv.consumerId,
+    subscription_id: inv.subscriptionId,
+    period_start: inv.periodStart,
+    period_end: inv.periodEnd,
+    currency: inv.currency,
+    subtotal: inv.subtotal,
+    // no taxes or discounts yet: the total is the subtotal
+    total: inv.subtotal,
+    status: inv.status,
+    created_at: now,
+    updated_at: now,
+    finalized_at: inv.status === 'open' ? now : null,
+    paid_at: null,
+    voided_at: null,
+    closes_subscription: inv.closes ? 1 : 0,
+    void_reason: null,
+    paid_reference: null,
+    reissue_of: inv.reissue?.of ?? null,
+  };
+  await tx.insertInto('invoices').values(row).execute();
+  if (inv.reissue)
+    await tx
+      .insertInto('audit_log')
+      .values({
+        id: newId('aud', now),
+        at: now,
+        actor: inv.reissue.actor,
+        action: 'invoice.reissue',
+        entity: 'invoice',
+        entity_id: inv.reissue.of,
         provider_id: inv.providerId,
-        consumer_id: inv.consumerId,
-        subscription_id: inv.subscriptionId,
-        period_start: inv.periodStart,
-        period_end: inv.periodEnd,
-        currency: inv.currency,
-        subtotal: inv.subtotal,
-        // no taxes or discounts yet: the total is the subtotal
-        total: inv.subtotal,
-        status: inv.status,
-        created_at: now,
-        updated_at: now,
-        finalized_at: inv.status === 'open' ? now : null,
-        paid_at: null,
-        voided_at: null,
-        closes_subscription: inv.closes ? 1 : 0,
-        void_reason: null,
-        paid_reference: null,
-        reissue_of: inv.reissue?.of ?? null,
-      };
-      await tx.insertInto('invoices').values(row).execute();
-      if (inv.reissue)
-        await tx
-          .insertInto('audit_log')
-          .values({
-            id: newId('aud', now),
-            at: now,
-            actor: inv.reissue.actor,
-            action: 'invoice.reissue',
-            entity: 'invoice',
-            entity_id: inv.reissue.of,
-            provider_id: inv.providerId,
-            before: JSON.stringify({ status: 'void' }),
-            after: JSON.stringify({ reissuedAs: row.id, number: row.number }),
-          })
-          .execute();
-      if (inv.lines.length > 0)
-        await tx
-          .insertInto('invoice_lines')
-          .values(
-            inv.lines.map((l, i) => ({
-              id: newId('lin', now),
-              invoice_id: row.id,
-              position: i + 1,
-              kind: l.kind,
-              description: l.description,
-              dimension: l.dimension,
-              quantity: l.quantity,
-              unit_price: l.unitPrice,
-              amount: l.amount,
-              usage_from: l.usageFrom,
-              usage_to: l.usageTo,
-              plan_id: l.planId,
-              price_id: l.priceId,
-              detail: JSON.stringify({ ...l.detail, calc: l.calc }),
-            })),
-          )
-          .execute();
-      const summary = summaryView(row);
-      await emit(inv.providerId, 'invoice.created', summary, tx);
-      if (inv.status === 'open') await emit(inv.providerId, 'invoice.finalized', summary, tx);
-      return summary;
-    });
-  } catch (e) {
-    if (/invoices_subscription_period|UNIQUE constraint failed: invoices\.subscription_id/i.test(String(e)))
-      return null;
-    throw e;
-  }
+        before: JSON.stringify({ status: 'void' }),
+        after: JSON.stringify({ reissuedAs: row.id, number: row.number }),
+      })
+      .execute();
+  if (inv.lines.length > 0)
+    await tx
+      .insertInto('invoice_lines')
+      .values(
+        inv.lines.map((l, i) => ({
+          id: newId('lin', now),
+          invoice_id: row.id,
+          position: i + 1,
+          kind: l.kind,
+          description: l.description,
+          dimension: l.dimension,
+          quantity: l.quantity,
+          unit_price: l.unitPrice,
+          amount: l.amount,
+          usage_from: l.usageFrom,
+          usage_to: l.usageTo,
+          plan_id: l.planId,
+          price_id: l.priceId,
+          detail: JSON.stringify({ ...l.detail, calc: l.calc }),
+        })),
+      )
+      .execute();
+  const summary = summaryView(row);
+  await emit(inv.providerId, 'invoice.created', summary, tx);
+  if (inv.status === 'open') await emit(inv.providerId, 'invoice.finalized', summary, tx);
+  return summary;
 }
 
 export async function getInvoice(db: Db, id: string): Promise<Invoice> {

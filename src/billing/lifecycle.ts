@@ -2,8 +2,8 @@
  * Two things a person does outside the billing cycle, on the same rating rule as the run
  * (run.ts `ratePeriodAt`):
  *
- * - Re-issue a void invoice: the same subscription and period rated again from what the
- *   store holds now (usage hours, the price versions in force in that period, plan
+ * - Re-issue a void invoice: the same subscription and period rated again (under the
+ *   subscription's row lock, like a billing run) from what the store holds now (usage hours, the price versions in force in that period, plan
  *   changes), written as a new draft with the next number and `reissueOf` naming the void
  *   one. The draft then follows the ordinary path (reviewed, finalized by a person or by the
  *   scheduler after the review window). A void invoice is re-issued at most once (re-issue
@@ -15,10 +15,10 @@
  */
 import { notFound, TollgateError } from '../shared/index.js';
 import type { Emit, InvoiceSummary } from './invoices.js';
-import { writeInvoice } from './invoices.js';
 import { loadPrices } from './prices.js';
+import { loadChanges, rateAndWrite, ratePeriodAt, subscriptionRows } from './rate-period.js';
 import type { LineDraft } from './rating.js';
-import { loadChanges, type RunDeps, ratePeriodAt, subscriptionRows } from './run.js';
+import type { RunDeps } from './run.js';
 
 export interface Estimate {
   subscriptionId: string;
@@ -64,17 +64,13 @@ export async function reissueInvoice(
     throw new TollgateError('CONFLICT', `invoice ${old.number} was already re-issued as ${again.number}`);
   const closes = Number(old.closes_subscription) === 1;
   const { sub, ctx } = await context(deps, old.subscription_id, closes ? Number(old.period_end) : null);
-  const r = await ratePeriodAt(deps, sub, ctx, Number(old.period_start));
-  if (r.kind === 'unpriced') throw new TollgateError('INVALID_STATE', `cannot re-issue: ${r.reason}`);
-  if (r.kind === 'ended' || r.period.end !== Number(old.period_end))
-    throw new TollgateError(
-      'INVALID_STATE',
-      `cannot re-issue ${old.number}: the subscription's periods no longer match it`,
-    );
-  const inv = await writeInvoice(
-    deps.db,
-    deps.clock.now(),
-    {
+  let mismatch = false;
+  const written = await rateAndWrite(deps, sub, ctx, Number(old.period_start), (r) => {
+    if (r.period.end !== Number(old.period_end)) {
+      mismatch = true;
+      return null;
+    }
+    return {
       providerId: old.provider_id,
       consumerId: old.consumer_id,
       subscriptionId: old.subscription_id,
@@ -86,15 +82,21 @@ export async function reissueInvoice(
       status: 'draft',
       closes,
       reissue: { of: old.id, actor },
-    },
-    deps.emit,
-  );
-  if (!inv)
+    };
+  });
+  if (written === 'taken')
     throw new TollgateError(
       'CONFLICT',
       `invoice ${old.number} was re-issued meanwhile (its period is invoiced)`,
     );
-  return inv;
+  const r = written.rated;
+  if (r.kind === 'unpriced') throw new TollgateError('INVALID_STATE', `cannot re-issue: ${r.reason}`);
+  if (r.kind === 'ended' || mismatch || !written.invoice)
+    throw new TollgateError(
+      'INVALID_STATE',
+      `cannot re-issue ${old.number}: the subscription's periods no longer match it`,
+    );
+  return written.invoice;
 }
 
 /** The upcoming invoice of a subscription, or null when its billing has ended or it has no price. */

@@ -74,4 +74,6 @@ export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.sh
   billingIntervalMs: 'how often the billing cycle looks for ended periods and due drafts',
   billingSettleMs: 'how long after a period ends it is invoiced, so late usage is in',
   billingReviewMs: 'how long a draft invoice can be reviewed before it is finalized (`0`: at once)',
+  billingLeaseMs:
+    'how long the billing lease lasts unrenewed: another console process takes the cycle over this long after the holder dies (default 5 × billingIntervalMs, at least 30 s)',
 };

@@ -127,6 +127,11 @@ export const configSchema = z
       .min(0)
       .max(30 * 86_400_000)
       .default(3_600_000),
+    /**
+     * How long the billing lease lasts without renewal: after a console process dies, another
+     * takes the cycle over within this long (default: 5 × billingIntervalMs, at least 30 s).
+     */
+    billingLeaseMs: z.coerce.number().int().min(1_000).max(86_400_000).optional(),
     /** How long a draft invoice can be reviewed before it is finalized (0 = at once). */
     billingReviewMs: z.coerce
       .number()

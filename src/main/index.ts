@@ -184,6 +184,7 @@ export async function startTollgate(
             intervalMs: config.billingIntervalMs,
             settleMs: config.billingSettleMs,
             reviewMs: config.billingReviewMs,
+            ...(config.billingLeaseMs ? { leaseMs: config.billingLeaseMs } : {}),
             holder: `${config.node}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
           },
         )

@@ -8,16 +8,23 @@
  *   happened and an id of the provider's choosing.
  * - Idempotent by (provider, id): the `usage_events` ledger row and the aggregate it adds to
  *   commit together, so a resent event is reported as a duplicate and counted once.
+ * - An event must fall inside the subscription: at or after its start (a pending one has
+ *   not started) and before its cancellation, else the batch is a 400 naming
+ *   `events[i].timestamp`. Nothing outside those bounds is ever billed.
  * - Late events are accepted until an invoice (not void) covers the subscription's period
  *   containing them; after that they are refused one by one (`PERIOD_INVOICED`), the rest of
- *   the batch still counts. An event committed while a billing run is rating the same period
- *   may miss that invoice: send usage before the period's settle delay runs out.
+ *   the batch still counts.
+ * - Never lost to a billing run: the batch's transaction locks each subscription's row
+ *   (store `lockSubscription`, in id order) before it checks for an invoice, and billing
+ *   rates a period and writes its invoice under the same lock. Whichever commits first, the
+ *   other sees it: an accepted event is in the invoice, or the invoice came first and the
+ *   event is refused. No accepted event is left out of every invoice.
  * - One transaction per batch: all of it is written, or none of it.
  * - An accepted event counts as one billable request (quota) and its units.
  */
 import type { Actor, Catalog } from '../catalog/index.js';
 import { invalid } from '../shared/index.js';
-import type { Store, Tx } from '../store/index.js';
+import { lockSubscription, type Store, type Tx } from '../store/index.js';
 import { hourOf, type UsageRow } from './aggregate.js';
 import { upsertUsage } from './batch.js';
 
@@ -61,6 +68,9 @@ export async function recordExternalUsage(
   return deps.store.db.transaction().execute(async (tx) => {
     const outcome: EventsOutcome = { accepted: 0, duplicates: [], refused: [] };
     const rows = new Map<string, UsageRow>();
+    // ordered, so two batches naming the same subscriptions cannot deadlock
+    for (const id of [...new Set(targets.map((t) => t.subscriptionId))].sort())
+      await lockSubscription(tx, id);
     for (const [index, e] of events.entries()) {
       const t = targets[index]!;
       const invoiced = await invoicedPeriod(tx, t.subscriptionId, e.at);
@@ -138,7 +148,10 @@ async function resolveAll(
 ): Promise<Resolved[]> {
   const { catalog } = deps;
   const keys = new Map<string, Promise<{ subscriptionId: string }>>();
-  const subs = new Map<string, Promise<{ planId: string }>>();
+  const subs = new Map<
+    string,
+    Promise<{ planId: string; status: string; startedAt: string; cancelledAt: string | null }>
+  >();
   const plans = new Map<string, Promise<{ providerId: string; apiIds: string[] }>>();
   const out: Resolved[] = [];
   for (const [i, e] of events.entries()) {
@@ -157,12 +170,28 @@ async function resolveAll(
     if (!subscriptionId) throw invalid(`events[${i}].subscriptionId`, 'give subscriptionId or keyId');
     if (!subs.has(subscriptionId)) subs.set(subscriptionId, catalog.subscriptions.get(actor, subscriptionId));
     const sub = await subs.get(subscriptionId)!;
+    withinSubscription(sub, e, i);
     if (!plans.has(sub.planId)) plans.set(sub.planId, catalog.plans.get(actor, sub.planId));
     const plan = await plans.get(sub.planId)!;
     const apiId = await apiFor(deps.store, plan.apiIds, e, i);
     out.push({ providerId: plan.providerId, subscriptionId, keyId, apiId });
   }
   return out;
+}
+
+/** An event counts only inside the subscription's life: from its start, before its cancellation. */
+function withinSubscription(
+  sub: { status: string; startedAt: string; cancelledAt: string | null },
+  e: ExternalEvent,
+  i: number,
+): void {
+  const field = `events[${i}].timestamp`;
+  if (sub.status === 'pending')
+    throw invalid(field, 'the subscription is pending: usage counts only once it is active');
+  if (e.at < Date.parse(sub.startedAt))
+    throw invalid(field, `is before the subscription started (${sub.startedAt})`);
+  if (sub.cancelledAt !== null && e.at >= Date.parse(sub.cancelledAt))
+    throw invalid(field, `is after the subscription ended (${sub.cancelledAt})`);
 }
 
 /** The event's API: the one named (on the plan), the plan's only one, or the one metering the dimension. */

@@ -100,3 +100,5 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
   if (text == null || text === '') return fallback;
   return JSON.parse(text) as T;
 }
+
+export { lockSubscription } from './locks.js';

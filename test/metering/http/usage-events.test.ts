@@ -3,10 +3,13 @@
  * PostgreSQL): a provider reports asynchronous work by subscription or key; the events show
  * in the usage report and on the invoice; a resend counts once; an event in a period already
  * invoiced is refused on its own; another provider's subscription is a 404; bad fields are
- * named and nothing is written.
+ * named and nothing is written; an event from before the subscription started (or while it
+ * is pending, or after it ended) is refused naming its timestamp; and events racing a billing
+ * run are each either on the invoice or refused, never lost.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBilling } from '../../../src/billing/index.js';
 import { type Actor, type Catalog, createCatalog, SYSTEM } from '../../../src/catalog/index.js';
@@ -15,7 +18,7 @@ import { usageAdminRoutes } from '../../../src/metering/http/index.js';
 import { ManualClock, silentLogger } from '../../../src/shared/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { testOutbound } from '../../helpers/outbound.js';
-import { testStores } from '../../helpers/stores.js';
+import { PG_URL, testStores } from '../../helpers/stores.js';
 
 const Z = (s: string) => Date.parse(s);
 
@@ -255,5 +258,162 @@ for (const kind of await testStores()) {
       );
       expect(ids).not.toContain('ok-1'); // a batch is all or nothing
     });
+
+    it('refuses an event from before the subscription started, while pending or after it ended, naming the timestamp', async () => {
+      clock.set(Z('2026-12-05T00:00:00Z'));
+      const early = await send([
+        job('early-1', '2026-12-04T09:00:00Z'),
+        job('early-2', '2026-11-02T11:59:59Z'),
+      ]);
+      expect(early.status).toBe(400);
+      expect(early.body.errors).toEqual([
+        {
+          field: 'events[1].timestamp',
+          message: 'is before the subscription started (2026-11-02T12:00:00.000Z)',
+        },
+      ]);
+      const consumer = await catalog.consumers.create(SYSTEM, {
+        providerId: a.providerId,
+        name: 'Later buyer',
+      });
+      const pending = await catalog.subscriptions.create(SYSTEM, {
+        consumerId: consumer.id,
+        planId: a.planId,
+        status: 'pending',
+      });
+      const waiting = await send([job('pend-1', '2026-12-04T09:00:00Z', 1, { subscriptionId: pending.id })]);
+      expect([waiting.status, waiting.body.errors[0].field]).toEqual([400, 'events[0].timestamp']);
+      expect(waiting.body.errors[0].message).toContain('pending');
+      await catalog.subscriptions.update(SYSTEM, pending.id, { status: 'active' });
+      await catalog.subscriptions.update(SYSTEM, pending.id, { status: 'cancelled' });
+      clock.set(Z('2026-12-06T00:00:00Z'));
+      const after = await send([job('gone-1', '2026-12-05T12:00:00Z', 1, { subscriptionId: pending.id })]);
+      expect(after.status).toBe(400);
+      expect(after.body.errors).toEqual([
+        {
+          field: 'events[0].timestamp',
+          message: 'is after the subscription ended (2026-12-05T00:00:00.000Z)',
+        },
+      ]);
+      const ids = (await store.db.selectFrom('usage_events').select('event_id').execute()).map(
+        (r) => r.event_id,
+      );
+      expect(ids.filter((id) => /^(early|pend|gone)-/.test(id))).toEqual([]);
+    });
+
+    it('never loses an event that races a billing run: each is on the invoice or refused', async () => {
+      clock.set(Z('2026-12-06T00:00:00Z'));
+      const consumer = await catalog.consumers.create(SYSTEM, {
+        providerId: a.providerId,
+        name: 'Racing buyer',
+      });
+      const sub = await catalog.subscriptions.create(SYSTEM, { consumerId: consumer.id, planId: a.planId });
+      clock.set(Z('2027-01-06T01:00:00Z')); // the period 6 Dec → 6 Jan has ended
+      const N = 40;
+      const sends = Array.from({ length: N }, (_, i) =>
+        send([job(`race-${i}`, '2026-12-20T10:00:00Z', i + 1, { subscriptionId: sub.id })]),
+      );
+      const run = billing.run({ subscriptionId: sub.id });
+      const answers = await Promise.all(sends);
+      expect((await run).created).toBe(1);
+      let accepted = 0;
+      let refused = 0;
+      for (const [i, r] of answers.entries()) {
+        expect(r.status).toBe(200);
+        if (r.body.accepted === 1) accepted += i + 1;
+        else {
+          expect(r.body.refused[0].code).toBe('PERIOD_INVOICED');
+          refused += 1;
+        }
+      }
+      const [summary] = (await billing.listInvoices({ subscriptionId: sub.id })).items;
+      const invoice = await billing.getInvoice(summary!.id);
+      const line = invoice.lines.find((l) => l.kind === 'usage' && l.dimension === 'jobs');
+      // what the ledger accepted is exactly what was billed
+      expect(Number(line?.quantity ?? 0)).toBe(accepted);
+      const ledger = await store.db
+        .selectFrom('usage_events')
+        .select((eb) => eb.fn.sum<number>('units').as('units'))
+        .where('subscription_id', '=', sub.id)
+        .executeTakeFirst();
+      expect(Number(ledger?.units ?? 0)).toBe(accepted);
+      expect(refused + answers.filter((r) => r.body.accepted === 1).length).toBe(N);
+    });
+
+    // PostgreSQL only: a second connection holds the invoice-number row, so the billing run
+    // stops between rating the period and writing its invoice — the window where an event
+    // used to slip past both. (SQLite runs each billing transaction on its one connection.)
+    it.runIf(kind.name === 'postgres')(
+      'an event sent while the period is being invoiced waits for the invoice, then is refused',
+      async () => {
+        clock.set(Z('2027-01-06T02:00:00Z'));
+        const consumer = await catalog.consumers.create(SYSTEM, {
+          providerId: a.providerId,
+          name: 'Held buyer',
+        });
+        const sub = await catalog.subscriptions.create(SYSTEM, { consumerId: consumer.id, planId: a.planId });
+        clock.set(Z('2027-01-15T00:00:00Z'));
+        const early = await send([job('held-0', '2027-01-10T10:00:00Z', 5, { subscriptionId: sub.id })]);
+        expect(early.body.accepted).toBe(1);
+        clock.set(Z('2027-02-07T00:00:00Z')); // its first period (6 Jan → 6 Feb) has ended
+        const holder = new pg.Client({ connectionString: PG_URL });
+        await holder.connect();
+        const watcher = new pg.Client({ connectionString: PG_URL });
+        await watcher.connect();
+        /** The backend waiting for a lock `blocker` holds (polled). */
+        let done = false;
+        const blockedBy = async (blocker: number): Promise<number> => {
+          for (let i = 0; i < 600 && !done; i++) {
+            // a second connection: statistics views stand still inside the holder's transaction
+            const r = await watcher.query(
+              'SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+              [blocker],
+            );
+            if (r.rows.length > 0) return r.rows[0].pid as number;
+            await new Promise((res) => setTimeout(res, 50));
+          }
+          if (done) return -1;
+          throw new Error(`nothing ever waited for backend ${blocker}`);
+        };
+        try {
+          await holder.query(`SET search_path TO ${store.schema}`);
+          await holder.query(
+            'INSERT INTO invoice_sequences (provider_id, next_number) VALUES ($1, 1) ON CONFLICT DO NOTHING',
+            [a.providerId],
+          );
+          const self = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+          await holder.query('BEGIN');
+          await holder.query('SELECT * FROM invoice_sequences WHERE provider_id = $1 FOR UPDATE', [
+            a.providerId,
+          ]);
+          const run = billing.run({ subscriptionId: sub.id });
+          // the run has rated the period and waits for its invoice number
+          const billingPid = await blockedBy(self);
+          const late = send([job('held-1', '2027-01-20T10:00:00Z', 7, { subscriptionId: sub.id })]);
+          // the event waits for the subscription the run holds (answering first is the bug)
+          const first = await Promise.race([
+            blockedBy(billingPid).then(() => 'waited'),
+            late.then(() => 'answered while the invoice was being written'),
+          ]);
+          expect(first).toBe('waited');
+          await holder.query('COMMIT');
+          expect((await run).created).toBe(1);
+          const answer = await late;
+          expect(answer.body.accepted).toBe(0);
+          expect(answer.body.refused).toEqual([
+            expect.objectContaining({ id: 'held-1', code: 'PERIOD_INVOICED' }),
+          ]);
+          const [summary] = (await billing.listInvoices({ subscriptionId: sub.id })).items;
+          const invoice = await billing.getInvoice(summary!.id);
+          expect(invoice.lines.find((l) => l.dimension === 'jobs')?.quantity).toBe('5');
+        } finally {
+          done = true;
+          await holder.query('ROLLBACK').catch(() => undefined);
+          await holder.end();
+          await watcher.end();
+        }
+      },
+      60_000,
+    );
   });
 }
