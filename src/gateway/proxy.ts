@@ -24,7 +24,8 @@
  * already sent) and `onBodyFail` says the call was not delivered.
  * The API's timeout runs on a native timer from the moment of dispatch (queueing and
  * connecting included): undici's own headers timeout ticks at ~0.5 s resolution and starts
- * only once the request is written, so alone it answered up to ~0.5 s late.
+ * only once the request is written, so alone it answered up to ~0.5 s late; it is turned off
+ * per request (one timer fewer made and cleared per call). undici's body timeout stays.
  *
  * Client disconnects (no free calls): once forwarded, a request whose client leaves before
  * the upstream's head is NOT aborted — the relay keeps waiting for the head (bounded by the

@@ -303,7 +303,9 @@ export class Gateway implements CallContext {
         method: (req.method ?? 'GET') as 'GET',
         headers,
         body: hasBody ? req : null,
-        headersTimeout: api.timeoutMs,
+        // The API's timeout is the handler's own timer (armed above, from dispatch). undici's
+        // headers timer would only repeat it later, and costs a timer made and cleared per call.
+        headersTimeout: 0,
       },
       handler,
     );
