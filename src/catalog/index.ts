@@ -38,6 +38,7 @@ export { TRANSITIONS } from './subscriptions.js';
 export { TOKEN_PREFIX, type TokensService, type TokenWithValue } from './tokens.js';
 export { fieldPath, parse, validationError, zodIssues } from './validate.js';
 export type * from './views.js';
+export { enforcedQuota, enforcedThrottle } from './views.js';
 
 export interface Catalog {
   providers: ProvidersService;

@@ -93,16 +93,22 @@ export const dimension = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower_snake_case, 1–63 characters, starting with a letter');
 
+/**
+ * A token bucket. 0 is a limit like any other, as in API Gateway: burst 0 admits no call,
+ * rate 0 never refills. Either field may be left out (API Gateway's patches set one at a
+ * time); the gateway enforces a throttle only once both are set.
+ */
 export const throttle = z.strictObject({
-  rateLimit: z.number().positive().max(LIMITS.rate).describe('Steady rate, requests per second'),
-  burstLimit: z.number().int().min(1).max(LIMITS.burst).describe('Bucket size, requests'),
+  rateLimit: z.number().min(0).max(LIMITS.rate).optional().describe('Steady rate, requests per second'),
+  burstLimit: z.number().int().min(0).max(LIMITS.burst).optional().describe('Bucket size, requests'),
 });
 export type ThrottleInput = z.infer<typeof throttle>;
 
+/** A quota of 0 admits no call in its window; the gateway enforces it once limit and period are set. */
 export const quota = z
   .strictObject({
-    limit: z.number().int().min(1).max(LIMITS.quota),
-    period: z.enum(QUOTA_PERIODS),
+    limit: z.number().int().min(0).max(LIMITS.quota).optional(),
+    period: z.enum(QUOTA_PERIODS).optional(),
     offset: z.number().int().min(0).max(LIMITS.quota).default(0),
     timeZone: z
       .string()
@@ -110,7 +116,10 @@ export const quota = z
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris')
       .default('UTC'),
   })
-  .refine((q) => q.offset <= q.limit, { message: 'must not exceed limit', path: ['offset'] });
+  .refine((q) => q.limit === undefined || q.offset <= q.limit, {
+    message: 'must not exceed limit',
+    path: ['offset'],
+  });
 export type QuotaInput = z.infer<typeof quota>;
 
 // ---------------------------------------------------------------- providers

@@ -17,9 +17,10 @@ import {
 import { bool, iso } from './context.js';
 import type { SubscriptionStatus } from './schemas.js';
 
+/** A field left unset is absent (API Gateway sets them one at a time); enforced once both are set. */
 export interface Throttle {
-  rateLimit: number;
-  burstLimit: number;
+  rateLimit?: number;
+  burstLimit?: number;
 }
 
 export interface ProviderView {
@@ -62,11 +63,26 @@ export interface CorsView {
   maxAgeSeconds: number;
 }
 
+/** `limit` or `period` may be unset (absent); the quota is enforced once both are set. */
 export interface QuotaView {
-  limit: number;
-  period: 'DAY' | 'WEEK' | 'MONTH';
+  limit?: number;
+  period?: 'DAY' | 'WEEK' | 'MONTH';
   offset: number;
   timeZone: string;
+}
+
+/** The throttle the gateway enforces: both fields set, else none. */
+export function enforcedThrottle(t: Throttle | null): Required<Throttle> | null {
+  return t?.rateLimit !== undefined && t.burstLimit !== undefined
+    ? { rateLimit: t.rateLimit, burstLimit: t.burstLimit }
+    : null;
+}
+
+/** The quota the gateway enforces: limit and period set, else none. */
+export function enforcedQuota(q: QuotaView | null): Required<QuotaView> | null {
+  return q?.limit !== undefined && q.period !== undefined
+    ? { limit: q.limit, period: q.period, offset: q.offset, timeZone: q.timeZone }
+    : null;
 }
 
 export interface PlanView {
@@ -142,7 +158,12 @@ export interface AuditView {
 }
 
 const throttleOf = (rate: number | null, burst: number | null): Throttle | null =>
-  rate == null ? null : { rateLimit: Number(rate), burstLimit: Number(burst ?? 1) };
+  rate == null && burst == null
+    ? null
+    : {
+        ...(rate != null ? { rateLimit: Number(rate) } : {}),
+        ...(burst != null ? { burstLimit: Number(burst) } : {}),
+      };
 
 export const providerView = (r: ProviderTable): ProviderView => ({
   id: r.id,
@@ -185,11 +206,11 @@ export const planView = (r: PlanTable): PlanView => ({
   apiIds: parseJson<string[]>(r.api_ids, []),
   throttle: throttleOf(r.throttle_rate, r.throttle_burst),
   quota:
-    r.quota_limit == null || r.quota_period == null
+    r.quota_limit == null && r.quota_period == null && !Number(r.quota_offset)
       ? null
       : {
-          limit: Number(r.quota_limit),
-          period: r.quota_period as QuotaView['period'],
+          ...(r.quota_limit != null ? { limit: Number(r.quota_limit) } : {}),
+          ...(r.quota_period != null ? { period: r.quota_period as NonNullable<QuotaView['period']> } : {}),
           offset: Number(r.quota_offset),
           timeZone: r.quota_time_zone,
         },

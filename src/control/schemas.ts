@@ -9,7 +9,9 @@ import { schemas } from '../catalog/index.js';
 import { ERRORS, type ErrorCode } from '../shared/index.js';
 
 const time = z.string().openapi({ format: 'date-time', example: '2026-11-26T12:00:00.000Z' });
-const throttle = z.object({ rateLimit: z.number(), burstLimit: z.number().int() }).openapi('Throttle');
+const throttle = z
+  .object({ rateLimit: z.number().optional(), burstLimit: z.number().int().optional() })
+  .openapi('Throttle');
 
 export const Provider = z.object({ id: z.string(), name: z.string(), createdAt: time }).openapi('Provider');
 
@@ -61,8 +63,8 @@ export const Plan = z
     throttle: throttle.nullable(),
     quota: z
       .object({
-        limit: z.number().int(),
-        period: z.enum(schemas.QUOTA_PERIODS),
+        limit: z.number().int().optional(),
+        period: z.enum(schemas.QUOTA_PERIODS).optional(),
         offset: z.number().int(),
         timeZone: z.string(),
       })

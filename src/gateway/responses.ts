@@ -7,6 +7,7 @@
  * `RateLimit: "name";r=…;t=…`).
  */
 import type { ServerResponse } from 'node:http';
+import { MAX_RETRY_MS } from '../limits/index.js';
 
 export const BODY = {
   forbidden: '{"message":"Forbidden"}',
@@ -84,7 +85,10 @@ export function rateLimitField(
   let out = '';
   if (throttle && Number.isFinite(left.throttleRemaining)) {
     const r = Math.max(0, Math.floor(left.throttleRemaining));
-    out = `"throttle";r=${r};t=${Math.ceil(Math.max(0, throttle.burst - r) / throttle.rate)}`;
+    // A bucket with rate 0 never refills: the limits backends forget it a day after its last spend.
+    const full =
+      throttle.rate > 0 ? Math.ceil(Math.max(0, throttle.burst - r) / throttle.rate) : MAX_RETRY_MS / 1000;
+    out = `"throttle";r=${r};t=${r >= throttle.burst ? 0 : full}`;
   }
   if (quota && left.quotaRemaining !== undefined && left.windowEnd !== undefined) {
     const item = `"quota";r=${Math.max(0, Math.floor(left.quotaRemaining))};t=${Math.max(0, Math.ceil((left.windowEnd - now) / 1000))}`;

@@ -146,7 +146,7 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       dimension: r.dimension,
       units: r.units,
       public: r.public === 1,
-      throttle: r.throttle_rate != null ? { rate: r.throttle_rate, burst: r.throttle_burst ?? 1 } : null,
+      throttle: bucket(r.throttle_rate, r.throttle_burst),
     });
     routesByApi.set(r.api_id, list);
   }
@@ -177,10 +177,12 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
   const plans = new Map<string, CompiledPlan>();
   for (const p of planRows) {
     const routeThrottles = new Map<string, Throttle>();
-    const raw = parseJson<Record<string, { rateLimit: number; burstLimit: number }>>(p.route_throttles, {});
-    for (const [routeId, t] of Object.entries(raw))
-      routeThrottles.set(routeId, { rate: t.rateLimit, burst: t.burstLimit });
-    const throttle = p.throttle_rate != null ? { rate: p.throttle_rate, burst: p.throttle_burst ?? 1 } : null;
+    const raw = parseJson<Record<string, { rateLimit?: number; burstLimit?: number }>>(p.route_throttles, {});
+    for (const [routeId, t] of Object.entries(raw)) {
+      const b = bucket(t.rateLimit, t.burstLimit);
+      if (b) routeThrottles.set(routeId, b);
+    }
+    const throttle = bucket(p.throttle_rate, p.throttle_burst);
     const quota: QuotaSpec | null =
       p.quota_limit != null && p.quota_period
         ? {
@@ -226,6 +228,15 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
   for (const a of adjRows) adjustments.set(`${a.subscription_id}:${a.window_start}`, Number(a.delta));
 
   return { builtAt: now, apis, keys, adjustments, plans };
+}
+
+/**
+ * A throttle the gateway enforces: both fields set (0 included: burst 0 admits nothing, rate
+ * 0 never refills). A throttle with a field unset limits nothing at its level, as in API
+ * Gateway, where the next level of its throttling order applies instead.
+ */
+function bucket(rate: number | null | undefined, burst: number | null | undefined): Throttle | null {
+  return rate != null && burst != null ? { rate: Number(rate), burst: Number(burst) } : null;
 }
 
 /**

@@ -36,10 +36,15 @@ export function retryAfterMs(tokens: number, rate: number, burst: number): numbe
   return Math.min(ms, MAX_RETRY_MS);
 }
 
-/** Milliseconds until a bucket holding `tokens` is full again (when it can be forgotten). */
+/**
+ * Milliseconds until a bucket holding `tokens` is full again (when it can be forgotten). A
+ * bucket with rate 0 never refills: it is forgotten MAX_RETRY_MS after its last spend (the
+ * wait a refusal announces), as the Redis scripts let its key expire — so a rate-0 plan
+ * admits `burst` calls per day of disuse on every backend, and memory stays bounded.
+ */
 export function msUntilFull(tokens: number, rate: number, burst: number): number {
   if (tokens >= burst) return 0;
-  if (!(rate > 0)) return Number.POSITIVE_INFINITY;
+  if (!(rate > 0)) return MAX_RETRY_MS;
   return Math.ceil(((burst - tokens) * 1000) / rate);
 }
 

@@ -17,7 +17,7 @@ import {
   scaledPrice,
   unitName,
 } from '../billing/index.js';
-import type { PlanView } from '../catalog/index.js';
+import { enforcedQuota, type PlanView } from '../catalog/index.js';
 import type { BillingPort } from './deps.js';
 
 export const SAMPLE_SIZES: Array<[string, number]> = [
@@ -66,8 +66,9 @@ export function overQuota(
   plan: Pick<PlanView, 'quota' | 'overQuota'>,
   interval: Interval,
 ): boolean {
-  if (!plan.quota || plan.overQuota !== 'block' || sample.calls === null) return false;
-  return sample.calls > quotaPerPeriod(plan.quota, interval);
+  const quota = enforcedQuota(plan.quota);
+  if (!quota || plan.overQuota !== 'block' || sample.calls === null) return false;
+  return sample.calls > quotaPerPeriod(quota, interval);
 }
 
 /** One line per charge, e.g. "characters: USD 0.02 per 1,000 characters, first 1,000 free". */

@@ -75,6 +75,36 @@ for (const kind of await limitsBackends()) {
       });
     });
 
+    it('takes limits of 0 as API Gateway does: burst 0 or quota 0 admit nothing, rate 0 never refills', async () => {
+      // burst 0: the bucket can never hold a token; the quota beside it is not spent
+      const closed = { throttles: [bucket('zero', 0, 0)], quota: quota(5) };
+      expect(await admit(closed)).toEqual({
+        ok: false,
+        code: 'THROTTLED',
+        retryAfterMs: MAX_RETRY_MS,
+        quotaUsed: 0,
+        quotaRemaining: 5,
+      });
+      expect((await admit(closed, T0 + 3_600_000)).ok).toBe(false);
+      expect(await b.quotaUsed('q:sub', DAY.start)).toBe(0);
+      // rate 0: the burst is all there is, an hour later too
+      const once = { throttles: [bucket('norefill', 0, 2)] };
+      expect(await oks(once, 3)).toEqual([true, true, false]);
+      expect(await admit(once, T0 + 3_600_000)).toEqual({
+        ok: false,
+        code: 'THROTTLED',
+        retryAfterMs: MAX_RETRY_MS,
+      });
+      // quota 0: refused until the window ends
+      expect(await admit({ throttles: [], quota: quota(0, 'block', DAY, 'q:none') })).toEqual({
+        ok: false,
+        code: 'QUOTA_EXCEEDED',
+        retryAfterMs: DAY.end - T0,
+        quotaUsed: 0,
+        quotaRemaining: 0,
+      });
+    });
+
     it('with several throttles, waits for the slowest and reports the smallest remainder', async () => {
       const req = { throttles: [bucket('sub', 10, 5), bucket('route', 1, 2)] };
       expect(await admit(req)).toEqual({ ok: true, throttleRemaining: 1 });

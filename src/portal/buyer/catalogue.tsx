@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { raw } from 'hono/html';
-import type { ApiView, PlanView } from '../../catalog/index.js';
+import { type ApiView, enforcedQuota, enforcedThrottle, type PlanView } from '../../catalog/index.js';
 import { invalid, isTollgateError } from '../../shared/index.js';
 import { PORTAL_OPERATOR, type PortalDeps, type ProductLike } from '../deps.js';
 import { type FirstCall, firstCall } from '../examples.js';
@@ -177,14 +177,9 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
                 <tr>
                   <th scope="row">{o.plan.name}</th>
                   <td>
-                    {o.plan.quota
-                      ? `${o.plan.quota.limit.toLocaleString('en-US')} calls / ${o.plan.quota.period.toLowerCase()}` +
-                        (o.plan.quota.period === 'MONTH' && o.interval === 'month'
-                          ? ''
-                          : ` (at most ${quotaPerPeriod(o.plan.quota, o.interval).toLocaleString('en-US')} a ${o.interval})`)
-                      : 'no quota'}
-                    {o.plan.throttle ? `, ${o.plan.throttle.rateLimit}/s` : ''}
-                    {o.plan.quota && o.plan.overQuota === 'overage' ? ', overage billed' : ''}
+                    {quotaText(o.plan, o.interval)}
+                    {enforcedThrottle(o.plan.throttle) ? `, ${o.plan.throttle!.rateLimit}/s` : ''}
+                    {enforcedQuota(o.plan.quota) && o.plan.overQuota === 'overage' ? ', overage billed' : ''}
                   </td>
                   <td>
                     {o.fee ?? 'not priced yet'}
@@ -390,4 +385,15 @@ export function cataloguePages(app: Hono<PortalEnv>, deps: PortalDeps & { buyer:
       />,
     );
   });
+}
+
+/** "1,000 calls / day (at most 30,000 a month)", or "no quota" when none is enforced. */
+function quotaText(plan: PlanView, interval: Parameters<typeof quotaPerPeriod>[1]): string {
+  const q = enforcedQuota(plan.quota);
+  if (!q) return 'no quota';
+  const per =
+    q.period === 'MONTH' && interval === 'month'
+      ? ''
+      : ` (at most ${quotaPerPeriod(q, interval).toLocaleString('en-US')} a ${interval})`;
+  return `${q.limit.toLocaleString('en-US')} calls / ${q.period.toLowerCase()}${per}`;
 }

@@ -132,14 +132,10 @@ export function planValues(plan: PlanView | null, price: Price | null): FormValu
     v.name = plan.name;
     v.description = plan.description;
     v.apiIds = plan.apiIds;
-    if (plan.throttle) {
-      v['throttle.rateLimit'] = String(plan.throttle.rateLimit);
-      v['throttle.burstLimit'] = String(plan.throttle.burstLimit);
-    }
-    if (plan.quota) {
-      v['quota.limit'] = String(plan.quota.limit);
-      v['quota.period'] = plan.quota.period;
-    }
+    if (plan.throttle?.rateLimit !== undefined) v['throttle.rateLimit'] = String(plan.throttle.rateLimit);
+    if (plan.throttle?.burstLimit !== undefined) v['throttle.burstLimit'] = String(plan.throttle.burstLimit);
+    if (plan.quota?.limit !== undefined) v['quota.limit'] = String(plan.quota.limit);
+    if (plan.quota?.period !== undefined) v['quota.period'] = plan.quota.period;
     v.overQuota = plan.overQuota;
   }
   if (price) {

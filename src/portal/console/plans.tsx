@@ -6,7 +6,7 @@
  */
 import type { Hono } from 'hono';
 import { priceSchema } from '../../billing/index.js';
-import type { ApiView, PlanView } from '../../catalog/index.js';
+import { type ApiView, enforcedQuota, enforcedThrottle, type PlanView } from '../../catalog/index.js';
 import { isTollgateError } from '../../shared/index.js';
 import { type PortalDeps, providerActor } from '../deps.js';
 import type { PortalContext, PortalEnv } from '../http/env.js';
@@ -319,10 +319,8 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                 <a href={`/console/plans/${p.id}`}>{p.name}</a>
               </td>
               <td>
-                {p.quota
-                  ? `${p.quota.limit.toLocaleString('en-US')} / ${p.quota.period.toLowerCase()}`
-                  : 'no quota'}
-                {p.throttle ? `, ${p.throttle.rateLimit}/s` : ''}
+                {quotaLine(enforcedQuota(p.quota))}
+                {enforcedThrottle(p.throttle) ? `, ${p.throttle!.rateLimit}/s` : ''}
               </td>
               <td>
                 {prices[i] ? feeLine(prices[i]!.price) : 'not priced'}
@@ -401,3 +399,6 @@ export function planPages(app: Hono<PortalEnv>, deps: PortalDeps) {
     return save(c, plan);
   });
 }
+
+const quotaLine = (q: { limit: number; period: string } | null) =>
+  q ? `${q.limit.toLocaleString('en-US')} / ${q.period.toLowerCase()}` : 'no quota';
