@@ -10,7 +10,9 @@
  * - CreateUsagePlanKey moves the key to the consumer's subscription on the target plan
  *   (reused, or created active) and cancels the holding subscription once it has no keys.
  *   A Tollgate key is in ONE plan: adding a key that is already in another plan is a
- *   ConflictException (remove it there first).
+ *   ConflictException (remove it there first) — with API Gateway's own message when the two
+ *   plans share an API stage (API Gateway refuses that too), and one naming Tollgate's rule
+ *   when they do not (API Gateway would accept it; see docs/apigw.md for why Tollgate does not).
  * - DeleteUsagePlanKey moves the key back to the holding subscription. The subscription it
  *   leaves is not touched (it carries usage and billing; cancel it via the admin API or the
  *   marketplace).
@@ -27,7 +29,7 @@ import { type Logger, newId } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { badRequest, conflict, notFoundAws, nullIfNotFound } from './errors.js';
 import type { KeyValueVault } from './key-values.js';
-import { HOLDING_PLAN, type KeyRow, keysQuery } from './model.js';
+import { HOLDING_PLAN, type KeyRow, keysQuery, STAGE } from './model.js';
 import { visiblePlan } from './resources.js';
 
 export interface AttachDeps {
@@ -194,8 +196,14 @@ export async function attachKey(
   const key = await loadKeyRow(deps, actor, keyId);
   if (key.plan_id === planId) throw conflict(`Usage plan ${planId} already contains key ${keyId}`);
   if (key.plan_name !== HOLDING_PLAN) {
+    const current = await deps.catalog.plans.get(actor, key.plan_id);
+    const shared = current.apiIds.find((id) => plan.apiIds.includes(id));
+    if (shared !== undefined)
+      throw conflict(
+        `Usage Plan ${planId} cannot be added because API Key ${keyId} cannot reference multiple Usage Plans with the same API Stage: ${shared}:${STAGE}`,
+      );
     throw conflict(
-      `key ${keyId} is in usage plan ${key.plan_id}; a Tollgate key is in one plan at a time (DeleteUsagePlanKey there first)`,
+      `Usage Plan ${planId} cannot be added because API Key ${keyId} is in Usage Plan ${key.plan_id}: a Tollgate key is in one usage plan at a time, even for plans on different API stages (DeleteUsagePlanKey there first)`,
     );
   }
   if (key.provider_id !== plan.providerId)

@@ -54,6 +54,10 @@ async function routesOf(store: Store, apiIds: string[]): Promise<RouteRow[]> {
 /** `/pets/{id}` + `GET` → `/pets/{id}/GET`; the root `/` gives `//GET` as in API Gateway. */
 export const methodKey = (path: string, method: string) => `${path}/${method}`;
 
+/** A throttle or quota in the wire shape: exactly the fields that are set. */
+const setFields = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 export async function usagePlanWire(store: Store, plan: PlanView) {
   const routes = await routesOf(store, plan.apiIds);
   const byId = new Map(routes.map((r) => [r.id, r]));
@@ -62,30 +66,37 @@ export async function usagePlanWire(store: Store, plan: PlanView) {
     for (const [routeId, t] of Object.entries(plan.routeThrottles)) {
       const r = byId.get(routeId);
       if (r && r.api_id === apiId)
-        throttle[methodKey(r.path, r.method)] = { burstLimit: t.burstLimit, rateLimit: t.rateLimit };
+        throttle[methodKey(r.path, r.method)] = setFields({
+          burstLimit: t.burstLimit,
+          rateLimit: t.rateLimit,
+        });
     }
     return { apiId, stage: STAGE, ...(Object.keys(throttle).length ? { throttle } : {}) };
   });
+  const q = plan.quota;
   return {
     id: plan.id,
     name: plan.name,
     description: plan.description,
     apiStages,
     ...(plan.throttle
-      ? { throttle: { burstLimit: plan.throttle.burstLimit, rateLimit: plan.throttle.rateLimit } }
+      ? { throttle: setFields({ burstLimit: plan.throttle.burstLimit, rateLimit: plan.throttle.rateLimit }) }
       : {}),
-    ...(plan.quota
-      ? { quota: { limit: plan.quota.limit, offset: plan.quota.offset, period: plan.quota.period } }
-      : {}),
+    ...(q ? { quota: setFields({ limit: q.limit, offset: q.offset, period: q.period }) } : {}),
   };
 }
 
-/** apiStages → apiIds + routeThrottles; refuses stages other than `prod` and unknown methods. */
+/**
+ * apiStages → apiIds + routeThrottles; refuses stages other than `prod` and unknown methods.
+ * The method throttles are taken as given (`whole` fills what they leave out with 0, for
+ * CreateUsagePlan: see wholeThrottle).
+ */
 export async function fromApiStages(
   store: Store,
   stages: WireApiStage[],
   field = 'apiStages',
-): Promise<{ apiIds: string[]; routeThrottles: Record<string, { rateLimit: number; burstLimit: number }> }> {
+  whole = false,
+): Promise<{ apiIds: string[]; routeThrottles: Record<string, WireThrottle> }> {
   const apiIds: string[] = [];
   stages.forEach((s, i) => {
     if (typeof s.apiId !== 'string' || !s.apiId) throw badRequest(`${field}[${i}].apiId: is required`);
@@ -94,7 +105,7 @@ export async function fromApiStages(
     apiIds.push(s.apiId);
   });
   const routes = await routesOf(store, apiIds);
-  const routeThrottles: Record<string, { rateLimit: number; burstLimit: number }> = {};
+  const routeThrottles: Record<string, WireThrottle> = {};
   stages.forEach((s, i) => {
     for (const [key, t] of Object.entries(s.throttle ?? {})) {
       const cut = key.lastIndexOf('/');
@@ -103,23 +114,63 @@ export async function fromApiStages(
       const r = routes.find((x) => x.api_id === s.apiId && x.path === path && x.method === method);
       if (!r)
         throw badRequest(`${field}[${i}].throttle.${key}: API ${s.apiId} has no route ${method} ${path}`);
-      routeThrottles[r.id] = throttleIn(t, `${field}[${i}].throttle.${key}`);
+      const f = `${field}[${i}].throttle.${key}`;
+      routeThrottles[r.id] = whole ? wholeThrottle(t, f) : throttleFields(t, f);
     }
   });
   return { apiIds, routeThrottles };
 }
 
-export function throttleIn(t: WireThrottle, field: string): { rateLimit: number; burstLimit: number } {
-  if (typeof t?.rateLimit !== 'number') throw badRequest(`${field}.rateLimit: is required`);
-  if (typeof t.burstLimit !== 'number') throw badRequest(`${field}.burstLimit: is required`);
-  return { rateLimit: t.rateLimit, burstLimit: t.burstLimit };
+function numberField(v: unknown, field: string, int: boolean): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (int && !Number.isInteger(v)))
+    throw badRequest(`${field}: must be ${int ? 'an integer' : 'a number'} of 0 or more`);
+  return v;
 }
 
-export function quotaIn(q: WireQuota, field: string, timeZone = 'UTC') {
-  if (typeof q?.limit !== 'number') throw badRequest(`${field}.limit: is required`);
-  if (q.period !== 'DAY' && q.period !== 'WEEK' && q.period !== 'MONTH')
+/** The fields of a throttle that are set (a patch may have set one and not the other). */
+export function throttleFields(t: WireThrottle, field: string): WireThrottle {
+  if (!t || typeof t !== 'object') throw badRequest(`${field}: must be an object {rateLimit, burstLimit}`);
+  const rateLimit = numberField(t.rateLimit, `${field}.rateLimit`, false);
+  const burstLimit = numberField(t.burstLimit, `${field}.burstLimit`, true);
+  return setFields({ rateLimit, burstLimit });
+}
+
+/**
+ * A throttle sent whole (CreateUsagePlan). In API Gateway's model both members default to 0,
+ * and restJson1 serializers leave out a member equal to its default (Terraform's
+ * `throttle_settings { burst_limit = 10 }` arrives as `{"burstLimit": 10}`, and its later
+ * patches send the rate as "0"), so what the object leaves out is 0. A limit of 0 admits
+ * no call (burst) or never refills (rate).
+ */
+export function wholeThrottle(t: WireThrottle, field: string): { rateLimit: number; burstLimit: number } {
+  const f = throttleFields(t, field);
+  return { rateLimit: f.rateLimit ?? 0, burstLimit: f.burstLimit ?? 0 };
+}
+
+/** The fields of a quota that are set; `period` must be DAY, WEEK or MONTH when it is. */
+export function quotaFields(q: WireQuota, field: string, timeZone = 'UTC') {
+  if (!q || typeof q !== 'object') throw badRequest(`${field}: must be an object {limit, offset, period}`);
+  if (q.period !== undefined && q.period !== 'DAY' && q.period !== 'WEEK' && q.period !== 'MONTH')
     throw badRequest(`${field}.period: must be DAY, WEEK or MONTH`);
-  return { limit: q.limit, period: q.period, offset: q.offset ?? 0, timeZone } as const;
+  const limit = numberField(q.limit, `${field}.limit`, true);
+  const offset = numberField(q.offset, `${field}.offset`, true) ?? 0;
+  return {
+    ...(limit !== undefined ? { limit } : {}),
+    ...(q.period !== undefined ? { period: q.period as 'DAY' | 'WEEK' | 'MONTH' } : {}),
+    offset,
+    timeZone,
+  };
+}
+
+/**
+ * A quota sent whole (CreateUsagePlan): `limit` and `offset` default to 0 in API Gateway's
+ * model, as for throttles (wholeThrottle); `period` has no default and stays unset when left
+ * out (a quota without a period is not enforced).
+ */
+export function wholeQuota(q: WireQuota, field: string) {
+  const f = quotaFields(q, field);
+  return { ...f, limit: f.limit ?? 0 };
 }
 
 // ---------------------------------------------------------------- keys

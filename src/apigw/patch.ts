@@ -116,9 +116,9 @@ function throttleMap(
 
 /**
  * Applies the operations to the plan's fields. A patch sets only what it names: setting one
- * field of a throttle or quota the plan does not have leaves the others unset, and a throttle
- * or quota left incomplete is refused (see docs/apigw.md) instead of completed with invented
- * values.
+ * field of a throttle or quota the plan does not have leaves the others unset (absent in
+ * answers, never completed with invented values); the gateway enforces a throttle once both
+ * of its fields are set, a quota once its limit and period are (docs/apigw.md).
  */
 export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: PatchOp[]): PlanDraft {
   const d: PlanDraft = {
@@ -126,7 +126,11 @@ export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: Patc
     description: plan.description,
     throttle: plan.throttle ? { ...plan.throttle } : null,
     quota: plan.quota
-      ? { limit: plan.quota.limit, period: plan.quota.period, offset: plan.quota.offset }
+      ? {
+          ...(plan.quota.limit !== undefined ? { limit: plan.quota.limit } : {}),
+          ...(plan.quota.period !== undefined ? { period: plan.quota.period } : {}),
+          offset: plan.quota.offset,
+        }
       : null,
     apiStages: stages.map((s) => ({ ...s, throttle: { ...(s.throttle ?? {}) } })),
   };
@@ -171,14 +175,6 @@ export function applyPlanPatch(plan: PlanView, stages: WireApiStage[], ops: Patc
       stagePatch(d, o, field);
     } else throw bad();
   });
-  if (d.throttle && (d.throttle.rateLimit === undefined || d.throttle.burstLimit === undefined))
-    throw badRequest(
-      `throttle.${d.throttle.rateLimit === undefined ? 'rateLimit' : 'burstLimit'}: the plan has no throttle; set rateLimit and burstLimit together`,
-    );
-  if (d.quota && (d.quota.limit === undefined || d.quota.period === undefined))
-    throw badRequest(
-      `quota.${d.quota.limit === undefined ? 'limit' : 'period'}: the plan has no quota; set limit and period together`,
-    );
   return d;
 }
 

@@ -18,12 +18,14 @@ import {
   fromApiStages,
   HOLDING_PLAN,
   paging,
-  quotaIn,
-  throttleIn,
+  quotaFields,
+  throttleFields,
   usagePlanWire,
   type WireApiStage,
   type WireQuota,
   type WireThrottle,
+  wholeQuota,
+  wholeThrottle,
 } from './model.js';
 import { applyPlanPatch, patchOps } from './patch.js';
 import { isDeleted, metaOf, setMeta, visiblePlan } from './resources.js';
@@ -81,7 +83,7 @@ export function registerPlans(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     const tags = tagsIn(body.tags);
     const stages = body.apiStages ?? [];
     if (!Array.isArray(stages)) throw badRequest('apiStages: must be a list');
-    const { apiIds, routeThrottles } = await fromApiStages(store, stages);
+    const { apiIds, routeThrottles } = await fromApiStages(store, stages, 'apiStages', true);
     let planProviderId: string | undefined;
     if (actor.kind === 'operator' && apiIds[0])
       planProviderId = (await catalog.apis.get(actor, apiIds[0])).providerId;
@@ -92,8 +94,8 @@ export function registerPlans(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       description: body.description ?? '',
       apiIds,
       routeThrottles,
-      ...(body.throttle ? { throttle: throttleIn(body.throttle, 'throttle') } : {}),
-      ...(body.quota ? { quota: quotaIn(body.quota, 'quota') } : {}),
+      ...(body.throttle ? { throttle: wholeThrottle(body.throttle, 'throttle') } : {}),
+      ...(body.quota ? { quota: wholeQuota(body.quota, 'quota') } : {}),
     });
     if (tags) await putTags(store.db, plan.id, tags);
     return c.json(await planOut(deps, plan), 201);
@@ -135,8 +137,8 @@ export function registerPlans(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     const updated = await catalog.plans.update(actor, plan.id, {
       name: d.name,
       description: d.description,
-      throttle: d.throttle ? throttleIn(d.throttle, 'throttle') : null,
-      quota: d.quota ? quotaIn(d.quota, 'quota', plan.quota?.timeZone ?? 'UTC') : null,
+      throttle: d.throttle ? throttleFields(d.throttle, 'throttle') : null,
+      quota: d.quota ? quotaFields(d.quota, 'quota', plan.quota?.timeZone ?? 'UTC') : null,
       apiIds,
       routeThrottles,
     });

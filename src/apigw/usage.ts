@@ -10,6 +10,7 @@
  */
 import type { Hono } from 'hono';
 import { sql } from 'kysely';
+import { enforcedQuota } from '../catalog/index.js';
 import { getUsage, localDate } from '../metering/index.js';
 import { type AttachDeps, attachKey, detachKey, loadKeyRow } from './attach.js';
 import type { ApigwEnv } from './auth.js';
@@ -116,8 +117,10 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       remaining = n;
     });
     if (remaining === undefined) throw badRequest('patchOperations: give replace /remaining');
-    if (!plan.quota)
-      throw badRequest(`usage plan ${plan.id} has no quota: there is nothing remaining to set`);
+    if (!enforcedQuota(plan.quota))
+      throw badRequest(
+        `usage plan ${plan.id} has no quota (limit and period): there is nothing remaining to set`,
+      );
     await catalog.quota.adjust(actor, key.subscription_id, {
       remaining,
       reason: 'UpdateUsage through the API Gateway API',

@@ -114,7 +114,31 @@ describe.skipIf(!awsCli())('the AWS CLI runs docs/apigw.md as written', () => {
     expect(gone.status).toBe(404);
   });
 
-  it('refuses credentials a database copy holds (the token id and its stored hash)', async () => {
+  it('sets one throttle or quota field and leaves the other unset; takes limits of 0', {
+    timeout: 300_000,
+  }, async () => {
+    const plan = await run('aws apigateway create-usage-plan --name Half');
+    const rate = await run(
+      `aws apigateway update-usage-plan --usage-plan-id ${plan.id} --patch-operations op=replace,path=/throttle/rateLimit,value=20`,
+    );
+    expect(rate.throttle).toEqual({ rateLimit: 20 });
+    const period = await run(
+      `aws apigateway update-usage-plan --usage-plan-id ${plan.id} --patch-operations op=replace,path=/quota/period,value=DAY`,
+    );
+    expect(period).toMatchObject({ throttle: { rateLimit: 20 }, quota: { period: 'DAY', offset: 0 } });
+    expect((period.quota as Record<string, unknown>).limit).toBeUndefined();
+    const zero = await run(
+      'aws apigateway create-usage-plan --name Closed --throttle burstLimit=0,rateLimit=0 --quota limit=0,period=WEEK',
+    );
+    expect(zero).toMatchObject({
+      throttle: { burstLimit: 0, rateLimit: 0 },
+      quota: { limit: 0, offset: 0, period: 'WEEK' },
+    });
+  });
+
+  it('refuses credentials a database copy holds (the token id and its stored hash)', {
+    timeout: 120_000,
+  }, async () => {
     const row = await tg.store.db.selectFrom('admin_tokens').select(['id', 'hash']).executeTakeFirstOrThrow();
     const err = await run('aws apigateway get-usage-plans').then(
       () => null,

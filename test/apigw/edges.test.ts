@@ -85,7 +85,8 @@ for (const kind of await testStores()) {
       const cases: Array<
         [Array<{ op: 'replace' | 'add' | 'remove'; path: string; value?: string }>, RegExp]
       > = [
-        [[{ op: 'replace', path: '/throttle/rateLimit', value: '5' }], /throttle\.burstLimit/],
+        [[{ op: 'replace', path: '/throttle/rateLimit', value: '-5' }], /throttle\.rateLimit/],
+        [[{ op: 'replace', path: '/quota/period', value: 'YEAR' }], /quota\.period/],
         [[{ op: 'replace', path: '/throttle/burstLimit', value: '0.5' }], /patchOperations\[0\]\.value/],
         [[{ op: 'replace', path: '/quota/limit', value: 'lots' }], /patchOperations\[0\]\.value/],
         [[{ op: 'add', path: '/apiStages', value: `${h.alpha.apiId}:dev` }], /one stage/],

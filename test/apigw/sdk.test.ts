@@ -260,11 +260,36 @@ for (const kind of await testStores()) {
           new CreateUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: k.id, keyType: 'API_KEY' }),
         ),
       ).rejects.toBeInstanceOf(ConflictException);
-      await expect(
-        h.sigv4.send(
-          new CreateUsagePlanKeyCommand({ usagePlanId: other.id, keyId: k.id, keyType: 'API_KEY' }),
+      // Another plan on the same API stage: API Gateway's own refusal, word for word.
+      const same = await h.sigv4
+        .send(new CreateUsagePlanKeyCommand({ usagePlanId: other.id, keyId: k.id, keyType: 'API_KEY' }))
+        .catch((e) => e);
+      expect(same).toBeInstanceOf(ConflictException);
+      expect(same.message).toBe(
+        `Usage Plan ${other.id} cannot be added because API Key ${k.id} cannot reference multiple Usage Plans with the same API Stage: ${h.alpha.apiId}:prod`,
+      );
+      // A plan on another API: API Gateway would accept it, Tollgate keeps a key in one plan.
+      const cats = await h.catalog.apis.create(
+        { kind: 'operator', id: 't' },
+        {
+          providerId: h.alpha.providerId,
+          name: 'cats',
+          upstreamUrl: 'http://127.0.0.1:9/',
+          pathPrefix: '/cats-api',
+        },
+      );
+      const apart = await h.sigv4.send(
+        new CreateUsagePlanCommand({ name: 'Cats', apiStages: [{ apiId: cats.id, stage: 'prod' }] }),
+      );
+      const elsewhere = await h.sigv4
+        .send(new CreateUsagePlanKeyCommand({ usagePlanId: apart.id, keyId: k.id, keyType: 'API_KEY' }))
+        .catch((e) => e);
+      expect(elsewhere).toBeInstanceOf(ConflictException);
+      expect(elsewhere.message).toMatch(
+        new RegExp(
+          `^Usage Plan ${apart.id} cannot be added because API Key ${k.id} is in Usage Plan ${plan.id}: a Tollgate key is in one usage plan at a time`,
         ),
-      ).rejects.toBeInstanceOf(ConflictException);
+      );
 
       const del = await h.sigv4.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: k.id }));
       expect(del.$metadata.httpStatusCode).toBe(202);

@@ -7,7 +7,15 @@
  * message; under CI=true it fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,12 +163,12 @@ describe.skipIf(!setup)('Terraform (hashicorp/aws) runs docs/apigw.md as written
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function tf(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  function tf(args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       execFile(
         'terraform',
         args,
-        { cwd: dir, env, timeout: 300_000, maxBuffer: 16 << 20 },
+        { cwd, env: { ...env, TF_DATA_DIR: join(cwd, '.terraform') }, timeout: 300_000, maxBuffer: 16 << 20 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
           resolve({ code, stdout, stderr });
@@ -169,8 +177,8 @@ describe.skipIf(!setup)('Terraform (hashicorp/aws) runs docs/apigw.md as written
     });
   }
 
-  async function ok(args: string[]): Promise<string> {
-    const r = await tf(args);
+  async function ok(args: string[], cwd = dir): Promise<string> {
+    const r = await tf(args, cwd);
     if (r.code !== 0) throw new Error(`terraform ${args.join(' ')} → ${r.code}\n${r.stderr}\n${r.stdout}`);
     return r.stdout;
   }
@@ -232,5 +240,47 @@ describe.skipIf(!setup)('Terraform (hashicorp/aws) runs docs/apigw.md as written
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(after.status).toBe(404);
+  });
+  it("a throttle_settings field left at the provider's default is a limit of 0, and plans clean", {
+    timeout: 900_000,
+  }, async () => {
+    // The docs' terraform, variables and provider blocks, with plans of their own.
+    const head = docConfig().split(/^resource /m)[0]!;
+    const sub = join(dir, 'defaults');
+    mkdirSync(sub);
+    for (const f of ['terraform.tfvars']) copyFileSync(join(dir, f), join(sub, f));
+    const write = (throttle: string, quota = '') =>
+      writeFileSync(
+        join(sub, 'main.tf'),
+        `${head}resource "aws_api_gateway_usage_plan" "zero" {\n  name = "Zero"\n  api_stages {\n    api_id = var.api_id\n    stage  = "prod"\n  }\n  throttle_settings {${throttle}}\n${quota}}\n`,
+      );
+    const held = async () => {
+      const state = JSON.parse(await ok(['show', '-json'], sub)) as {
+        values: { root_module: { resources: Array<{ values: { id: string } }> } };
+      };
+      return tg.catalog.plans.get(SYSTEM, state.values.root_module.resources[0]!.values.id);
+    };
+    const clean = async () => {
+      const plan = await tf(['plan', '-detailed-exitcode', '-no-color'], sub);
+      expect(plan.stdout + plan.stderr).toContain('No changes');
+      expect(plan.code).toBe(0);
+    };
+
+    // burst_limit only: the provider sends {burstLimit: 3}, leaving out the rate at its default 0.
+    write('\n    burst_limit = 3\n  ');
+    await ok(['init', '-no-color'], sub);
+    await ok(['apply', '-auto-approve', '-no-color'], sub);
+    await clean();
+    expect(await held()).toMatchObject({ throttle: { rateLimit: 0, burstLimit: 3 }, quota: null });
+
+    // rate_limit only, later: the provider patches both fields, the burst as "0".
+    write('\n    rate_limit = 5\n  ', '  quota_settings {\n    limit  = 10\n    period = "WEEK"\n  }\n');
+    await ok(['apply', '-auto-approve', '-no-color'], sub);
+    await clean();
+    expect(await held()).toMatchObject({
+      throttle: { rateLimit: 5, burstLimit: 0 },
+      quota: { limit: 10, period: 'WEEK' },
+    });
+    await ok(['destroy', '-auto-approve', '-no-color'], sub);
   });
 });
