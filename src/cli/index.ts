@@ -11,7 +11,7 @@ const HELP = `tollgate — sell your API
 
   tollgate serve [--demo] [--role all|gateway|console] [--database-url URL] [--redis-url URL]
                  [--gateway-port 8080] [--console-port 8081] [--metering off|batched|strict]
-                 [--licence FILE]
+                 [--licence FILE] [--workers N|auto]
   tollgate migrate [--database-url URL]
   tollgate token create --operator [--name NAME] [--database-url URL]
                  mints a new operator admin token in the server's own store (a lost one
@@ -171,6 +171,24 @@ async function serveCommand(args: string[]): Promise<void> {
   });
   // Loaded here, not at the top: the client commands must start fast without the server.
   const { startTollgate } = await import('../main/index.js');
+  const cluster = await import('../main/cluster.js');
+  const worker = cluster.workerIndex();
+  if (worker !== null || cluster.workerCount(config) > 1) {
+    const { createLogger } = await import('../shared/index.js');
+    if (worker !== null) {
+      const w = await cluster.startWorker(config, worker);
+      closers.push(() => w.close());
+    } else {
+      const c = await cluster
+        .startCluster(config, createLogger({ level: config.logLevel }))
+        .catch((err: Error) => Promise.reject(new Error(`cannot start: ${err.message}`)));
+      closers.push(() => c.close());
+      if (c.bootstrapToken)
+        console.log(`\nOperator admin token (shown once, keep it safe):\n  ${c.bootstrapToken}\n`);
+    }
+    started();
+    return;
+  }
   let t: Awaited<ReturnType<typeof startTollgate>>;
   // The demo is a newcomer's first start: say what the seconds before the first answer are for.
   if (config.demo) console.log(`tollgate: migrating ${config.databaseUrl} and starting the servers…`);

@@ -8,11 +8,13 @@ import type { configSchema } from './index.js';
 
 export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.shape]: string } = {
   role: 'which servers this process runs: both, only the gateway (data plane) or only the console (admin API, portal)',
-  node: 'unique per process in a fleet (metering batch ids)',
+  node: 'unique per process in a fleet (metering batch ids); worker N of `workers` meters as `<node>.wN`',
+  workers:
+    'gateway processes on this machine sharing the gateway port, limits shared through the first process (`auto`: one per available core; [operations.md](operations.md#every-core-of-one-machine))',
   databaseUrl: '`sqlite:PATH` or `postgres://user@host:5432/db`',
   redisUrl: '`redis://host:6379`; enables limits shared across gateways and change fan-out',
   limitsLease:
-    'with Redis limits, let a hot key pre-admit `units` calls locally for `ttlMs` (e.g. `32/250`); off by default ([limits.md](limits.md))',
+    'with Redis limits, let a hot key pre-admit `units` calls locally for `ttlMs` (e.g. `32/250`); off by default, `32/250` for `workers` without Redis ([limits.md](limits.md))',
   dataDir: 'strict metering log, demo key, outgoing mail (mail/*.eml)',
   gatewayHost: 'address the gateway listens on (`127.0.0.1` with `--demo` unless given)',
   gatewayPort: 'gateway port (`0`: any free port)',

@@ -27,6 +27,8 @@ export const configSchema = z
   .object({
     role: z.enum(['all', 'gateway', 'console']).default('all'),
     node: z.string().min(1).max(64).default('node-1'),
+    /** Gateway processes on this machine sharing the gateway port (`auto`: one per available core). */
+    workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     databaseUrl: z
       .string()
       .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://')
@@ -181,6 +183,16 @@ export function loadConfig(
     throw new ConfigError(
       'invalid configuration:\n  marketplaceEndpoint: needs marketplaceAccessKeyId and marketplaceSecretAccessKey too',
     );
+  }
+  if (c.workers !== 1) {
+    const alone =
+      c.role === 'console' ? 'role console' : c.demo ? 'demo' : c.licenceFile ? 'licenceFile' : null;
+    if (alone)
+      throw new ConfigError(
+        `invalid configuration:\n  workers: ${alone} runs in one process; drop --workers`,
+      );
+    if (c.node.length > 56)
+      throw new ConfigError('invalid configuration:\n  node: at most 56 characters with workers');
   }
   return Object.freeze(c);
 }

@@ -4,6 +4,10 @@
  * one channel and every gateway process reloads when it hears it. Pub/sub is fire-and-forget,
  * so the periodic full reload (config `snapshotRefreshMs`) stays as the safety net, and a
  * reconnect triggers a reload in case messages were missed while disconnected.
+ *
+ * The workers of `serve --workers N` without Redis use the IPC channel to their primary
+ * instead (channelChangeBus): a worker's change goes to the primary, which reloads its own
+ * snapshot and relays the change to every other worker (cluster.ts).
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../shared/index.js';
@@ -36,6 +40,35 @@ export function redisChangeBus(url: string, node: string, onChange: () => void, 
     async close() {
       sub.disconnect();
       pub.disconnect();
+    },
+  };
+}
+
+/** A change message between a worker and its primary. */
+export interface ChangeMessage {
+  tg: 'change';
+  what: string;
+}
+
+export function isChangeMessage(m: unknown): m is ChangeMessage {
+  return typeof m === 'object' && m !== null && (m as ChangeMessage).tg === 'change';
+}
+
+/** A worker's bus over its IPC channel to the primary (`process.send`). */
+export function channelChangeBus(proc: NodeJS.Process, onChange: () => void, log: Logger): ChangeBus {
+  const listener = (m: unknown) => {
+    if (isChangeMessage(m)) onChange();
+  };
+  proc.on('message', listener);
+  return {
+    publish(what) {
+      if (!proc.connected || !proc.send) return;
+      proc.send({ tg: 'change', what } satisfies ChangeMessage, undefined, {}, (err: Error | null) => {
+        if (err) log.warn({ err: err.message }, 'change not sent to the primary');
+      });
+    },
+    async close() {
+      proc.off('message', listener);
     },
   };
 }

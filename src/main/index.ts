@@ -65,10 +65,25 @@ export interface Tollgate {
   close(): Promise<void>;
 }
 
+/**
+ * What a process of `serve --workers N` shares with its siblings (cluster.ts): the limits
+ * backend (instead of createLimits) and the change fan-out (instead of the Redis bus).
+ */
+export interface SharedParts {
+  limits?: LimitsBackend;
+  bus?: (onChange: () => void) => ChangeBus;
+  /**
+   * What this process is to its siblings, for its start line (default `tollgate`): the line
+   * `tollgate started` is the whole system's, logged by the primary once every worker listens.
+   */
+  part?: string;
+}
+
 export async function startTollgate(
   config: Config,
-  opts: { clock?: Clock; log?: Logger; resolve?: Resolver } = {},
+  opts: { clock?: Clock; log?: Logger; resolve?: Resolver; shared?: SharedParts } = {},
 ): Promise<Tollgate> {
+  const shared = opts.shared ?? {};
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger({ level: config.logLevel });
   // One outbound policy for every URL a provider controls (docs/outbound.md); `resolve`
@@ -105,14 +120,16 @@ export async function startTollgate(
   const runsGateway = config.role !== 'console';
   const runsConsole = config.role !== 'gateway';
 
-  limits = await createLimits({
-    redisUrl: config.redisUrl,
-    lease: config.limitsLease ? parseLease(config.limitsLease) : null,
-    prefix: LIMITS_PREFIX,
-    log,
-    // Start even if Redis is down (each plan fails open or closed); say so loudly.
-    onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
-  });
+  limits =
+    shared.limits ??
+    (await createLimits({
+      redisUrl: config.redisUrl,
+      lease: config.limitsLease ? parseLease(config.limitsLease) : null,
+      prefix: LIMITS_PREFIX,
+      log,
+      // Start even if Redis is down (each plan fails open or closed); say so loudly.
+      onNotReady: (err) => log.error({ err: err.message }, 'redis for limits not ready'),
+    }));
 
   const secret = installationSecret(config.secret, config.dataDir);
   const webhooks = createWebhooks({ store, clock, log, outbound, secretKey: secret });
@@ -213,7 +230,9 @@ export async function startTollgate(
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   snapshots.startPeriodic(config.snapshotRefreshMs);
   const holder = snapshots;
-  if (config.redisUrl) bus = redisChangeBus(config.redisUrl, config.node, () => void holder.refresh(), log);
+  if (shared.bus) bus = shared.bus(() => void holder.refresh());
+  else if (config.redisUrl)
+    bus = redisChangeBus(config.redisUrl, config.node, () => void holder.refresh(), log);
   if (!config.redisUrl && runsGateway) {
     const n = await seedQuotas(store, snapshots.current, limits, clock.now());
     if (n) log.info({ subscriptions: n }, 'quota counters seeded from stored usage');
@@ -321,8 +340,9 @@ export async function startTollgate(
       metrics: metricsServer?.url,
       role: config.role,
       metering: config.metering,
+      node: config.node,
     },
-    'tollgate started',
+    `${shared.part ?? 'tollgate'} started`,
   );
 
   return {
@@ -383,7 +403,7 @@ function displayHost(host: string): string {
 }
 
 /** `--limits-lease 32/250`: lease up to 32 units for 250 ms (see docs/limits.md). */
-function parseLease(v: string): { units: number; ttlMs: number } {
+export function parseLease(v: string): { units: number; ttlMs: number } {
   const [units, ttlMs] = v.split('/').map(Number);
   return { units: units!, ttlMs: ttlMs ?? 250 };
 }
