@@ -202,6 +202,7 @@ export async function startWorker(config: Config, index: number): Promise<Tollga
   const limits = new LeasedLimits({
     limits: channel,
     leases: channel,
+    log,
     ...parseLease(config.limitsLease ?? WORKER_LEASE),
   });
   return startTollgate(own, {
