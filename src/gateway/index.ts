@@ -1,3 +1,4 @@
+export { drainServer, trackResponses } from './drain.js';
 export type { GatewayObserver, ServingGuard } from './hooks.js';
 export { reseedChanged, seedQuotas } from './quota-seed.js';
 export { QuotaSync } from './quota-sync.js';

@@ -16,6 +16,7 @@
  * Nothing here touches the database: the snapshot is in memory, limits are in memory or
  * Redis, and metering aggregates in memory (or group-commits to its log in strict mode).
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LimitsBackend, ThrottleRule } from '../limits/index.js';
@@ -24,6 +25,7 @@ import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import { Call, type CallContext, type Refused, rejection } from './call.js';
 import { applyCors, originAllowed } from './cors.js';
 import { CONTINUE, Denial, notServing, type Verdict } from './denial.js';
+import { drainServer } from './drain.js';
 import { ALWAYS_SERVING, type GatewayObserver, NO_LEDGER, NO_OBSERVER, type ServingGuard } from './hooks.js';
 import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from './proxy.js';
 import type { OutageLedger } from './quota-sync.js';
@@ -105,22 +107,13 @@ export class Gateway implements CallContext {
   }
 
   /**
-   * Graceful drain: stop accepting, close idle keep-alive sockets, and answer every further
-   * request (and every response not yet started) with `Connection: close`, so each busy
-   * connection ends after its current exchange. Idle sockets are swept every 20 ms (a
-   * response that finished with keep-alive leaves its socket idle); a request whose bytes
-   * race that sweep is refused before it is forwarded, never cut. Resolves as soon as the
-   * last connection is gone; after `graceMs` whatever is still open is cut.
+   * Graceful drain (drain.ts), and besides: every response not yet started also ends its
+   * connection (call.ts), and a request whose bytes race the idle sweep is refused before
+   * it is forwarded, never cut.
    */
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const sweep = setInterval(() => this.server.closeIdleConnections(), 20);
-    const cut = setTimeout(() => this.server.closeAllConnections(), graceMs);
-    await closed;
-    clearInterval(sweep);
-    clearTimeout(cut);
+    await drainServer(this.server, graceMs);
     await this.upstreams.close();
   }
 

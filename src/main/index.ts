@@ -16,7 +16,15 @@ import { createBilling } from '../billing/index.js';
 import { type BillingScheduler, createBillingScheduler } from '../billing/scheduler.js';
 import { type Change, createCatalog, describeConflicts, namespaceConflicts } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
-import { Gateway, QuotaSync, reseedChanged, SnapshotHolder, seedQuotas } from '../gateway/index.js';
+import {
+  drainServer,
+  Gateway,
+  QuotaSync,
+  reseedChanged,
+  SnapshotHolder,
+  seedQuotas,
+  trackResponses,
+} from '../gateway/index.js';
 import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
@@ -318,6 +326,7 @@ export async function startTollgate(
         resolve(s as Server),
       ) as Server;
     });
+    trackResponses(consoleServer);
     const port = (consoleServer.address() as AddressInfo).port;
     consoleUrl = `http://${displayHost(config.consoleHost)}:${port}`;
     bootstrapToken = (await catalog.bootstrapOperatorToken({ configured: config.adminToken })).value ?? null;
@@ -363,21 +372,12 @@ export async function startTollgate(
     metricsUrl: metricsServer?.url ?? null,
     bootstrapToken,
     async close() {
-      await gateway?.close(config.shutdownGraceMs);
-      if (metricsServer) {
-        const s = metricsServer.server;
-        await new Promise<void>((r) => {
-          s.close(() => r());
-          s.closeAllConnections();
-        });
-      }
-      if (consoleServer) {
-        const s = consoleServer;
-        await new Promise<void>((r) => {
-          s.close(() => r());
-          s.closeAllConnections();
-        });
-      }
+      // Every listener drains at once, within the same grace.
+      await Promise.all([
+        gateway?.close(config.shutdownGraceMs),
+        metricsServer && drainServer(metricsServer.server, config.shutdownGraceMs),
+        consoleServer && drainServer(consoleServer, config.shutdownGraceMs),
+      ]);
       holder.stop();
       await billingScheduler?.stop();
       await stopDelivery?.();

@@ -3,11 +3,13 @@
  * busy with slow, streamed responses. Every request must end one of two ways — answered
  * completely, or refused before it reached the upstream — never cut after its head; the
  * process must exit as soon as the last exchange ends (well inside the grace), and the
- * usage it flushed must equal the answers clients actually got.
+ * usage it flushed must equal the answers clients actually got. The console drains the
+ * same way: a request in flight at SIGTERM is answered whole, with `Connection: close`.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingMessage, request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,4 +160,63 @@ describe('SIGTERM under load', () => {
       expect(Number(row?.n ?? 0)).toBe(answered.length);
     }, 300_000);
   }
+
+  it('console: a request in flight at SIGTERM is answered whole, with Connection: close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-drain-console-'));
+    dirs.push(dir);
+    const token = `tga_${'d'.repeat(40)}`;
+    const tg = await startServe([
+      ...['--database-url', `sqlite:${join(dir, 't.db')}`, '--data-dir', dir, '--role', 'console'],
+      ...['--console-port', '0', '--console-host', '127.0.0.1', '--admin-token', token],
+      ...['--shutdown-grace-ms', String(GRACE_MS)],
+    ]);
+    const console = new URL(tg.consoleUrl!);
+    const body = JSON.stringify({ name: 'Drain Co' });
+    // The request is in flight: the console has its head (it said 100 Continue), the body is held back.
+    const req = request(new URL('/admin/v1/providers', console), {
+      method: 'POST',
+      agent: new Agent({ keepAlive: true }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        expect: '100-continue',
+      },
+    });
+    const continued = new Promise<void>((resolve) => req.once('continue', () => resolve()));
+    const answer = new Promise<{ res: IncomingMessage; text: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ res, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    req.flushHeaders();
+    await continued;
+    const termAt = Date.now();
+    const exited = tg.stop();
+    // Draining once the console refuses new connections.
+    const refused = () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(Number(console.port), console.hostname);
+        s.once('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.once('error', () => resolve(true));
+      });
+    while (!(await refused())) await new Promise((r) => setTimeout(r, 20));
+    req.end(body);
+    const { res, text } = await answer;
+    expect(res.statusCode).toBe(201);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(text)).toMatchObject({ name: 'Drain Co' });
+    expect(await exited).toBe(0);
+    expect(Date.now() - termAt).toBeLessThan(GRACE_MS / 2);
+  }, 120_000);
 });
