@@ -18,21 +18,10 @@
  * catalog, whose onChange makes the gateway drop the keys from its snapshot.
  */
 import { z } from 'zod';
-import { type Clock, invalid, type Logger, notFound, TollgateError } from '../shared/index.js';
-import type { Db } from '../store/index.js';
-import type { AgreementService } from './agreements.js';
-import { eventId } from './ids.js';
-import type { Notifier } from './outbound-notifications.js';
-import {
-  type Actor,
-  type BillingPort,
-  type CatalogPort,
-  MARKETPLACE_ACTOR,
-  parseInput,
-  type SubscriptionLike,
-  type WebhooksPort,
-} from './ports.js';
-import type { Product, ProductService } from './products.js';
+import { invalid, notFound, TollgateError } from '../shared/index.js';
+import { type Actor, MARKETPLACE_ACTOR, parseInput, type SubscriptionLike } from './ports.js';
+import type { Product } from './products.js';
+import { type LifecycleDeps, type SubscriptionRecords, subscriptionRecords } from './subscription-records.js';
 
 export const DEFAULT_CANCEL_GRACE_MS = 3600_000;
 
@@ -59,135 +48,14 @@ export interface SubscribeResult {
   registration?: { url: string; token: string; expiresAt: string };
 }
 
-export interface SubscriptionEvent {
-  id: string;
-  subscriptionId: string;
-  type: string;
-  fromStatus: string | null;
-  toStatus: string;
-  actor: string;
-  data: Record<string, unknown>;
-  at: string;
-}
-
-export interface LifecycleDeps {
-  db: Db;
-  clock: Clock;
-  log: Logger;
-  catalog: CatalogPort;
-  products: ProductService;
-  agreements: AgreementService;
-  notifier: Notifier;
-  webhooks?: WebhooksPort;
-  billing?: BillingPort;
-  /** Flushes the gateway's in-memory usage to the store (src/main passes the meter's flush). */
-  flushUsage?: () => Promise<void>;
-  /** Called after a write the catalog did not see (plan change), so the gateway reloads. */
-  onChange?: (change: { entity: string; id: string; action: string }) => void;
-  cancelGraceMs?: number;
-}
+export type { LifecycleDeps, SubscriptionEvent } from './subscription-records.js';
 
 export function createLifecycle(deps: LifecycleDeps) {
-  const { db, clock, catalog } = deps;
+  const { clock } = deps;
   const grace = deps.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
-
-  async function load(id: string, actor: Actor = MARKETPLACE_ACTOR) {
-    let q = db
-      .selectFrom('subscriptions')
-      .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
-      .selectAll('subscriptions')
-      .select('plans.provider_id')
-      .where('subscriptions.id', '=', id);
-    if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
-    const row = await q.executeTakeFirst();
-    if (!row) throw notFound('subscription', id);
-    return row;
-  }
-
-  async function record(
-    sub: { id: string; provider_id: string },
-    type: string,
-    from: string | null,
-    to: string,
-    actor: Actor,
-    data: Record<string, unknown> = {},
-  ): Promise<void> {
-    const at = clock.now();
-    await db
-      .insertInto('subscription_events')
-      .values({
-        id: eventId(at),
-        subscription_id: sub.id,
-        type,
-        from_status: from,
-        to_status: to,
-        actor: actor.id,
-        data: JSON.stringify(data),
-        at,
-      })
-      .execute();
-    try {
-      await deps.webhooks?.emit(sub.provider_id, `subscription.${type}`, {
-        subscriptionId: sub.id,
-        from,
-        to,
-        at: new Date(at).toISOString(),
-        ...data,
-      });
-    } catch (err) {
-      deps.log.error({ err, subscriptionId: sub.id, type }, 'subscription webhook could not be queued');
-    }
-  }
-
-  async function setStatus(
-    id: string,
-    to: string,
-    type: string,
-    actor: Actor,
-    data?: Record<string, unknown>,
-  ) {
-    const before = await load(id, actor);
-    if (before.status === to) return before;
-    await catalog.subscriptions.update(MARKETPLACE_ACTOR, id, { status: to });
-    await record(before, type, before.status, to, actor, data);
-    return { ...before, status: to };
-  }
-
-  async function disableKeys(subscriptionId: string): Promise<number> {
-    const keys = await db
-      .selectFrom('api_keys')
-      .select('id')
-      .where('subscription_id', '=', subscriptionId)
-      .where('enabled', '=', 1)
-      .execute();
-    for (const k of keys) await catalog.keys.disable(MARKETPLACE_ACTOR, k.id);
-    return keys.length;
-  }
-
-  async function notifyProvider(
-    subscriptionId: string,
-    action: Parameters<Notifier['send']>[1],
-  ): Promise<void> {
-    const a = await deps.agreements.bySubscription(subscriptionId);
-    if (!a) return;
-    const product = await db
-      .selectFrom('marketplace_products')
-      .select(['notification_url', 'product_code'])
-      .where('id', '=', a.productId)
-      .executeTakeFirst();
-    if (!product?.notification_url) return;
-    await deps.notifier.send(
-      {
-        url: product.notification_url,
-        providerId: a.providerId,
-        productCode: product.product_code,
-        customerIdentifier: a.customerIdentifier,
-        customerAWSAccountId: a.customerAWSAccountId,
-        licenseArn: a.licenseArn,
-      },
-      action,
-    );
-  }
+  const records = subscriptionRecords(deps);
+  const { load, record, setStatus, disableKeys, enableKeys, notifyProvider, history, dueCancellations } =
+    records;
 
   /** Flush, cancel, disable keys, then bill the final partial period (billing closes it at cancelled_at). */
   async function finish(id: string, actor: Actor): Promise<void> {
@@ -204,60 +72,9 @@ export function createLifecycle(deps: LifecycleDeps) {
   }
 
   return {
-    /**
-     * `actor`: who asks. A provider token may subscribe only consumers it can already see
-     * (NOT_FOUND otherwise, as for any record outside its scope): a subscription makes the
-     * consumer visible to the plan's provider, so naming someone else's would borrow them.
-     */
-    async subscribe(
-      input: z.input<typeof subscribeInput>,
-      actor: Actor = MARKETPLACE_ACTOR,
-    ): Promise<SubscribeResult> {
-      const d = parseInput(subscribeInput, input);
-      const product = await deps.products.view(d.productId, d.inviteCode);
-      if (!product.planIds.includes(d.planId))
-        throw invalid('planId', 'this plan is not on offer for the product');
-      if (d.consumerId && actor.kind === 'provider') await catalog.consumers.get(actor, d.consumerId);
-      let consumerId = d.consumerId;
-      if (!consumerId) {
-        if (!d.consumer) throw invalid('consumer', 'give consumerId or consumer { name, email }');
-        consumerId = (await catalog.consumers.create(MARKETPLACE_ACTOR, { providerId: null, ...d.consumer }))
-          .id;
-      }
-      const trialDays = (await deps.billing?.getPrice?.(d.planId))?.price.trialDays ?? 0;
-      const now = clock.now();
-      const sub = await catalog.subscriptions.create(MARKETPLACE_ACTOR, {
-        consumerId,
-        planId: d.planId,
-        status: trialDays > 0 ? 'trialing' : 'active',
-        trialEndsAt: trialDays > 0 ? new Date(now + trialDays * 86_400_000).toISOString() : null,
-      });
-      const loaded = await load(sub.id);
-      await record(loaded, 'subscribed', null, sub.status, MARKETPLACE_ACTOR, {
-        productId: product.id,
-        planId: d.planId,
-        consumerId,
-      });
-      const result: SubscribeResult = { subscription: sub, product };
-      if (product.registrationUrl) {
-        const agreement = await deps.agreements.ensure(sub.id, product.id);
-        const t = await deps.agreements.issueToken(agreement.id);
-        result.registration = {
-          url: product.registrationUrl,
-          token: t.token,
-          expiresAt: new Date(t.expiresAt).toISOString(),
-        };
-        await notifyProvider(sub.id, 'subscribe-success');
-      } else if (product.fulfilment === 'metered') {
-        const key = await catalog.keys.create(MARKETPLACE_ACTOR, {
-          subscriptionId: sub.id,
-          name: d.keyName ?? product.title,
-        });
-        result.key = { id: key.id, prefix: key.prefix, value: key.value };
-        await record(loaded, 'key_provisioned', sub.status, sub.status, MARKETPLACE_ACTOR, { keyId: key.id });
-      }
-      return result;
-    },
+    /** Subscribes a consumer to a plan of a product; see `subscribe` below. */
+    subscribe: (input: z.input<typeof subscribeInput>, actor: Actor = MARKETPLACE_ACTOR) =>
+      subscribe(deps, records, input, actor),
 
     /** A fresh registration token for an externally fulfilled subscription (the buyer lost the first). */
     async registrationToken(subscriptionId: string) {
@@ -265,44 +82,8 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (!a) throw notFound('agreement for subscription', subscriptionId);
       return deps.agreements.issueToken(a.id);
     },
-
-    async changePlan(id: string, planId: string, actor: Actor = MARKETPLACE_ACTOR) {
-      const before = await load(id, actor);
-      if (!['trialing', 'active'].includes(before.status)) {
-        throw new TollgateError(
-          'INVALID_STATE',
-          `status: cannot change the plan of a ${before.status} subscription`,
-        );
-      }
-      if (before.plan_id === planId) return before;
-      const offers = await db
-        .selectFrom('marketplace_products')
-        .select('plan_ids')
-        .where('provider_id', '=', before.provider_id)
-        .where('status', '=', 'published')
-        .execute();
-      const ok = offers.some((o) => {
-        const p = JSON.parse(o.plan_ids) as string[];
-        return p.includes(before.plan_id) && p.includes(planId);
-      });
-      if (!ok) throw invalid('planId', 'this plan is not on offer alongside the current one');
-      const at = clock.now();
-      await db.transaction().execute(async (tx) => {
-        await tx
-          .updateTable('subscriptions')
-          .set({ plan_id: planId, updated_at: at })
-          .where('id', '=', id)
-          .execute();
-        await deps.billing?.recordPlanChange?.({ subscriptionId: id, toPlanId: planId, at }, tx);
-      });
-      deps.onChange?.({ entity: 'subscription', id, action: 'update' });
-      await record(before, 'plan_changed', before.status, before.status, actor, {
-        from: before.plan_id,
-        to: planId,
-      });
-      await notifyProvider(id, 'entitlement-updated');
-      return { ...before, plan_id: planId };
-    },
+    changePlan: (id: string, planId: string, actor: Actor = MARKETPLACE_ACTOR) =>
+      changePlan(deps, records, id, planId, actor),
 
     /** cancel_pending → (flush, final invoice) → cancelled → keys disabled; external: waits for the grace period. */
     async cancel(id: string, actor: Actor = MARKETPLACE_ACTOR, reason = 'requested') {
@@ -321,16 +102,7 @@ export function createLifecycle(deps: LifecycleDeps) {
 
     /** Marketplace side: completes cancellations whose grace period has passed. Returns how many. */
     async completeCancellations(): Promise<number> {
-      const due = await db
-        .selectFrom('subscription_events as e')
-        .innerJoin('subscriptions as s', 's.id', 'e.subscription_id')
-        .innerJoin('marketplace_agreements as a', 'a.subscription_id', 's.id')
-        .select('s.id')
-        .distinct()
-        .where('s.status', '=', 'cancel_pending')
-        .where('e.type', '=', 'cancel_requested')
-        .where('e.at', '<=', clock.now() - grace)
-        .execute();
+      const due = await dueCancellations(clock.now() - grace);
       for (const { id } of due) await completeCancellation(id);
       return due.length;
     },
@@ -378,27 +150,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const inTrial = s.trial_ends_at !== null && s.trial_ends_at > clock.now();
       return setStatus(id, inTrial ? 'trialing' : 'active', 'resumed', actor);
     },
-
-    async history(id: string, actor: Actor = MARKETPLACE_ACTOR): Promise<SubscriptionEvent[]> {
-      await load(id, actor);
-      const rows = await db
-        .selectFrom('subscription_events')
-        .selectAll()
-        .where('subscription_id', '=', id)
-        .orderBy('id')
-        .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        subscriptionId: r.subscription_id,
-        type: r.type,
-        fromStatus: r.from_status,
-        toStatus: r.to_status,
-        actor: r.actor,
-        data: JSON.parse(r.data),
-        at: new Date(Number(r.at)).toISOString(),
-      }));
-    },
-
+    history,
     record,
     disableKeys,
   };
@@ -412,17 +164,109 @@ export function createLifecycle(deps: LifecycleDeps) {
     await notifyProvider(id, 'unsubscribe-success');
     return load(id);
   }
+}
 
-  async function enableKeys(subscriptionId: string): Promise<void> {
-    const keys = await db
-      .selectFrom('api_keys')
-      .select('id')
-      .where('subscription_id', '=', subscriptionId)
-      .where('enabled', '=', 0)
-      .where('replaced_by', 'is', null)
-      .execute();
-    for (const k of keys) await catalog.keys.enable(MARKETPLACE_ACTOR, k.id);
+/**
+ * `actor`: who asks. A provider token may subscribe only consumers it can already see
+ * (NOT_FOUND otherwise, as for any record outside its scope): a subscription makes the
+ * consumer visible to the plan's provider, so naming someone else's would borrow them.
+ */
+async function subscribe(
+  deps: LifecycleDeps,
+  { load, record, notifyProvider }: SubscriptionRecords,
+  input: z.input<typeof subscribeInput>,
+  actor: Actor,
+): Promise<SubscribeResult> {
+  const { catalog, clock } = deps;
+  const d = parseInput(subscribeInput, input);
+  const product = await deps.products.view(d.productId, d.inviteCode);
+  if (!product.planIds.includes(d.planId))
+    throw invalid('planId', 'this plan is not on offer for the product');
+  if (d.consumerId && actor.kind === 'provider') await catalog.consumers.get(actor, d.consumerId);
+  let consumerId = d.consumerId;
+  if (!consumerId) {
+    if (!d.consumer) throw invalid('consumer', 'give consumerId or consumer { name, email }');
+    consumerId = (await catalog.consumers.create(MARKETPLACE_ACTOR, { providerId: null, ...d.consumer })).id;
   }
+  const trialDays = (await deps.billing?.getPrice?.(d.planId))?.price.trialDays ?? 0;
+  const now = clock.now();
+  const sub = await catalog.subscriptions.create(MARKETPLACE_ACTOR, {
+    consumerId,
+    planId: d.planId,
+    status: trialDays > 0 ? 'trialing' : 'active',
+    trialEndsAt: trialDays > 0 ? new Date(now + trialDays * 86_400_000).toISOString() : null,
+  });
+  const loaded = await load(sub.id);
+  await record(loaded, 'subscribed', null, sub.status, MARKETPLACE_ACTOR, {
+    productId: product.id,
+    planId: d.planId,
+    consumerId,
+  });
+  const result: SubscribeResult = { subscription: sub, product };
+  if (product.registrationUrl) {
+    const agreement = await deps.agreements.ensure(sub.id, product.id);
+    const t = await deps.agreements.issueToken(agreement.id);
+    result.registration = {
+      url: product.registrationUrl,
+      token: t.token,
+      expiresAt: new Date(t.expiresAt).toISOString(),
+    };
+    await notifyProvider(sub.id, 'subscribe-success');
+  } else if (product.fulfilment === 'metered') {
+    const key = await catalog.keys.create(MARKETPLACE_ACTOR, {
+      subscriptionId: sub.id,
+      name: d.keyName ?? product.title,
+    });
+    result.key = { id: key.id, prefix: key.prefix, value: key.value };
+    await record(loaded, 'key_provisioned', sub.status, sub.status, MARKETPLACE_ACTOR, { keyId: key.id });
+  }
+  return result;
+}
+
+/** To another plan offered alongside the current one; billing prorates, the provider hears `entitlement-updated`. */
+async function changePlan(
+  deps: LifecycleDeps,
+  { load, record, notifyProvider }: SubscriptionRecords,
+  id: string,
+  planId: string,
+  actor: Actor,
+) {
+  const { db, clock } = deps;
+  const before = await load(id, actor);
+  if (!['trialing', 'active'].includes(before.status)) {
+    throw new TollgateError(
+      'INVALID_STATE',
+      `status: cannot change the plan of a ${before.status} subscription`,
+    );
+  }
+  if (before.plan_id === planId) return before;
+  const offers = await db
+    .selectFrom('marketplace_products')
+    .select('plan_ids')
+    .where('provider_id', '=', before.provider_id)
+    .where('status', '=', 'published')
+    .execute();
+  const ok = offers.some((o) => {
+    const p = JSON.parse(o.plan_ids) as string[];
+    return p.includes(before.plan_id) && p.includes(planId);
+  });
+  if (!ok) throw invalid('planId', 'this plan is not on offer alongside the current one');
+  const at = clock.now();
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable('subscriptions')
+      .set({ plan_id: planId, updated_at: at })
+      .where('id', '=', id)
+      .execute();
+    await deps.billing?.recordPlanChange?.({ subscriptionId: id, toPlanId: planId, at }, tx);
+  });
+  deps.onChange?.({ entity: 'subscription', id, action: 'update' });
+  await record(before, 'plan_changed', before.status, before.status, actor, {
+    from: before.plan_id,
+    to: planId,
+  });
+  await notifyProvider(id, 'entitlement-updated');
+  return { ...before, plan_id: planId };
 }
 
 export type Lifecycle = ReturnType<typeof createLifecycle>;
