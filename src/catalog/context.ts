@@ -16,7 +16,7 @@ import {
   OutboundPolicy,
   TollgateError,
 } from '../shared/index.js';
-import type { Store, Tx } from '../store/index.js';
+import { appendChanges, type Store, type Tx } from '../store/index.js';
 
 export type Actor = ({ kind: 'operator' } | { kind: 'provider'; providerId: string }) & {
   /** Who, for the audit log: an admin token id (`tok_…`), `cli`, `system`… */
@@ -29,6 +29,11 @@ export interface Change {
   entity: string;
   id: string;
   action: string;
+  /**
+   * Its number in the store's change log (src/store/changes.ts), when the write appended it
+   * in its own transaction; a change without one is appended by whoever fans it out.
+   */
+  seq?: number;
 }
 
 export interface CatalogDeps {
@@ -37,7 +42,7 @@ export interface CatalogDeps {
   log: Logger;
   /** Judges URLs Tollgate will call (upstreams) at write time. Default: nothing private allowed. */
   outbound?: OutboundPolicy;
-  /** Called after each committed write (the gateway reloads its snapshot on it). */
+  /** Called after each committed write (the gateway applies it to its snapshot). */
   onChange?: (change: Change) => void;
   /**
    * The gateway's live count of a quota window (src/quota: used = max(stored, live)).
@@ -79,10 +84,16 @@ export function makeCtx(deps: CatalogDeps): Ctx {
         const entries: AuditEntry[] = [];
         const value = await fn(tx, (e) => entries.push(e));
         const at = deps.clock.now();
-        for (const e of entries) {
-          await recordAudit(tx, at, actor.id, e);
-          changes.push({ entity: e.entity, id: e.entityId, action: e.action });
-        }
+        for (const e of entries) await recordAudit(tx, at, actor.id, e);
+        // In the same transaction: the change log commits with the change it announces.
+        const seqs = await appendChanges(
+          tx,
+          entries.map((e) => ({ entity: e.entity, id: e.entityId })),
+          at,
+        );
+        entries.forEach((e, i) => {
+          changes.push({ entity: e.entity, id: e.entityId, action: e.action, seq: seqs[i]! });
+        });
         return value;
       });
       for (const c of changes) {

@@ -5,4 +5,5 @@ export { QuotaSync } from './quota-sync.js';
 export type { GatewayDeps } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
-export { type BeforeSwap, loadSnapshot, SnapshotHolder } from './snapshot.js';
+export { loadSnapshot } from './snapshot.js';
+export { type BeforeSwap, SnapshotHolder } from './snapshot-holder.js';

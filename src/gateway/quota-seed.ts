@@ -11,11 +11,10 @@
  *   counted after what was used (the caller flushes the meter first, so "stored" is
  *   everything served).
  */
-import type { LimitsBackend } from '../limits/index.js';
+import { type LimitsBackend, quotaWindow } from '../limits/index.js';
 import { seedQuotaCounter } from '../quota/index.js';
 import type { Store } from '../store/index.js';
-import type { Snapshot } from './snapshot.js';
-import { quotaRuleFor } from './steps/admit.js';
+import type { CompiledPlan, KeyEntry, Snapshot } from './snapshot.js';
 
 export async function seedQuotas(
   store: Store,
@@ -23,52 +22,78 @@ export async function seedQuotas(
   limits: LimitsBackend,
   now: number,
 ): Promise<number> {
-  return seedWhere(store, snapshot, limits, now, () => true);
+  return seedWhere(store, snapshot.keys.values(), limits, now, () => true);
 }
 
 /**
- * Seeds the windows of `next` that `prev` did not have at `now`; returns how many were
- * seeded. `beforeSeed` (flush the meter) runs once, and only when there is a new window.
+ * Seeds the windows of the `after` entries that the `before` entries (the ones they
+ * replace) did not have at `now`; returns how many were seeded. `beforeSeed` (flush the
+ * meter) runs once, and only when there is a new window.
  */
 export async function reseedChanged(
   store: Store,
-  prev: Snapshot,
-  next: Snapshot,
+  before: Iterable<KeyEntry>,
+  after: Iterable<KeyEntry>,
   limits: LimitsBackend,
   now: number,
   beforeSeed: () => Promise<void> = async () => {},
 ): Promise<number> {
-  const windowOf = (snapshot: Snapshot) => {
+  const windows = windowsAt(now);
+  const starts = (entries: Iterable<KeyEntry>) => {
     const m = new Map<string, number>();
-    for (const key of snapshot.keys.values()) {
-      const rule = quotaRuleFor(snapshot, key, now);
-      if (rule) m.set(key.subscriptionId, rule.windowStart);
+    for (const key of entries) {
+      const w = windows(key.plan);
+      if (w) m.set(key.subscriptionId, w.start);
     }
     return m;
   };
-  const before = windowOf(prev);
+  const was = starts(before);
   const fresh = new Set<string>();
-  for (const [sub, start] of windowOf(next)) if (before.get(sub) !== start) fresh.add(sub);
+  const next: KeyEntry[] = [];
+  for (const key of after) {
+    next.push(key);
+    const w = windows(key.plan);
+    if (w && was.get(key.subscriptionId) !== w.start) fresh.add(key.subscriptionId);
+  }
   if (fresh.size === 0) return 0;
   await beforeSeed();
   return seedWhere(store, next, limits, now, (sub) => fresh.has(sub));
 }
 
+/** The quota window of a plan at `now`, computed once per plan (time zones cost). */
+function windowsAt(now: number): (plan: CompiledPlan) => { start: number; end: number } | null {
+  const cache = new Map<CompiledPlan, { start: number; end: number } | null>();
+  return (plan) => {
+    let w = cache.get(plan);
+    if (w === undefined) {
+      w = plan.quota ? quotaWindow(plan.quota.period, plan.quota.timeZone, now) : null;
+      cache.set(plan, w);
+    }
+    return w;
+  };
+}
+
 async function seedWhere(
   store: Store,
-  snapshot: Snapshot,
+  entries: Iterable<KeyEntry>,
   limits: LimitsBackend,
   now: number,
-  wanted: (subscriptionId: string, windowStart: number) => boolean,
+  wanted: (subscriptionId: string) => boolean,
 ): Promise<number> {
+  const windows = windowsAt(now);
   const seen = new Set<string>();
   let seeded = 0;
-  for (const key of snapshot.keys.values()) {
+  for (const key of entries) {
     if (seen.has(key.subscriptionId)) continue;
     seen.add(key.subscriptionId);
-    const rule = quotaRuleFor(snapshot, key, now);
-    if (!rule || !wanted(key.subscriptionId, rule.windowStart)) continue;
-    const counter = { subscriptionId: key.subscriptionId, ...rule };
+    const w = windows(key.plan);
+    if (!w || !wanted(key.subscriptionId)) continue;
+    const counter = {
+      subscriptionId: key.subscriptionId,
+      key: `q:${key.subscriptionId}`,
+      windowStart: w.start,
+      windowEnd: w.end,
+    };
     if (await seedQuotaCounter(store.db, limits, counter)) seeded++;
   }
   return seeded;

@@ -31,7 +31,7 @@ import { type Decision, LIMITS_REDIS_OPTIONS, type LimitsBackend } from '../limi
 import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { seedQuotas } from './quota-seed.js';
-import type { SnapshotHolder } from './snapshot.js';
+import type { SnapshotHolder } from './snapshot-holder.js';
 
 export interface QuotaRef {
   key: string;

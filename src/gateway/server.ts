@@ -31,7 +31,8 @@ import { RelayHandler, type UpstreamOptions, Upstreams, upstreamHeaders } from '
 import type { OutageLedger } from './quota-sync.js';
 import { nextRequestId } from './request-id.js';
 import { sendJson } from './responses.js';
-import type { Snapshot, SnapshotHolder } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import type { SnapshotHolder } from './snapshot-holder.js';
 import { type AdmitEffects, admit, admitted, spendCap, underCeiling } from './steps/admit.js';
 import { identify } from './steps/authenticate.js';
 import { checkPath, type Match, route } from './steps/match.js';

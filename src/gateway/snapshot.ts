@@ -1,17 +1,28 @@
 /**
  * The gateway's in-memory view of the control plane: APIs and their routes, plans, and
- * keys by hash. The hot path reads only this; it never touches the database. What a
- * snapshot says never changes once built: the admit step only memoises on its objects
- * (`CompiledPlan.window`, the current quota window, and a per-key cache of the limits
- * request), values derived from the records and the clock, so a new snapshot starts with
- * empty memos and no reader can see a record change. `SnapshotHolder` swaps in a new one
- * when the control plane says something changed (in-process callback, or Redis pub/sub
- * across processes) and on a periodic full reload as the safety net. Reloads are coalesced: at most one runs, and one
- * more is queued if a change arrives meanwhile, so a burst of admin writes costs two loads.
+ * keys by hash. The hot path reads only this; it never touches the database. The admit
+ * step only memoises on its objects (`CompiledPlan.window`, the current quota window, and
+ * a per-key cache of the limits request), values derived from the records and the clock.
+ *
+ * A full load (`loadSnapshot`) reads the keys in pages and yields to the event loop between
+ * them, so building a large catalog never stalls serving for long; the new snapshot is
+ * swapped in whole. After that, changes are applied entity by entity (snapshot-patch.ts):
+ * the maps are updated in place, but every entry or plan that changes is replaced by a new
+ * object with empty memos, never edited, so no reader sees a record change half-way.
+ * `SnapshotHolder` (snapshot-holder.ts) decides which of the two to do.
  */
 import { quotaWindow } from '../limits/index.js';
-import type { Logger } from '../shared/index.js';
-import { parseJson, type Store } from '../store/index.js';
+import {
+  type ApiKeyTable,
+  type ApiTable,
+  type Db,
+  latestChange,
+  type PlanTable,
+  parseJson,
+  type RouteTable,
+  type Store,
+  type SubscriptionTable,
+} from '../store/index.js';
 import { type CompiledCors, type CorsSettings, compileCors } from './cors.js';
 import { compilePath, type PathTemplate, specificity } from './paths.js';
 
@@ -92,50 +103,142 @@ export interface KeyEntry {
 
 export interface Snapshot {
   builtAt: number;
+  /** The last change-log number (src/store/changes.ts) this snapshot includes. */
+  version: number;
   /** Host-bound APIs first, then by prefix length, longest first. */
   apis: CompiledApi[];
   keys: Map<string, KeyEntry>;
+  /** Each key's hash by key id: finds the entry a key change replaces or drops. */
+  hashes: Map<string, string>;
   /** Sum of quota adjustments by `${subscriptionId}:${windowStart}`. */
   adjustments: Map<string, number>;
   plans: Map<string, CompiledPlan>;
 }
 
 const CALLABLE = new Set(['trialing', 'active', 'cancel_pending']);
+/** Keys read per query in a full load; the event loop runs between pages. */
+const PAGE = 5_000;
+
+export type KeyRow = Pick<ApiKeyTable, 'hash' | 'enabled' | 'expires_at'> &
+  Pick<SubscriptionTable, 'consumer_id' | 'plan_id' | 'status' | 'started_at'> & {
+    key_id: string;
+    subscription_id: string;
+  };
+
+/** Keys joined with their subscription: what a key entry is built from. */
+export function keyRows(db: Db) {
+  return db
+    .selectFrom('api_keys')
+    .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
+    .select([
+      'api_keys.id as key_id',
+      'api_keys.hash',
+      'api_keys.enabled',
+      'api_keys.expires_at',
+      'subscriptions.id as subscription_id',
+      'subscriptions.consumer_id',
+      'subscriptions.plan_id',
+      'subscriptions.status',
+      'subscriptions.started_at',
+    ]);
+}
+
+/** Spend caps still in force at `now`, by subscription (all, or only those listed). */
+export async function loadCaps(
+  db: Db,
+  now: number,
+  subscriptionIds?: string[],
+): Promise<Map<string, number>> {
+  if (subscriptionIds?.length === 0) return new Map();
+  let q = db
+    .selectFrom('spend_budgets')
+    .select(['subscription_id', 'capped_until'])
+    .where('capped_until', '>', now);
+  if (subscriptionIds) q = q.where('subscription_id', 'in', subscriptionIds);
+  const rows = await q.execute();
+  return new Map(rows.map((r) => [r.subscription_id, Number(r.capped_until)]));
+}
+
+/** Quota adjustments summed by `${subscriptionId}:${windowStart}` (all, or only those listed). */
+export async function loadAdjustments(db: Db, subscriptionIds?: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (subscriptionIds?.length === 0) return out;
+  let q = db
+    .selectFrom('quota_adjustments')
+    .select(['subscription_id', 'window_start', (eb) => eb.fn.sum<number>('delta').as('delta')])
+    .groupBy(['subscription_id', 'window_start']);
+  if (subscriptionIds) q = q.where('subscription_id', 'in', subscriptionIds);
+  for (const a of await q.execute()) out.set(`${a.subscription_id}:${a.window_start}`, Number(a.delta));
+  return out;
+}
 
 export async function loadSnapshot(store: Store, now: number): Promise<Snapshot> {
   const db = store.db;
-  const [apiRows, routeRows, planRows, keyRows, adjRows, capRows] = await Promise.all([
+  // Read first: a change committed while the pages are read is applied again afterwards,
+  // which is harmless (a change reloads the entity's current state).
+  const version = await latestChange(db);
+  const [apiRows, routeRows, planRows, adjustments, capped] = await Promise.all([
     db.selectFrom('apis').selectAll().execute(),
     db.selectFrom('routes').selectAll().orderBy('position').execute(),
     db.selectFrom('plans').selectAll().execute(),
-    db
-      .selectFrom('api_keys')
-      .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
-      .select([
-        'api_keys.id as key_id',
-        'api_keys.hash',
-        'api_keys.enabled',
-        'api_keys.expires_at',
-        'subscriptions.id as subscription_id',
-        'subscriptions.consumer_id',
-        'subscriptions.plan_id',
-        'subscriptions.status',
-        'subscriptions.started_at',
-      ])
-      .execute(),
-    db
-      .selectFrom('quota_adjustments')
-      .select(['subscription_id', 'window_start', (eb) => eb.fn.sum<number>('delta').as('delta')])
-      .groupBy(['subscription_id', 'window_start'])
-      .execute(),
-    db
-      .selectFrom('spend_budgets')
-      .select(['subscription_id', 'capped_until'])
-      .where('capped_until', '>', now)
-      .execute(),
+    loadAdjustments(db),
+    loadCaps(db, now),
   ]);
-  const capped = new Map(capRows.map((r) => [r.subscription_id, Number(r.capped_until)]));
+  const plans = new Map<string, CompiledPlan>();
+  for (const p of planRows) plans.set(p.id, compilePlan(p, now));
+  const keys = new Map<string, KeyEntry>();
+  const hashes = new Map<string, string>();
+  let cursor = '';
+  for (;;) {
+    const page = await keyRows(db)
+      .where('api_keys.id', '>', cursor)
+      .orderBy('api_keys.id')
+      .limit(PAGE)
+      .execute();
+    for (const k of page) {
+      const plan = plans.get(k.plan_id);
+      if (!plan) continue;
+      keys.set(k.hash, keyEntry(k, plan, capped.get(k.subscription_id) ?? 0));
+      hashes.set(k.key_id, k.hash);
+    }
+    if (page.length < PAGE) break;
+    cursor = page[page.length - 1]!.key_id;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { builtAt: now, version, apis: compileApis(apiRows, routeRows), keys, hashes, adjustments, plans };
+}
 
+export function keyEntry(k: KeyRow, plan: CompiledPlan, cappedUntil: number): KeyEntry {
+  return {
+    keyId: k.key_id,
+    subscriptionId: k.subscription_id,
+    consumerId: k.consumer_id,
+    enabled: k.enabled === 1,
+    expiresAt: k.expires_at,
+    active: CALLABLE.has(k.status),
+    subscriptionStart: k.started_at,
+    cappedUntil,
+    plan,
+  };
+}
+
+/** A copy of `e` on another plan (a new object: the admit step caches rules per entry). */
+export function onPlan(e: KeyEntry, plan: CompiledPlan): KeyEntry {
+  return {
+    keyId: e.keyId,
+    subscriptionId: e.subscriptionId,
+    consumerId: e.consumerId,
+    enabled: e.enabled,
+    expiresAt: e.expiresAt,
+    active: e.active,
+    subscriptionStart: e.subscriptionStart,
+    cappedUntil: e.cappedUntil,
+    plan,
+  };
+}
+
+/** Every API with its routes, host-bound first, then by prefix length, longest first. */
+export function compileApis(apiRows: ApiTable[], routeRows: RouteTable[]): CompiledApi[] {
   const routesByApi = new Map<string, CompiledRoute[]>();
   for (const r of routeRows) {
     const list = routesByApi.get(r.api_id) ?? [];
@@ -150,7 +253,6 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
     });
     routesByApi.set(r.api_id, list);
   }
-
   const apis: CompiledApi[] = apiRows.map((a) => {
     const u = new URL(a.upstream_url);
     const routes = routesByApi.get(a.id) ?? [];
@@ -170,64 +272,41 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       rateLimitHeaders: a.ratelimit_headers === 1,
     };
   });
-  apis.sort(
+  return apis.sort(
     (x, y) => Number(y.host !== null) - Number(x.host !== null) || y.pathPrefix.length - x.pathPrefix.length,
   );
+}
 
-  const plans = new Map<string, CompiledPlan>();
-  for (const p of planRows) {
-    const routeThrottles = new Map<string, Throttle>();
-    const raw = parseJson<Record<string, { rateLimit?: number; burstLimit?: number }>>(p.route_throttles, {});
-    for (const [routeId, t] of Object.entries(raw)) {
-      const b = bucket(t.rateLimit, t.burstLimit);
-      if (b) routeThrottles.set(routeId, b);
-    }
-    const throttle = bucket(p.throttle_rate, p.throttle_burst);
-    const quota: QuotaSpec | null =
-      p.quota_limit != null && p.quota_period
-        ? {
-            limit: p.quota_limit,
-            period: p.quota_period as QuotaSpec['period'],
-            offset: p.quota_offset,
-            timeZone: p.quota_time_zone,
-          }
-        : null;
-    plans.set(p.id, {
-      id: p.id,
-      providerId: p.provider_id,
-      apiIds: new Set(parseJson<string[]>(p.api_ids, [])),
-      throttle,
-      quota,
-      routeThrottles,
-      overQuota: p.over_quota === 'overage' ? 'overage' : 'block',
-      billable: p.billable === '2xx' ? (s) => s >= 200 && s < 300 : (s) => s < 500,
-      failureMode: p.failure_mode === 'closed' ? 'closed' : 'open',
-      window: null,
-      ratePolicy: ratePolicy(throttle, quota, now),
-    });
+export function compilePlan(p: PlanTable, now: number): CompiledPlan {
+  const routeThrottles = new Map<string, Throttle>();
+  const raw = parseJson<Record<string, { rateLimit?: number; burstLimit?: number }>>(p.route_throttles, {});
+  for (const [routeId, t] of Object.entries(raw)) {
+    const b = bucket(t.rateLimit, t.burstLimit);
+    if (b) routeThrottles.set(routeId, b);
   }
-
-  const keys = new Map<string, KeyEntry>();
-  for (const k of keyRows) {
-    const plan = plans.get(k.plan_id);
-    if (!plan) continue;
-    keys.set(k.hash, {
-      keyId: k.key_id,
-      subscriptionId: k.subscription_id,
-      consumerId: k.consumer_id,
-      enabled: k.enabled === 1,
-      expiresAt: k.expires_at,
-      active: CALLABLE.has(k.status),
-      subscriptionStart: k.started_at,
-      cappedUntil: capped.get(k.subscription_id) ?? 0,
-      plan,
-    });
-  }
-
-  const adjustments = new Map<string, number>();
-  for (const a of adjRows) adjustments.set(`${a.subscription_id}:${a.window_start}`, Number(a.delta));
-
-  return { builtAt: now, apis, keys, adjustments, plans };
+  const throttle = bucket(p.throttle_rate, p.throttle_burst);
+  const quota: QuotaSpec | null =
+    p.quota_limit != null && p.quota_period
+      ? {
+          limit: p.quota_limit,
+          period: p.quota_period as QuotaSpec['period'],
+          offset: p.quota_offset,
+          timeZone: p.quota_time_zone,
+        }
+      : null;
+  return {
+    id: p.id,
+    providerId: p.provider_id,
+    apiIds: new Set(parseJson<string[]>(p.api_ids, [])),
+    throttle,
+    quota,
+    routeThrottles,
+    overQuota: p.over_quota === 'overage' ? 'overage' : 'block',
+    billable: p.billable === '2xx' ? (s) => s >= 200 && s < 300 : (s) => s < 500,
+    failureMode: p.failure_mode === 'closed' ? 'closed' : 'open',
+    window: null,
+    ratePolicy: ratePolicy(throttle, quota, now),
+  };
 }
 
 /**
@@ -252,69 +331,4 @@ function ratePolicy(throttle: Throttle | null, quota: QuotaSpec | null, now: num
     parts.push(`"quota";q=${quota.limit};w=${Math.round((w.end - w.start) / 1000)}`);
   }
   return parts.length ? parts.join(', ') : null;
-}
-
-/** Runs after a reload, before the new snapshot goes live (e.g. quota counter seeding). */
-export type BeforeSwap = (prev: Snapshot, next: Snapshot) => Promise<void>;
-
-export class SnapshotHolder {
-  current: Snapshot;
-  private loading: Promise<void> | null = null;
-  private again = false;
-  private timer: NodeJS.Timeout | null = null;
-  private beforeSwap: BeforeSwap | null = null;
-
-  constructor(
-    initial: Snapshot,
-    private readonly load: () => Promise<Snapshot>,
-    private readonly log: Logger,
-  ) {
-    this.current = initial;
-  }
-
-  static async create(store: Store, now: () => number, log: Logger): Promise<SnapshotHolder> {
-    const load = () => loadSnapshot(store, now());
-    return new SnapshotHolder(await load(), load, log);
-  }
-
-  setBeforeSwap(fn: BeforeSwap): void {
-    this.beforeSwap = fn;
-  }
-
-  /** Reload soon; resolves when a snapshot that includes every change before the call is live. */
-  refresh(): Promise<void> {
-    if (this.loading) {
-      this.again = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      try {
-        do {
-          this.again = false;
-          const next = await this.load();
-          if (this.beforeSwap) {
-            // A failed hook must not keep the control plane's change from the gateway.
-            await this.beforeSwap(this.current, next).catch((err) =>
-              this.log.error({ err }, 'snapshot before-swap step failed; swapping anyway'),
-            );
-          }
-          this.current = next;
-        } while (this.again);
-      } catch (err) {
-        this.log.error({ err }, 'snapshot reload failed; keeping the previous one');
-      } finally {
-        this.loading = null;
-      }
-    })();
-    return this.loading;
-  }
-
-  startPeriodic(everyMs: number): void {
-    this.timer = setInterval(() => void this.refresh(), everyMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
 }

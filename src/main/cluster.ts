@@ -5,9 +5,9 @@
  * The primary process runs the console once (role `all`; nothing else with role `gateway`)
  * and, without Redis, owns the limits: one MemoryLimits that every worker leases from over
  * IPC (limits/channel.ts) — quotas stay exact across workers, throttles within the lease
- * bound of docs/limits.md. It also relays changes: an admin write reloads the primary's
- * snapshot and is sent to every worker, a worker's change to the primary and every other
- * worker. With Redis configured, workers use Redis for limits and changes, as separate
+ * bound of docs/limits.md. It also relays change numbers (changes.ts), unchanged: an admin
+ * write's number is applied to the primary's snapshot and sent to every worker, a worker's
+ * to the primary and every other worker; each catches up from the change log. With Redis configured, workers use Redis for limits and changes, as separate
  * gateway processes do.
  *
  * Worker N is role `gateway` with node `<node>.wN`: its own metering writer, batch ids and,
@@ -27,7 +27,7 @@ import {
 } from '../limits/index.js';
 import { createLogger, type Logger } from '../shared/index.js';
 import { openStore } from '../store/index.js';
-import { type ChangeMessage, channelChangeBus, isChangeMessage } from './changes.js';
+import { type ChangeBus, type ChangeMessage, channelChangeBus, isChangeMessage } from './changes.js';
 import { parseLease, startTollgate, type Tollgate } from './index.js';
 
 /** Set by the primary in each worker's environment: which worker it is (1..N). */
@@ -60,18 +60,19 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
   const answer = memory ? limitsAnswerer(memory) : null;
   const workers = new Map<number, Worker>();
   let stopping = false;
-  let reloadPrimary: () => void = () => {};
-  const relay = (what: string, from: Worker | null) => {
+  let notifyPrimary: (seq: number) => void = () => {};
+  const relay = (seq: number, from: Worker | null) => {
     for (const w of workers.values())
-      if (w !== from && w.isConnected()) w.send({ tg: 'change', what } satisfies ChangeMessage);
+      if (w !== from && w.isConnected()) w.send({ tg: 'change', seq } satisfies ChangeMessage);
   };
 
   // The console first (it migrates the store), once, in this process; then the workers.
   let primary: Tollgate | null = null;
   if (config.role === 'all') {
-    const bus = (onChange: () => void) => {
-      reloadPrimary = onChange;
-      return { publish: (what: string) => relay(what, null), close: async () => {} };
+    const bus = (onChange: (seq?: number) => void): ChangeBus => {
+      notifyPrimary = onChange;
+      // IPC does not drop messages: the primary need not poll the change log.
+      return { publish: (seq) => relay(seq, null), live: () => true, close: async () => {} };
     };
     primary = await startTollgate(Object.freeze({ ...config, role: 'console' as const }), {
       log,
@@ -89,8 +90,8 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
       if (reply) {
         if (w.isConnected()) w.send(reply);
       } else if (isChangeMessage(m)) {
-        reloadPrimary();
-        relay(m.what, w);
+        notifyPrimary(m.seq);
+        relay(m.seq, w);
       }
     });
     w.on('exit', (code, signal) => {

@@ -38,10 +38,10 @@ import {
   type Resolver,
   systemClock,
 } from '../shared/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, recordChange, type Store } from '../store/index.js';
 import { createWebhooks } from '../webhooks/index.js';
 import { alertNotifier } from './alerts.js';
-import { type ChangeBus, redisChangeBus } from './changes.js';
+import { type ChangeBus, pollWhileQuiet, redisChangeBus } from './changes.js';
 import { buildConsole } from './console.js';
 import { invoiceMailer, mailDir, mailOutbox } from './mail.js';
 import { startMetricsServer } from './metrics-endpoint.js';
@@ -79,7 +79,7 @@ export interface Tollgate {
  */
 export interface SharedParts {
   limits?: LimitsBackend;
-  bus?: (onChange: () => void) => ChangeBus;
+  bus?: (onChange: (seq?: number) => void) => ChangeBus;
   /**
    * What this process is to its siblings, for its start line (default `tollgate`): the line
    * `tollgate started` is the whole system's, logged by the primary once every worker listens.
@@ -119,10 +119,20 @@ export async function startTollgate(
       Number(await limits!.quotaUsed(`q:${subscriptionId}`, windowStart)),
     onChange: (change) => onChange(change),
   });
-  // Every write the gateway must see (catalog, plan changes, marketplace transitions).
+  // Every write the gateway must see (catalog, plan changes, marketplace transitions): its
+  // number in the change log (appended here for writers outside the catalog), applied to
+  // this process's snapshot and published to the others.
   function onChange(change: Change): void {
-    void snapshots?.refresh();
-    bus?.publish(`${change.entity}:${change.id}`);
+    const numbered =
+      change.seq !== undefined ? Promise.resolve(change.seq) : recordChange(store.db, change, clock.now());
+    numbered.then(
+      (seq) => {
+        void snapshots?.notify(seq);
+        bus?.publish(seq);
+      },
+      (err: unknown) =>
+        log.error({ err, change }, 'could not record a catalog change; the periodic reload will see it'),
+    );
   }
 
   const runsGateway = config.role !== 'console';
@@ -238,9 +248,10 @@ export async function startTollgate(
   snapshots = await SnapshotHolder.create(store, () => clock.now(), log);
   snapshots.startPeriodic(config.snapshotRefreshMs);
   const holder = snapshots;
-  if (shared.bus) bus = shared.bus(() => void holder.refresh());
+  if (shared.bus) bus = shared.bus((seq) => void holder.notify(seq));
   else if (config.redisUrl)
-    bus = redisChangeBus(config.redisUrl, config.node, () => void holder.refresh(), log);
+    bus = redisChangeBus(config.redisUrl, config.node, (seq) => void holder.notify(seq), log);
+  const stopPolling = pollWhileQuiet(bus, () => void holder.notify());
   if (!config.redisUrl && runsGateway) {
     const n = await seedQuotas(store, snapshots.current, limits, clock.now());
     if (n) log.info({ subscriptions: n }, 'quota counters seeded from stored usage');
@@ -248,8 +259,8 @@ export async function startTollgate(
   if (runsGateway) {
     // A quota window new to this snapshot counts what was already used in it (src/quota).
     const lim = limits;
-    snapshots.setBeforeSwap(async (prev, next) => {
-      const n = await reseedChanged(store, prev, next, lim, clock.now(), async () => {
+    snapshots.setBeforeSwap(async (before, after) => {
+      const n = await reseedChanged(store, before, after, lim, clock.now(), async () => {
         await meter.flush();
       });
       if (n) log.info({ subscriptions: n }, 'new quota windows seeded from stored usage');
@@ -379,6 +390,7 @@ export async function startTollgate(
         consoleServer && drainServer(consoleServer, config.shutdownGraceMs),
       ]);
       holder.stop();
+      stopPolling();
       await billingScheduler?.stop();
       await stopDelivery?.();
       wholesale?.stop();

@@ -101,4 +101,5 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
   return JSON.parse(text) as T;
 }
 
+export { appendChanges, changesSince, type LoggedChange, latestChange, recordChange } from './changes.js';
 export { lockSubscription } from './locks.js';

@@ -155,6 +155,20 @@ export interface AuditTable {
   after: string | null;
 }
 
+/** The one row (id 1) holding the last change sequence number handed out. */
+export interface CatalogVersionTable {
+  id: number;
+  seq: number;
+}
+
+/** One committed catalog change, in commit order (src/store/changes.ts). */
+export interface CatalogChangeTable {
+  seq: number;
+  entity: string;
+  entity_id: string;
+  at: number;
+}
+
 /** Hourly usage aggregates: the source of truth for quotas, reports, invoices and exports. */
 export interface UsageTable {
   subscription_id: string;
@@ -204,4 +218,6 @@ export interface Database
   audit_log: AuditTable;
   usage: UsageTable;
   usage_batches: UsageBatchTable;
+  catalog_version: CatalogVersionTable;
+  catalog_changes: CatalogChangeTable;
 }

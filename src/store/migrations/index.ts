@@ -19,6 +19,7 @@ import * as apigwResources from './013_apigw_resources.js';
 import * as webhookSecrets from './014_webhook_secrets.js';
 import * as usageEventsScope from './015_usage_events_scope.js';
 import * as meterClientTokens from './016_meter_client_tokens.js';
+import * as catalogChanges from './017_catalog_changes.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '014_webhook_secrets': webhookSecrets,
   '015_usage_events_scope': usageEventsScope,
   '016_meter_client_tokens': meterClientTokens,
+  '017_catalog_changes': catalogChanges,
 };
