@@ -13,6 +13,7 @@ const suites: Array<[string, () => Promise<string>]> = [
   ['metering', async () => (await import('./metering.js')).benchMetering()],
   ['billing', async () => (await import('./billing.js')).benchBilling()],
   ['apis', async () => (await import('./apis.js')).benchApis()],
+  ['snapshots', async () => (await import('./snapshots.js')).benchSnapshots()],
 ];
 
 console.log(`# Tollgate benchmarks — ${new Date().toISOString().slice(0, 10)}`);
