@@ -9,7 +9,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  type Driver,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -56,7 +64,7 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect;
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     return {
-      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) }),
       dialect: 'sqlite',
       schema: null,
     };
@@ -79,6 +87,23 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect;
     };
   }
   throw new Error(`database URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)})`);
+}
+
+/**
+ * SQLite transactions begin IMMEDIATE, taking the file's write lock at once. A deferred
+ * transaction that reads first holds a read snapshot; when it then writes while another
+ * process holds the write lock, SQLite answers SQLITE_BUSY at once instead of waiting
+ * `busy_timeout` (waiting could deadlock), so a check-then-insert failed whenever another
+ * process on the same file (a worker of `serve --workers`, a second gateway) was writing.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 export async function migrate(store: Store): Promise<void> {
