@@ -172,7 +172,13 @@ for (const kind of await testStores()) {
         .where('id', '=', r.key!.id)
         .executeTakeFirstOrThrow();
       expect(key.enabled).toBe(0);
-      expect(changes).toContainEqual({ entity: 'key', id: r.key!.id, action: 'disable' });
+      // Numbered in the change log in the transition's own transaction.
+      expect(changes).toContainEqual({
+        entity: 'key',
+        id: r.key!.id,
+        action: 'disable',
+        seq: expect.any(Number),
+      });
       const h = await life.history(id);
       expect(h.map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([
         ['subscribed', null, 'active'],
