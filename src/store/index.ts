@@ -106,6 +106,14 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Kysely's migrator finds its bookkeeping tables by scanning the catalog of every schema
+ * (`has_schema_privilege` on each name): when another client drops some other schema during
+ * that scan, PostgreSQL answers "schema … does not exist" (3F000) for a schema that is not
+ * ours. Nothing was migrated then; the scan is simply run again.
+ */
+const SCAN_ATTEMPTS = 5;
+
 export async function migrate(store: Store): Promise<void> {
   const migrator = new Migrator({
     db: store.db,
@@ -113,11 +121,21 @@ export async function migrate(store: Store): Promise<void> {
     // Without this Kysely looks for its lock table in every schema of the database.
     ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    if (attempt < SCAN_ATTEMPTS && droppedElsewhere(error, store.schema)) continue;
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`);
   }
+}
+
+/** "schema X does not exist" for a schema other than the store's own. */
+function droppedElsewhere(error: unknown, own: string | null): boolean {
+  const e = error as { code?: string; message?: string };
+  if (e.code !== '3F000') return false;
+  const name = /schema "([^"]+)" does not exist/.exec(e.message ?? '')?.[1];
+  return name !== undefined && name !== own;
 }
 
 /** Parses a JSON text column, with a fallback for NULL. */
