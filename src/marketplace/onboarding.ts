@@ -113,7 +113,9 @@ export function createOnboarding(deps: OnboardingDeps) {
   async function register(token: string) {
     let resolved: ResolvedCustomer;
     try {
-      resolved = await deps.clients.metering.send(new ResolveCustomerCommand({ RegistrationToken: token }));
+      resolved = await deps.clients.registration.send(
+        new ResolveCustomerCommand({ RegistrationToken: token }),
+      );
     } catch (e) {
       const name = (e as Error).name;
       deps.log.info({ error: name }, 'registration token refused');

@@ -444,7 +444,17 @@ for (const kind of await testStores()) {
         const tab = await browser.newPage();
         await tab.goto(`${page.url}/continue`);
         await tab.waitForURL(sub.registration!.url, { timeout: 10_000 });
-        const key = await tab.locator('#api-key').textContent({ timeout: 10_000 });
+        const key = await tab
+          .locator('#api-key')
+          .textContent({ timeout: 10_000 })
+          .catch(async (err: Error) => {
+            // Say which page the buyer saw instead (an error page names its cause).
+            const shown = await tab
+              .locator('body')
+              .innerText()
+              .catch(() => '(no page)');
+            throw new Error(`no key on the registration page; it says: ${shown}`, { cause: err });
+          });
         expect(key).toMatch(/^tg_/);
         expect(await tab.locator('#status').textContent()).toBe('active');
         // Back and submit again: the token was single-use.
