@@ -1,11 +1,14 @@
 /**
- * Provider console: one API — its settings and routes, editable (upstream, prefix, each
- * route's method, path, dimension, units and access, browser origins, RateLimit headers),
- * the OpenAPI paths the gateway cannot route with the reason, and replacing the routes from
- * an OpenAPI document. Saving is one catalog update (one transaction): all or nothing.
+ * Provider console: one API — its settings and routes, editable (upstream URL, host, path
+ * prefix and whether it is stripped, upstream timeout; each route's method, path, dimension,
+ * units, throttle and access; browser origins, RateLimit headers), the OpenAPI paths the
+ * gateway cannot route with the reason, and replacing the routes from an OpenAPI document.
+ * The form is checked against the admin API's own schema (catalog `apiUpdate`) before it is
+ * saved, so every problem shows at once, by label, in field order; saving is one catalog
+ * update (one transaction): all or nothing.
  */
 import type { Hono } from 'hono';
-import type { ApiView } from '../../catalog/index.js';
+import { type ApiView, schemas, zodIssues } from '../../catalog/index.js';
 import { isTollgateError } from '../../shared/index.js';
 import { type PortalDeps, providerActor } from '../deps.js';
 import { field, file, type PortalContext, type PortalEnv } from '../http/env.js';
@@ -13,31 +16,19 @@ import { render } from '../http/render.js';
 import { importOpenApi } from '../openapi-import.js';
 import { ErrorSummary, type Errors, errorsOf, Field, FieldError, TextArea } from '../views/components.js';
 import { CsrfField } from '../views/layout.js';
+import {
+  EMPTY_ROW,
+  foldCorsErrors,
+  labelsFor,
+  ROUTE_INPUTS,
+  type RouteRow,
+  routeRows,
+  settingsInput,
+  type Values,
+  valuesOf,
+} from './api-form.js';
 
 const METHODS = ['*', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const ROUTE_FIELDS: Array<[string, string]> = [
-  ['method', 'method'],
-  ['path', 'path'],
-  ['dimension', 'dimension'],
-  ['units', 'units per call'],
-];
-
-/** The settings form's fields, top to bottom, as their labels read. */
-function labelsFor(routes: number): Record<string, string> {
-  const out: Record<string, string> = {
-    name: 'Name',
-    upstreamUrl: 'Upstream URL',
-    pathPrefix: 'Path prefix',
-  };
-  for (let i = 0; i < routes; i++)
-    for (const [f, l] of [...ROUTE_FIELDS, ['public', 'access']])
-      out[`routes[${i}].${f}`] = `Route ${i + 1}, ${l}`;
-  out.routes = 'Routes';
-  out.corsOrigins = 'Browser origins (CORS)';
-  out.rateLimitHeaders = 'RateLimit headers';
-  out.openapi = 'OpenAPI document';
-  return out;
-}
 
 /** The OpenAPI text from the upload (preferred) or the text area. */
 export async function openapiText(c: PortalContext): Promise<string> {
@@ -46,82 +37,8 @@ export async function openapiText(c: PortalContext): Promise<string> {
   return field(c, 'openapi');
 }
 
-/** Issues on `cors.allowOrigins[2]` belong to the origins text area. */
-function foldCorsErrors(errors: Errors): Errors {
-  const out: Errors = {};
-  for (const [k, v] of Object.entries(errors)) {
-    if (k.startsWith('cors')) out.corsOrigins ??= v;
-    else out[k] = v;
-  }
-  return out;
-}
-
-interface RouteRow {
-  id: string;
-  method: string;
-  path: string;
-  dimension: string;
-  units: string;
-  public: boolean;
-  remove: boolean;
-}
-
-/** The route rows as submitted: the existing ones plus one empty row for a new route. */
-function routeRows(c: PortalContext): RouteRow[] {
-  const rows: RouteRow[] = [];
-  const form = c.get('form') ?? {};
-  for (let i = 0; form[`routes[${i}].path`] !== undefined; i++) {
-    const f = (n: string) => field(c, `routes[${i}].${n}`).trim();
-    rows.push({
-      id: f('id'),
-      method: f('method'),
-      path: f('path'),
-      dimension: f('dimension'),
-      units: f('units'),
-      public: f('public') === 'on',
-      remove: f('remove') === 'on',
-    });
-  }
-  return rows;
-}
-
-function rowsOf(api: ApiView): RouteRow[] {
-  return api.routes.map((r) => ({
-    id: r.id,
-    method: r.method,
-    path: r.path,
-    dimension: r.dimension,
-    units: String(r.units),
-    public: r.public,
-    remove: false,
-  }));
-}
-
-interface Values {
-  name: string;
-  upstreamUrl: string;
-  pathPrefix: string;
-  corsOrigins: string;
-  rateLimitHeaders: boolean;
-  routes: RouteRow[];
-}
-
-function valuesOf(api: ApiView): Values {
-  return {
-    name: api.name,
-    upstreamUrl: api.upstreamUrl,
-    pathPrefix: api.pathPrefix ?? '',
-    corsOrigins: (api.cors?.allowOrigins ?? []).join('\n'),
-    rateLimitHeaders: api.rateLimitHeaders,
-    routes: rowsOf(api),
-  };
-}
-
 function RoutesTable(p: { rows: RouteRow[]; errors: Errors }) {
-  const rows = [
-    ...p.rows,
-    { id: '', method: '', path: '', dimension: '', units: '', public: false, remove: false },
-  ];
+  const rows = [...p.rows, EMPTY_ROW];
   return (
     <div class="table-wrap">
       <table>
@@ -132,6 +49,8 @@ function RoutesTable(p: { rows: RouteRow[]; errors: Errors }) {
             <th>Path</th>
             <th>Dimension</th>
             <th class="num">Units per call</th>
+            <th class="num">Throttle rate (per second)</th>
+            <th class="num">Throttle burst</th>
             <th>Public (no key)</th>
             <th>Remove</th>
           </tr>
@@ -140,13 +59,14 @@ function RoutesTable(p: { rows: RouteRow[]; errors: Errors }) {
           {rows.map((r, i) => {
             const name = (f: string) => `routes[${i}].${f}`;
             const label = (l: string) => `Route ${i + 1}, ${l}`;
+            const idOf = (f: string) => `f-routes-${i}-${f.replace('.', '-')}`;
             const isNew = i === p.rows.length;
             const err = (f: string) => p.errors[name(f)];
             return (
               <tr>
                 <td>
                   <input type="hidden" name={name('id')} value={r.id} />
-                  <select name={name('method')} id={`f-routes-${i}-method`} aria-label={label('method')}>
+                  <select name={name('method')} id={idOf('method')} aria-label={label('method')}>
                     {(isNew ? ['', ...METHODS] : METHODS).map((m) => (
                       <option value={m} selected={m === r.method}>
                         {m === '' ? '(new route)' : m}
@@ -154,18 +74,25 @@ function RoutesTable(p: { rows: RouteRow[]; errors: Errors }) {
                     ))}
                   </select>
                 </td>
-                {ROUTE_FIELDS.slice(1).map(([f, l]) => (
+                {ROUTE_INPUTS.map((col) => (
                   <td>
                     <input
-                      name={name(f)}
-                      id={`f-routes-${i}-${f}`}
-                      aria-label={label(l)}
-                      value={(r as unknown as Record<string, string>)[f]}
-                      inputmode={f === 'units' ? 'numeric' : undefined}
-                      aria-invalid={err(f) ? 'true' : undefined}
-                      size={f === 'path' ? 24 : 10}
+                      name={name(col.field)}
+                      id={idOf(col.field)}
+                      aria-label={label(col.label)}
+                      value={r[col.key]}
+                      inputmode={
+                        col.key === 'units' || col.key === 'burst'
+                          ? 'numeric'
+                          : col.key === 'rate'
+                            ? 'decimal'
+                            : undefined
+                      }
+                      aria-invalid={err(col.field) ? 'true' : undefined}
+                      aria-describedby={err(col.field) ? `${idOf(col.field)}-err` : undefined}
+                      size={col.size}
                     />
-                    <FieldError id={`f-routes-${i}-${f}-err`} message={err(f)} />
+                    <FieldError id={`${idOf(col.field)}-err`} message={err(col.field)} />
                   </td>
                 ))}
                 <td>
@@ -235,11 +162,35 @@ export function apiDetailPages(app: Hono<PortalEnv>, deps: PortalDeps) {
           <Field label="Name" name="name" value={v.name} errors={errors} required />
           <Field label="Upstream URL" name="upstreamUrl" value={v.upstreamUrl} errors={errors} required />
           <Field
+            label="Host name"
+            name="host"
+            value={v.host}
+            errors={errors}
+            placeholder="api.example.com"
+            hint="Only calls for this host reach the API; it must be a host the operator assigned to you. Empty: any host."
+          />
+          <Field
             label="Path prefix"
             name="pathPrefix"
             value={v.pathPrefix}
             errors={errors}
             hint="Calls to the gateway under this prefix go to this API."
+          />
+          <div class="field" data-field="stripPrefix">
+            <label class="choice">
+              <input type="checkbox" id="f-stripPrefix" name="stripPrefix" checked={v.stripPrefix} /> Forward
+              without the prefix (with the prefix /weather, a call to /weather/forecast reaches the upstream
+              as /forecast)
+            </label>
+          </div>
+          <Field
+            label="Upstream timeout (ms)"
+            name="timeoutMs"
+            value={v.timeoutMs}
+            errors={errors}
+            inputmode="numeric"
+            required
+            hint="How long the gateway waits for the upstream's answer before it answers 504 Gateway Timeout; 1 to 300000."
           />
           <RoutesTable rows={v.routes} errors={errors} />
           <FieldError id="f-routes-err" message={errors.routes} />
@@ -291,48 +242,42 @@ export function apiDetailPages(app: Hono<PortalEnv>, deps: PortalDeps) {
     const v: Values = {
       name: field(c, 'name').trim(),
       upstreamUrl: field(c, 'upstreamUrl').trim(),
+      host: field(c, 'host').trim(),
       pathPrefix: field(c, 'pathPrefix').trim(),
+      stripPrefix: field(c, 'stripPrefix') === 'on',
+      timeoutMs: field(c, 'timeoutMs').trim(),
       corsOrigins: field(c, 'corsOrigins'),
       rateLimitHeaders: field(c, 'rateLimitHeaders') === 'on',
       // The empty last row is not a route; a filled one is a new route.
-      routes: all.filter((r) => r.id || r.path || r.dimension || r.units),
+      routes: all.filter((r) => r.id || r.path || r.dimension || r.units || r.rate || r.burst),
     };
     const kept = v.routes.filter((r) => !r.remove);
-    const origins = v.corsOrigins.split(/[\s,]+/).filter(Boolean);
+    const { input, errors } = settingsInput(api, v, kept);
+    // Issues name routes by their place among the kept ones: shown on the rows they came from.
+    const onRows = (issues: Errors): Errors => {
+      const out: Errors = {};
+      for (const [k, m] of Object.entries(foldCorsErrors(issues))) {
+        const r = /^routes\[(\d+)\](.*)$/.exec(k);
+        const row = r ? v.routes.indexOf(kept[Number(r[1])]!) : -1;
+        out[r && row >= 0 ? `routes[${row}]${r[2]}` : k] ??= m;
+      }
+      return out;
+    };
+    // The admin API's schema judges the whole form first, so every problem shows at once.
+    const checked = schemas.apiUpdate.safeParse(input);
+    const found = { ...onRows(checked.success ? {} : errorsOf(zodIssues(checked.error))) };
+    for (const [k, m] of Object.entries(onRows(errors))) found[k] ??= m;
+    if (Object.keys(found).length) return page(c, api, v, found, 400);
     try {
-      await deps.catalog.apis.update(actor, api.id, {
-        name: v.name,
-        upstreamUrl: v.upstreamUrl,
-        pathPrefix: v.pathPrefix || null,
-        routes: kept.map((r) => ({
-          ...(r.id ? { id: r.id } : {}),
-          method: (r.method || '*') as 'GET',
-          path: r.path,
-          dimension: r.dimension || 'requests',
-          units: r.units === '' ? 1 : /^\d+$/.test(r.units) ? Number(r.units) : Number.NaN,
-          public: r.public,
-        })),
-        // New origins keep the API's other CORS settings (methods, headers, max age).
-        cors: origins.length
-          ? {
-              ...api.cors,
-              allowMethods: api.cors?.allowMethods as Array<'GET'> | undefined,
-              allowOrigins: origins,
-            }
-          : null,
-        rateLimitHeaders: v.rateLimitHeaders,
-      });
+      await deps.catalog.apis.update(actor, api.id, input);
     } catch (err) {
-      if (isTollgateError(err) && (err.code === 'VALIDATION_FAILED' || err.code === 'CONFLICT')) {
-        // Issues name routes by their place among the kept ones: map them back to the rows.
-        const errors: Errors = {};
+      // What only the store can judge: a routing clash, a host not assigned, a refused upstream.
+      const byField =
+        isTollgateError(err) &&
+        (err.code === 'VALIDATION_FAILED' || err.code === 'CONFLICT' || err.code === 'FORBIDDEN');
+      if (byField && (err.issues.length || err.code === 'CONFLICT')) {
         const issues = err.issues.length ? errorsOf(err.issues) : { pathPrefix: err.message };
-        for (const [k, m] of Object.entries(foldCorsErrors(issues))) {
-          const r = /^routes\[(\d+)\](.*)$/.exec(k);
-          const row = r ? v.routes.indexOf(kept[Number(r[1])]!) : -1;
-          errors[r && row >= 0 ? `routes[${row}]${r[2]}` : k] = m;
-        }
-        return page(c, api, v, errors, 400);
+        return page(c, api, v, onRows(issues), 400);
       }
       throw err;
     }
@@ -357,6 +302,7 @@ export function apiDetailPages(app: Hono<PortalEnv>, deps: PortalDeps) {
                 dimension: same.dimension,
                 units: same.units,
                 public: same.public,
+                throttle: same.throttle,
               }
             : { method: rt.method as 'GET', path: rt.path };
         }),
