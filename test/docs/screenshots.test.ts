@@ -1,13 +1,20 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright locators, not DOM nodes: innerText is the rendered text a user reads
 /**
  * The README's pictures are of the demo itself: `tollgate serve --demo` on free ports, a
  * few calls with the key it printed (so usage has something to show), then the pages a
  * newcomer opens first, in real headless Chromium, as the demo's buyer and provider.
  *
+ * The same demo checks the first call the portal tells a new buyer to make: it signs up,
+ * subscribes to Proper-noun search, and runs the curl, JavaScript and Python examples of the
+ * key page (and the product page's, with the key in TOLLGATE_KEY) exactly as shown; each must
+ * answer 200 through the demo's gateway (Python only where `requests` is installed).
+ *
  * `TOLLGATE_SCREENSHOTS=1 npx vitest run test/docs/screenshots.test.ts` refreshes
  * docs/screenshots/demo/; ordinary runs take them into a temporary folder, so the tree stays
  * clean and the pages are still checked to render.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -23,6 +30,27 @@ const PASSWORD = 'tollgate-demo'; // the demo prints it; README.md names it
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI === 'true') throw new Error('the demo screenshots need /usr/bin/chromium');
 if (!hasChromium) console.warn('skipping the demo screenshots: /usr/bin/chromium is not installed');
+const hasRequests = spawnSync('python3', ['-c', 'import requests']).status === 0;
+if (!hasRequests)
+  console.warn("the Python first-call example is not run: python3's requests is not installed");
+
+/** Runs an example as a reader would paste it; what it printed, to match a 200 against. */
+function runExample(lang: string, code: string, env: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-first-call-'));
+  try {
+    const file = join(dir, lang === 'js' ? 'call.mjs' : lang === 'python' ? 'call.py' : 'call.sh');
+    writeFileSync(file, code);
+    const cmd = lang === 'js' ? process.execPath : lang === 'python' ? 'python3' : 'bash';
+    const r = spawnSync(cmd, [file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1', ...env },
+    });
+    return `${r.stdout}${r.stderr}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe.skipIf(!hasChromium)('the demo, as the README shows it', () => {
   let serve: ServeProcess;
@@ -109,6 +137,51 @@ describe.skipIf(!hasChromium)('the demo, as the README shows it', () => {
     await shot(page, 'usage');
     await page.context().close();
   }, 120_000);
+
+  it("a new buyer's first call runs as the key page and product page show it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${serve.consoleUrl}/`);
+    await page.getByRole('link', { name: 'Proper-noun search' }).first().click();
+    await page.waitForURL(/\/products\/prd_/);
+    const productUrl = page.url();
+    const onProduct = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const block = page.locator(`#example-${i}`);
+        return [(await block.getAttribute('data-lang')) ?? '', await block.innerText()] as const;
+      }),
+    );
+    await page.getByRole('link', { name: 'create an account' }).click();
+    await page.getByLabel('Your name').fill('First Buyer');
+    await page.getByLabel('Email').fill('first-call@example.com');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL(productUrl);
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    const key = (await page.locator('#key-value').innerText()).trim();
+    expect(key).toMatch(/^tg_/);
+    const onKeyPage = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const block = page.locator(`#first-call-${i}`);
+        return [(await block.getAttribute('data-lang')) ?? '', await block.innerText()] as const;
+      }),
+    );
+    await context.close();
+    // The call is a real operation of the API, not its bare prefix.
+    expect(onKeyPage[0]![1]).toContain(`${serve.gatewayUrl}/nouns/`);
+    for (const [where, blocks, env] of [
+      ['key page', onKeyPage, {}],
+      ['product page', onProduct, { TOLLGATE_KEY: key }],
+    ] as const) {
+      for (const [lang, code] of blocks) {
+        if (lang === 'python' && !hasRequests) continue;
+        const out = runExample(lang, code, env);
+        const status = lang === 'shell' ? /^HTTP\/[\d.]+ (\d{3})/.exec(out)?.[1] : /^(\d{3}) /.exec(out)?.[1];
+        expect(status, `${where}, ${lang}:\n${code}\n---\n${out}`).toBe('200');
+      }
+    }
+  }, 180_000);
 
   it("shows the provider's pages: plan editor and revenue", async () => {
     const page = await logIn('provider@example.com');
