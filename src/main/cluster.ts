@@ -12,7 +12,8 @@
  *
  * Worker N is role `gateway` with node `<node>.wN`: its own metering writer, batch ids and,
  * in strict mode, its own usage log files, which a restarted worker N replays. A worker that
- * exits is logged and forked again (after a back-off when it keeps dying young). close()
+ * exits is logged and forked again (after a back-off when it keeps dying young). The
+ * primary's `/metrics` is the sum of its own and every worker's (cluster-metrics.ts). close()
  * (SIGTERM) drains every worker with its grace, then stops the console and the counters.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -28,6 +29,7 @@ import {
 import { createLogger, type Logger } from '../shared/index.js';
 import { openStore } from '../store/index.js';
 import { type ChangeBus, type ChangeMessage, channelChangeBus, isChangeMessage } from './changes.js';
+import { answerMetricsRequests, isMetricsReply, workerMetrics } from './cluster-metrics.js';
 import { parseLease, startTollgate, type Tollgate } from './index.js';
 
 /** Set by the primary in each worker's environment: which worker it is (1..N). */
@@ -61,6 +63,8 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
   const workers = new Map<number, Worker>();
   let stopping = false;
   let notifyPrimary: (seq: number) => void = () => {};
+  // `/metrics` on the primary's console: its own plus every worker's, summed.
+  const gathered = workerMetrics(() => workers.entries(), log);
   const relay = (seq: number, from: Worker | null) => {
     for (const w of workers.values())
       if (w !== from && w.isConnected()) w.send({ tg: 'change', seq } satisfies ChangeMessage);
@@ -76,7 +80,11 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
     };
     primary = await startTollgate(Object.freeze({ ...config, role: 'console' as const }), {
       log,
-      shared: { part: 'console', ...(memory ? { limits: memory, bus } : {}) },
+      shared: {
+        part: 'console',
+        otherMetrics: gathered.collect,
+        ...(memory ? { limits: memory, bus } : {}),
+      },
     });
   } else await (await openStore(config.databaseUrl)).close();
 
@@ -89,7 +97,8 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
       const reply = answer?.(m);
       if (reply) {
         if (w.isConnected()) w.send(reply);
-      } else if (isChangeMessage(m)) {
+      } else if (isMetricsReply(m)) gathered.onReply(m);
+      else if (isChangeMessage(m)) {
         notifyPrimary(m.seq);
         relay(m.seq, w);
       }
@@ -184,7 +193,11 @@ export async function startWorker(config: Config, index: number): Promise<Tollga
   // The console's `/metrics` listener belongs to the primary; a worker opens no other port.
   const { metricsPort: _, ...rest } = config;
   const own: Config = Object.freeze({ ...rest, role: 'gateway' as const, node: `${config.node}.w${index}` });
-  if (config.redisUrl) return startTollgate(own, { log, shared: { part: 'gateway worker' } });
+  if (config.redisUrl) {
+    const tg = await startTollgate(own, { log, shared: { part: 'gateway worker' } });
+    answerMetricsRequests(process, tg.metrics.registry);
+    return tg;
+  }
   const port: LimitsPort = {
     send: (m) => {
       process.send!(m);
@@ -206,7 +219,7 @@ export async function startWorker(config: Config, index: number): Promise<Tollga
     log,
     ...parseLease(config.limitsLease ?? WORKER_LEASE),
   });
-  return startTollgate(own, {
+  const tg = await startTollgate(own, {
     log,
     shared: {
       part: 'gateway worker',
@@ -214,4 +227,6 @@ export async function startWorker(config: Config, index: number): Promise<Tollga
       bus: (onChange) => channelChangeBus(process, onChange, log),
     },
   });
+  answerMetricsRequests(process, tg.metrics.registry);
+  return tg;
 }

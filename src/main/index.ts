@@ -28,7 +28,14 @@ import {
 import { createLicences } from '../licences/index.js';
 import { createLimits, type LimitsBackend } from '../limits/index.js';
 import { createMarketplace } from '../marketplace/index.js';
-import { createMeter, createMetrics, createUsageAlerts, type Meter } from '../metering/index.js';
+import {
+  createMeter,
+  createMetrics,
+  createUsageAlerts,
+  type Meter,
+  type MetricsJson,
+  type TollgateMetrics,
+} from '../metering/index.js';
 import { createPayments, type Payments } from '../payments/index.js';
 import {
   type Clock,
@@ -61,6 +68,8 @@ export interface Tollgate {
   payments: Payments;
   webhooks: ReturnType<typeof createWebhooks>;
   meter: Meter;
+  /** This process's Prometheus metrics (`/metrics`). */
+  metrics: TollgateMetrics;
   snapshots: SnapshotHolder;
   gatewayUrl: string | null;
   consoleUrl: string | null;
@@ -80,6 +89,8 @@ export interface Tollgate {
 export interface SharedParts {
   limits?: LimitsBackend;
   bus?: (onChange: (seq?: number) => void) => ChangeBus;
+  /** The other processes' metrics, added to this one's at every `/metrics` scrape (the workers'). */
+  otherMetrics?: () => Promise<MetricsJson[]>;
   /**
    * What this process is to its siblings, for its start line (default `tollgate`): the line
    * `tollgate started` is the whole system's, logged by the primary once every worker listens.
@@ -104,7 +115,7 @@ export async function startTollgate(
   const wholesale = await startWholesale(config, clock, log, outbound);
   const store = await openStore(config.databaseUrl);
   for (const line of describeConflicts(await namespaceConflicts(store.db))) log.warn(line);
-  const metrics = createMetrics();
+  const metrics = createMetrics(shared.otherMetrics ? { others: shared.otherMetrics } : {});
 
   let snapshots: SnapshotHolder | null = null;
   let bus: ChangeBus | null = null;
@@ -376,6 +387,7 @@ export async function startTollgate(
     payments: paid,
     webhooks,
     meter,
+    metrics,
     snapshots,
     outbound,
     gatewayUrl,

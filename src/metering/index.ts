@@ -15,7 +15,13 @@ export {
 export type { FlushFaults } from './batch.js';
 export { type GetUsageResult, getUsage } from './getusage.js';
 export { createMeter, type MeterOptions, offMeter } from './meter.js';
-export { createMetrics, type Outcome, outcomeOf, type TollgateMetrics } from './metrics.js';
+export {
+  createMetrics,
+  type MetricsJson,
+  type Outcome,
+  outcomeOf,
+  type TollgateMetrics,
+} from './metrics.js';
 export {
   type RejectionGroup,
   type RejectionQuery,

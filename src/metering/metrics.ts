@@ -3,9 +3,19 @@
  * One registry per process (tests make their own). The gateway records each request through
  * observeRequest() into plain per-route numbers (request-stats.ts: no histogram object on the
  * hot path), which the registry formats at scrape time; the metering gauges read the attached
- * meter when scraped.
+ * meter when scraped. With `others` (the workers of `serve --workers N`, src/main/cluster-metrics.ts)
+ * a scrape is this registry plus theirs, every series summed (AggregatorRegistry.aggregate).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import { faultCounts } from '../shared/index.js';
 import { offMeter } from './meter.js';
 import { RequestStats } from './request-stats.js';
@@ -22,6 +32,9 @@ export function outcomeOf(status: number): Outcome {
   if (status >= 300) return '3xx';
   return '2xx';
 }
+
+/** A registry's metrics as JSON (prom-client's getMetricsAsJSON), as another process sends them. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export interface TollgateMetrics {
   registry: Registry;
@@ -44,16 +57,19 @@ export interface TollgateMetrics {
   observeRequest(api: string, route: string, status: number, seconds: number): void;
   /** Gauges read this meter's metrics at scrape time; its flush durations feed the histogram. Idempotent. */
   attachMeter(meter: Meter): void;
-  /** Text exposition for `/metrics`. */
+  /** Text exposition for `/metrics` (with `others`: the sum over this process and them). */
   scrape(): Promise<string>;
   readonly contentType: string;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): TollgateMetrics {
+export function createMetrics(
+  options: { defaultMetrics?: boolean; others?: () => Promise<MetricsJson[]> } = {},
+): TollgateMetrics {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
   let meter: Meter = offMeter();
   const registers = [registry];
+  const others = options.others;
 
   const requestStats = new RequestStats();
   registry.registerMetric(
@@ -122,7 +138,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Tollg
         if (meter === m) meteringFlushSeconds.observe(seconds);
       });
     },
-    scrape: () => registry.metrics(),
+    scrape: others ? () => scrapeWith(registry, others) : () => registry.metrics(),
     contentType: registry.contentType,
   };
 }
@@ -132,6 +148,11 @@ const REQUESTS_HELP =
 const FAULTS_HELP =
   'Faults handled without reaching a caller (each also logged at error level with its site), by site.';
 const DURATION_HELP = 'Time from request arrival to the response head, by API and route.';
+
+async function scrapeWith(own: Registry, others: () => Promise<MetricsJson[]>): Promise<string> {
+  const [mine, theirs] = await Promise.all([own.getMetricsAsJSON() as Promise<MetricsJson>, others()]);
+  return AggregatorRegistry.aggregate([mine, ...theirs]).metrics();
+}
 
 /** A metric whose values are computed at scrape time, in the shape prom-client's registry formats. */
 function customMetric(
