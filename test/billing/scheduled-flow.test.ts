@@ -2,9 +2,9 @@
  * Billing that runs itself, end to end on SQLite and PostgreSQL with a manual clock:
  * provision and price a plan, call the API through the gateway, let the period end — and
  * without any billing call the console's scheduler writes the invoice after the settle
- * delay, finalizes it after the review window (the `invoice.finalized` event is in the
- * outbox), the amounts equal the metered requests × price to the cent, and the buyer sees
- * the finalized invoice in the portal in real Chromium.
+ * delay, finalizes it after the review window, the `invoice.finalized` webhook arrives
+ * signed at the provider's loopback receiver, the amounts equal the metered requests × price
+ * to the cent, and the buyer sees the finalized invoice in the portal in real Chromium.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +17,9 @@ import { startTollgate, type Tollgate } from '../../src/main/index.js';
 import { createAccounts } from '../../src/portal/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createWebhooks } from '../../src/webhooks/index.js';
+import { SIGNATURE_HEADER, verifySignature } from '../../src/webhooks/index.js';
 import { adminClient, provision } from '../helpers/admin.js';
-import { LOOPBACK_ALLOWED, testOutbound } from '../helpers/outbound.js';
+import { LOOPBACK_ALLOWED } from '../helpers/outbound.js';
 import { testStores } from '../helpers/stores.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -47,6 +47,7 @@ for (const kind of await testStores()) {
     let store: Store;
     let t: Tollgate;
     let up: Upstream;
+    let receiver: Upstream;
     let billing: Billing;
     let dataDir: string;
     const clock = new ManualClock(U(2026, 2, 10, 12, 0));
@@ -55,6 +56,7 @@ for (const kind of await testStores()) {
       store = await kind.open();
       dataDir = mkdtempSync(join(tmpdir(), 'tollgate-scheduled-flow-'));
       up = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+      receiver = await startUpstream((_req, res) => res.writeHead(204).end());
       const config = loadConfig(
         {
           databaseUrl: store.url,
@@ -80,6 +82,7 @@ for (const kind of await testStores()) {
     afterAll(async () => {
       await t?.close();
       await up?.close();
+      await receiver?.close();
       await billing?.close();
       await store?.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -102,12 +105,10 @@ for (const kind of await testStores()) {
         .select('provider_id')
         .where('id', '=', p.planId)
         .executeTakeFirstOrThrow();
-      await createWebhooks({ store, clock, log: silentLogger, outbound: testOutbound() }).addEndpoint(
-        provider.provider_id,
-        {
-          url: 'http://127.0.0.1:9/never-answers',
-        },
-      );
+      const endpoint = await admin.post<{ secret: string }>('/webhooks/endpoints', {
+        providerId: provider.provider_id,
+        url: `${receiver.url}/hooks/tollgate`,
+      });
       await t.snapshots.refresh();
       const N = 23;
       for (let i = 0; i < N; i++) {
@@ -144,6 +145,16 @@ for (const kind of await testStores()) {
         .where('type', '=', 'invoice.finalized')
         .execute();
       expect(events.map((e) => JSON.parse(e.payload).data.id)).toEqual([draft.id]);
+      // the console's delivery loop sends it to the provider's receiver, signed
+      const hook = await eventually(async () =>
+        receiver.requests.find((r) => JSON.parse(r.body.toString()).type === 'invoice.finalized'),
+      );
+      const body = hook.body.toString();
+      const signature = hook.headers[SIGNATURE_HEADER.toLowerCase()] as string;
+      expect(
+        verifySignature(signature, body, endpoint.secret, { nowSec: Math.floor(clock.now() / 1000) }),
+      ).toMatchObject({ ok: true });
+      expect(JSON.parse(body).data).toMatchObject({ id: draft.id, number: draft.number, total: '10.29' });
       const audit = await store.db
         .selectFrom('audit_log')
         .select('actor')
