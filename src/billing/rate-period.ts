@@ -95,17 +95,26 @@ export type RatedPeriod =
   | { kind: 'ended' }
   | { kind: 'unpriced'; reason: string };
 
+/** The period of `sub` that starts at `cursor`, and what rating it starts from. */
+export type PeriodAt =
+  | {
+      kind: 'period';
+      period: Period;
+      /** The anchor of the billing epoch the period belongs to (its interval's periods count from it). */
+      epochAnchor: number;
+      startPlan: string;
+      startPrice: PriceRecord;
+    }
+  | { kind: 'ended' }
+  | { kind: 'unpriced'; reason: string };
+
 /**
- * Rates the period of `sub` that starts at `cursor` (a period boundary, or the subscription's
- * start): the one rule a billing run, a re-issue and the buyer's estimate all use. `ended`
- * when the subscription's billing ended at or before `cursor`.
+ * Which period of `sub` starts at `cursor` (a period boundary, or the subscription's start),
+ * from its prices and plan changes alone — no reads, so a run can tell a period that has not
+ * ended yet before it opens a transaction for it. `ended` when the subscription's billing
+ * ended at or before `cursor`.
  */
-export async function ratePeriodAt(
-  deps: Pick<RateDeps, 'db' | 'deployments'>,
-  sub: SubRow,
-  ctx: RateContext,
-  cursor: number,
-): Promise<RatedPeriod> {
+export function periodAt(sub: SubRow, ctx: RateContext, cursor: number): PeriodAt {
   const anchor = Number(sub.started_at);
   const cancels = [sub.cancelled_at === null ? null : Number(sub.cancelled_at), ctx.endAt].filter(
     (t): t is number => t !== null,
@@ -130,6 +139,24 @@ export async function ratePeriodAt(
   if (!period) return { kind: 'ended' };
   // a change of interval ends the period at the change; the new interval's periods begin there
   if (nextFrom !== null && nextFrom < period.end) period = { ...period, end: nextFrom, final: false };
+  return { kind: 'period', period, epochAnchor: epoch.anchor, startPlan, startPrice };
+}
+
+/**
+ * Rates the period of `sub` that starts at `cursor` (a period boundary, or the subscription's
+ * start): the one rule a billing run, a re-issue and the buyer's estimate all use. `ended`
+ * when the subscription's billing ended at or before `cursor`.
+ */
+export async function ratePeriodAt(
+  deps: Pick<RateDeps, 'db' | 'deployments'>,
+  sub: SubRow,
+  ctx: RateContext,
+  cursor: number,
+): Promise<RatedPeriod> {
+  const at = periodAt(sub, ctx, cursor);
+  if (at.kind !== 'period') return at;
+  const { period, startPlan, startPrice } = at;
+  const anchor = Number(sub.started_at);
   const segments: RatingSegment[] = [];
   for (const s of segmentsOf(period, startPlan, ctx.changes, period.start === anchor)) {
     const rec = priceInForce(ctx.prices.get(s.planId), s.from);
@@ -155,7 +182,7 @@ export async function ratePeriodAt(
         : null;
   const rated = ratePeriod({
     period,
-    anchor: epoch.anchor,
+    anchor: at.epochAnchor,
     currency: startPrice.price.currency,
     trialEndsAt,
     segments: await named(deps.db, segments, ctx.planNames),

@@ -9,7 +9,9 @@
  * left to it). Cancelled subscriptions get a final partial period ending at `cancelled_at`.
  * Each period is rated and written in one transaction under the subscription's row lock
  * (rateAndWrite), the lock usage events take before they check for an invoice: an event
- * accepted before the invoice is in it, one sent after is refused.
+ * accepted before the invoice is in it, one sent after is refused. Whether a period has
+ * ended is decided from prices and plan changes first (periodAt), so the current period of
+ * each subscription — all a rerun or a routine scheduler cycle finds — costs no transaction.
  * `pending` subscriptions and plans without a price are skipped and reported.
  *
  * Failure: an error on one subscription is logged and reported; the run goes on with the
@@ -22,6 +24,7 @@ import { loadPrices } from './prices.js';
 import {
   type DeploymentSource,
   loadChanges,
+  periodAt,
   type RateContext,
   type RatedPeriod,
   rateAndWrite,
@@ -168,6 +171,14 @@ async function billSubscription(
   const planned = ctx.result.planned;
   let cursor = ctx.cursor;
   for (;;) {
+    // A period that has not ended (every subscription's current one, on every cycle) is told
+    // from prices alone: no rating and no transaction for it.
+    const next = periodAt(sub, ctx, cursor);
+    if (next.kind === 'unpriced') {
+      ctx.result.skipped.push({ subscriptionId: sub.id, reason: next.reason });
+      return;
+    }
+    if (next.kind === 'ended' || next.period.end > ctx.until) return;
     let r: RatedPeriod;
     let inv: InvoiceSummary | null = null;
     if (planned) {
