@@ -64,6 +64,10 @@ describe.runIf(await postgresAvailable())('two console processes billing one Pos
             '0',
             '--billing-review-ms',
             '0',
+            // renewed every cycle; long enough that a stalled event loop on a loaded machine
+            // does not hand the lease over mid-test (a handover is not what this test is about)
+            '--billing-lease-ms',
+            '120000',
           ],
           { TOLLGATE_ADMIN_TOKEN: TOKEN },
         ),
