@@ -1,7 +1,8 @@
 /**
  * The everyday commands through the real `tollgate` command against a real Tollgate (SQLite):
  * a key created, listed, rolled and disabled — and the gateway agreeing — usage as CSV,
- * invoices listed, a provider token minted; bad calls exit 2 with a sentence.
+ * invoices listed, a provider token minted; a lost operator token replaced from the
+ * server's own store while it runs; bad calls exit 2 with a sentence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tollgate } from '../../src/main/index.js';
@@ -70,6 +71,33 @@ describe('tollgate keys, usage, invoices, token', { timeout: 300_000 }, () => {
     const t = JSON.parse(token.stdout) as { scope: string; providerId: string; value: string };
     expect(t).toMatchObject({ scope: 'provider', providerId });
     expect(await tg.catalog.tokens.authenticate(t.value)).toMatchObject({ kind: 'provider', providerId });
+  });
+
+  it("mints a new operator token straight into the running server's store (a lost one)", async () => {
+    // No URL and no token: the operator lost theirs; the command needs only the database.
+    const minted = await runCli('', '', [
+      'token',
+      'create',
+      '--operator',
+      '--name',
+      'found again',
+      '--database-url',
+      tg.config.databaseUrl,
+    ]);
+    expect(minted.code, minted.stderr).toBe(0);
+    const value = /^\s+(tga_\S+)$/m.exec(minted.stdout)?.[1];
+    expect(value, minted.stdout).toBeDefined();
+    expect(minted.stdout).toContain('shown once');
+    // The running server accepts it at once, as an operator: it may list every token.
+    const admin = await fetch(`${tg.consoleUrl}/admin/v1/tokens`, {
+      headers: { authorization: `Bearer ${value}` },
+    });
+    expect(admin.status).toBe(200);
+    const names = ((await admin.json()) as { items: Array<{ name: string; scope: string }> }).items;
+    expect(names).toContainEqual(expect.objectContaining({ name: 'found again', scope: 'operator' }));
+    // Without --operator the command is the admin API client's, which needs a token.
+    const usage = await runCli('', '', ['token', 'create', '--name', 'x']);
+    expect(usage.code).not.toBe(0);
   });
 
   it('answers a bad call with exit 2 and a sentence, a refusal with exit 1', async () => {
