@@ -14,7 +14,7 @@
  * clean and the pages are still checked to render.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -100,6 +100,21 @@ describe.skipIf(!hasChromium)('the demo, as the README shows it', () => {
     await page.waitForURL((u) => !u.pathname.startsWith('/login'));
     return page;
   }
+
+  it('listens on 127.0.0.1 only (the demo prints its admin token and passwords)', () => {
+    // The kernel's table of listening TCP sockets (state 0A): local address:port in hex.
+    const listening = ['/proc/net/tcp', '/proc/net/tcp6']
+      .filter(existsSync)
+      .flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').slice(1))
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => c[3] === '0A')
+      .map((c) => c[1]!.split(':'));
+    for (const url of [serve.gatewayUrl!, serve.consoleUrl!]) {
+      const port = Number(new URL(url).port).toString(16).toUpperCase().padStart(4, '0');
+      const addresses = listening.filter(([, p]) => p === port).map(([a]) => a);
+      expect(addresses, url).toEqual(['0100007F']);
+    }
+  });
 
   it('has usage to show after the calls the README makes', async () => {
     const key = /x-api-key: (tg_[^'\s]+)/.exec(serve.output())?.[1] ?? '';
