@@ -127,6 +127,25 @@ describe.skipIf(!hasChromium)('console guard rails in a browser', () => {
     expect(after.routes.map((r) => r.path)).toEqual(['/files', '/files/{name}']);
   });
 
+  it('a refused publish names the plan and the API, under the form label', async () => {
+    const op = { kind: 'operator', id: 'test' } as const;
+    const api = (await h.catalog.apis.list(op, { limit: 10 })).items[0]!;
+    const plan = await h.catalog.plans.create(op, { providerId: api.providerId, name: 'Closed', apiIds: [] });
+    const product = await h.marketplace.products.create(op, {
+      providerId: api.providerId,
+      title: 'Mismatched',
+      apiIds: [api.id],
+      planIds: [plan.id],
+    });
+    await page.goto(`${h.url}/console/products/${product.id}`);
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.waitForSelector('.error-summary');
+    expect(await summary()).toEqual([
+      `Plans on offer: plan "Closed" does not give access to the API "${api.name}": add the API to the plan, or take it off the product, before publishing`,
+    ]);
+    expect((await h.marketplace.products.get(op, product.id)).status).toBe('draft');
+  });
+
   it("the product form's errors read as its labels, never as field names", async () => {
     await page.goto(`${h.url}/console/products/new`);
     await page.getByRole('button', { name: 'Create draft' }).click();

@@ -238,8 +238,18 @@ export function productPages(app: Hono<PortalEnv>, deps: PortalDeps) {
   for (const action of ['publish', 'unpublish'] as const) {
     app.post(`/console/products/:id/${action}`, async (c) => {
       if (!deps.marketplace) return off(c);
-      const p = await deps.marketplace.products[action](providerActor(c.get('user')!), c.req.param('id'));
-      return c.redirect(`/console/products/${p.id}`, 303);
+      const actor = providerActor(c.get('user')!);
+      try {
+        const p = await deps.marketplace.products[action](actor, c.req.param('id'));
+        return c.redirect(`/console/products/${p.id}`, 303);
+      } catch (err) {
+        // A refused publish (a plan that does not open an API) is shown on the form, by label.
+        if (isTollgateError(err) && err.code === 'VALIDATION_FAILED' && err.issues.length) {
+          const p = await deps.marketplace.products.get(actor, c.req.param('id'));
+          return form(c, p, { ...p, visibility: p.visibility }, errorsOf(err.issues), 400);
+        }
+        throw err;
+      }
     });
   }
 }
