@@ -148,9 +148,22 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof AdminApiError) for (const i of err.issues) console.error(`  ${i.field}: ${i.message}`);
     if (process.env.TOLLGATE_LOG_LEVEL === 'debug') console.error(err);
     process.exitCode = usage ? 2 : 1;
-    // A failed start may leave handles open (a pool, a timer): do not hang on them.
-    if (command === 'serve') process.exit(process.exitCode);
+    if (command === 'serve') endFailedStart();
   }
+}
+
+/**
+ * A failed start has closed what it opened (src/main/opened.ts), so the process ends by
+ * itself. A handle still open after 10 s is a bug: name it and exit anyway. A worker of
+ * `serve --workers` exits at once (its IPC channel to the primary keeps it alive otherwise).
+ */
+function endFailedStart(): void {
+  if (process.connected) process.exit(process.exitCode);
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    console.error(`tollgate: still open after the failed start: ${open.join(', ')}; exiting anyway`);
+    process.exit(process.exitCode);
+  }, 10_000).unref();
 }
 
 async function serveCommand(args: string[]): Promise<void> {
@@ -206,7 +219,11 @@ async function serveCommand(args: string[]): Promise<void> {
       'tollgate: starting the sample APIs (screen capture launches Chromium) and the demo records…',
     );
     const { startDemo } = await import('../main/demo.js');
-    const demo = await startDemo(t);
+    // A demo that cannot start stops the Tollgate it was given.
+    const demo = await startDemo(t).catch(async (err: unknown) => {
+      await t.close();
+      throw new Error(`cannot start the demo: ${(err as Error).message}`);
+    });
     closers.push(() => demo.close());
     console.log(demo.instructions);
   }

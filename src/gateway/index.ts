@@ -1,5 +1,5 @@
 export { drainServer, trackResponses } from './drain.js';
-export type { GatewayObserver, ServingGuard } from './hooks.js';
+export { ALWAYS_SERVING, type GatewayObserver, NO_LEDGER, type ServingGuard } from './hooks.js';
 export { reseedChanged, seedQuotas } from './quota-seed.js';
 export { QuotaSync } from './quota-sync.js';
 export type { GatewayDeps } from './server.js';

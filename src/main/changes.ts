@@ -101,12 +101,18 @@ export function redisChangeBus(
 }
 
 /**
- * Polls the change log (`catchUp()`) every `POLL_MS` while `bus` is not live, or always
- * without one (processes on one database and no Redis). Returns the stop function.
+ * No fan-out (one process, or processes on one database without Redis): never live, so the
+ * change log is polled all the time.
  */
-export function pollWhileQuiet(bus: ChangeBus | null, catchUp: () => void): () => void {
+export const NO_BUS: ChangeBus = { publish() {}, live: () => false, close: async () => {} };
+
+/**
+ * Polls the change log (`catchUp()`) every `POLL_MS` while `bus` is not live (always with
+ * NO_BUS). Returns the stop function.
+ */
+export function pollWhileQuiet(bus: ChangeBus, catchUp: () => void): () => void {
   const timer = setInterval(() => {
-    if (!bus?.live()) catchUp();
+    if (!bus.live()) catchUp();
   }, POLL_MS);
   timer.unref();
   return () => clearInterval(timer);

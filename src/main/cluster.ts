@@ -31,6 +31,8 @@ import { openStore } from '../store/index.js';
 import { type ChangeBus, type ChangeMessage, channelChangeBus, isChangeMessage } from './changes.js';
 import { answerMetricsRequests, isMetricsReply, workerMetrics } from './cluster-metrics.js';
 import { parseLease, startTollgate, type Tollgate } from './index.js';
+import { listenerUrl } from './listen.js';
+import { startOrUndo } from './opened.js';
 
 /** Set by the primary in each worker's environment: which worker it is (1..N). */
 export const WORKER_ENV = 'TOLLGATE_WORKER_INDEX';
@@ -54,83 +56,154 @@ export interface ClusterHandle {
   close(): Promise<void>;
 }
 
+/**
+ * The primary: the counters the workers lease from (without Redis), the console (role
+ * `all`), then the workers. A start that fails part-way (a worker that dies before it
+ * listens, a console port in use) stops what was started, in reverse order (opened.ts).
+ */
 export async function startCluster(config: Config, log: Logger): Promise<ClusterHandle> {
   const n = workerCount(config);
   // Structured clone over IPC: decisions carry Infinity, which JSON would turn into null.
   cluster.setupPrimary({ serialization: 'advanced' });
-  const memory = config.redisUrl ? null : new MemoryLimits();
-  const answer = memory ? limitsAnswerer(memory) : null;
-  const workers = new Map<number, Worker>();
-  let stopping = false;
-  let notifyPrimary: (seq: number) => void = () => {};
-  // `/metrics` on the primary's console: its own plus every worker's, summed.
-  const gathered = workerMetrics(() => workers.entries(), log);
-  const relay = (seq: number, from: Worker | null) => {
-    for (const w of workers.values())
-      if (w !== from && w.isConnected()) w.send({ tg: 'change', seq } satisfies ChangeMessage);
-  };
+  return startOrUndo(log, async (opened) => {
+    const memory = config.redisUrl ? null : new MemoryLimits();
+    if (memory) opened.add('worker limits', () => memory.close());
+    const pool = new WorkerPool(config, log, memory ? limitsAnswerer(memory) : () => null);
 
-  // The console first (it migrates the store), once, in this process; then the workers.
-  let primary: Tollgate | null = null;
-  if (config.role === 'all') {
-    const bus = (onChange: (seq?: number) => void): ChangeBus => {
-      notifyPrimary = onChange;
+    // The console first (it migrates the store), once, in this process; then the workers.
+    let primary: Tollgate | null = null;
+    if (config.role === 'all') {
       // IPC does not drop messages: the primary need not poll the change log.
-      return { publish: (seq) => relay(seq, null), live: () => true, close: async () => {} };
-    };
-    primary = await startTollgate(Object.freeze({ ...config, role: 'console' as const }), {
-      log,
-      shared: {
-        part: 'console',
-        otherMetrics: gathered.collect,
-        ...(memory ? { limits: memory, bus } : {}),
-      },
-    });
-  } else await (await openStore(config.databaseUrl)).close();
+      const bus = (onChange: (seq?: number) => void): ChangeBus => {
+        pool.onChange = onChange;
+        return { publish: (seq) => pool.relay(seq, null), live: () => true, close: async () => {} };
+      };
+      const consoleProcess = await startTollgate(Object.freeze({ ...config, role: 'console' as const }), {
+        log,
+        shared: {
+          part: 'console',
+          // `/metrics` on the primary's console: its own plus every worker's, summed.
+          otherMetrics: pool.metrics.collect,
+          ...(memory ? { limits: memory, bus } : {}),
+        },
+      });
+      opened.add('console', () => consoleProcess.close());
+      primary = consoleProcess;
+    } else await (await openStore(config.databaseUrl)).close();
 
-  const fails = new Map<number, number>();
-  const fork = (i: number): Worker => {
+    opened.add('gateway workers', () => pool.stopAll());
+    const port = await pool.start(n);
+    const gatewayUrl = listenerUrl(config.gatewayHost, port);
+    log.info(
+      {
+        gateway: gatewayUrl,
+        console: primary?.consoleUrl ?? null,
+        workers: n,
+        role: config.role,
+        metering: config.metering,
+      },
+      'tollgate started',
+    );
+    return {
+      gatewayUrl,
+      consoleUrl: primary?.consoleUrl ?? null,
+      bootstrapToken: primary?.bootstrapToken ?? null,
+      async close() {
+        await opened.closeAll();
+        log.info({ workers: n }, 'tollgate stopped: every worker drained');
+      },
+    };
+  });
+}
+
+/**
+ * The workers: forked, answered (limit leases) and relayed to (change numbers) over IPC,
+ * restarted when they exit, stopped together with a grace.
+ */
+type Answer = (m: unknown) => ReturnType<ReturnType<typeof limitsAnswerer>>;
+
+class WorkerPool {
+  private readonly workers = new Map<number, Worker>();
+  private readonly fails = new Map<number, number>();
+  private stopping = false;
+  /** The primary's own snapshot hears every worker's change (role `all`). */
+  onChange: (seq: number) => void = () => {};
+  /** Every live worker's metrics, gathered at scrape time. */
+  readonly metrics: ReturnType<typeof workerMetrics>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    /** The reply to a worker's limits request, or null when the message is not one. */
+    private readonly answer: Answer,
+  ) {
+    this.metrics = workerMetrics(() => this.workers.entries(), log);
+  }
+
+  /** Forks `n` workers; resolves with the shared gateway port once every one listens. */
+  async start(n: number): Promise<number> {
+    const ports = await Promise.all(
+      Array.from({ length: n }, (_, k) => {
+        const w = this.fork(k + 1);
+        return new Promise<number>((resolve, reject) => {
+          w.once('listening', (address) => resolve(address.port));
+          w.once('exit', (code) =>
+            reject(new Error(`gateway worker ${k + 1} exited with ${code} before listening`)),
+          );
+        });
+      }),
+    );
+    return ports[0] ?? this.config.gatewayPort;
+  }
+
+  /** Sends change `seq` to every worker but the one it came from. */
+  relay(seq: number, from: Worker | null): void {
+    for (const w of this.workers.values())
+      if (w !== from && w.isConnected()) w.send({ tg: 'change', seq } satisfies ChangeMessage);
+  }
+
+  private fork(i: number): Worker {
     const w = cluster.fork({ [WORKER_ENV]: String(i) });
     const bornAt = Date.now();
-    workers.set(i, w);
+    this.workers.set(i, w);
     w.on('message', (m: unknown) => {
-      const reply = answer?.(m);
+      const reply = this.answer(m);
       if (reply) {
         if (w.isConnected()) w.send(reply);
-      } else if (isMetricsReply(m)) gathered.onReply(m);
+      } else if (isMetricsReply(m)) this.metrics.onReply(m);
       else if (isChangeMessage(m)) {
-        notifyPrimary(m.seq);
-        relay(m.seq, w);
+        this.onChange(m.seq);
+        this.relay(m.seq, w);
       }
     });
     w.on('exit', (code, signal) => {
-      if (workers.get(i) === w) workers.delete(i);
-      if (stopping) return;
+      if (this.workers.get(i) === w) this.workers.delete(i);
+      if (this.stopping) return;
       // Dying within 10 s of its start again and again: wait longer each time (up to 30 s).
       const young = Date.now() - bornAt < 10_000;
-      const f = young ? (fails.get(i) ?? 0) + 1 : 0;
-      fails.set(i, f);
+      const f = young ? (this.fails.get(i) ?? 0) + 1 : 0;
+      this.fails.set(i, f);
       const delayMs = f === 0 ? 0 : Math.min(30_000, 500 * 2 ** (f - 1));
-      log.error(
+      this.log.error(
         { worker: i, pid: w.process.pid, code, signal, restartInMs: delayMs },
         'gateway worker exited; restarting it',
       );
       setTimeout(() => {
-        if (!stopping) fork(i);
+        if (!this.stopping) this.fork(i);
       }, delayMs);
     });
     return w;
-  };
+  }
 
-  const stopAll = async () => {
-    stopping = true;
-    const grace = config.shutdownGraceMs + 10_000;
+  /** SIGTERM to every worker; one that hangs past its grace (+10 s) is killed. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    const grace = this.config.shutdownGraceMs + 10_000;
     await Promise.all(
-      [...workers.values()].map(
+      [...this.workers.values()].map(
         (w) =>
           new Promise<void>((resolve) => {
             if (w.isDead()) return resolve();
-            // A worker drains within its own grace; one that hangs past it is killed.
             const kill = setTimeout(() => w.process.kill('SIGKILL'), grace);
             w.once('exit', () => {
               clearTimeout(kill);
@@ -140,51 +213,7 @@ export async function startCluster(config: Config, log: Logger): Promise<Cluster
           }),
       ),
     );
-  };
-
-  let port: number;
-  try {
-    const ports = await Promise.all(
-      Array.from({ length: n }, (_, k) => {
-        const w = fork(k + 1);
-        return new Promise<number>((resolve, reject) => {
-          w.once('listening', (address) => resolve(address.port));
-          w.once('exit', (code) =>
-            reject(new Error(`gateway worker ${k + 1} exited with ${code} before listening`)),
-          );
-        });
-      }),
-    );
-    port = ports[0]!;
-  } catch (err) {
-    await stopAll();
-    await primary?.close();
-    throw err;
   }
-  const host =
-    config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::' ? '127.0.0.1' : config.gatewayHost;
-  const gatewayUrl = `http://${host}:${port}`;
-  log.info(
-    {
-      gateway: gatewayUrl,
-      console: primary?.consoleUrl ?? null,
-      workers: n,
-      role: config.role,
-      metering: config.metering,
-    },
-    'tollgate started',
-  );
-  return {
-    gatewayUrl,
-    consoleUrl: primary?.consoleUrl ?? null,
-    bootstrapToken: primary?.bootstrapToken ?? null,
-    async close() {
-      await stopAll();
-      await primary?.close();
-      await memory?.close();
-      log.info({ workers: n }, 'tollgate stopped: every worker drained');
-    },
-  };
 }
 
 /** Worker `index`: a gateway-only Tollgate with its own node name, sharing the primary's counters. */

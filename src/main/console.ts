@@ -11,6 +11,7 @@
  *   POST /payments/stripe/webhook…     Stripe events (docs/payments.md)
  *   /, /products, /account, /console…  developer portal and provider console
  */
+import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import {
   apigwAdminRoutes,
@@ -20,9 +21,11 @@ import {
 } from '../apigw/index.js';
 import { billingAdminRoutes } from '../billing/http/index.js';
 import type { Billing } from '../billing/index.js';
+import { type BillingScheduler, createBillingScheduler } from '../billing/scheduler.js';
 import type { Catalog, Change } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { createControlApp } from '../control/index.js';
+import { drainServer, trackResponses } from '../gateway/index.js';
 import { licenceAdminRoutes, licencePublicApp } from '../licences/http/index.js';
 import type { Licences } from '../licences/index.js';
 import { type Marketplace, marketplaceRoutes, planProductLink } from '../marketplace/index.js';
@@ -34,8 +37,10 @@ import type { Clock, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { webhookAdminRoutes } from '../webhooks/http/index.js';
 import type { Webhooks } from '../webhooks/index.js';
+import { listenApp, listenerUrl } from './listen.js';
 import type { Mail } from './mail.js';
 import { metricsApp } from './metrics-endpoint.js';
+import type { Opened } from './opened.js';
 
 export interface ConsoleDeps {
   config: Config;
@@ -124,3 +129,61 @@ export function buildConsole(deps: ConsoleDeps): Hono {
   app.notFound(portalNotFound);
   return app;
 }
+
+/**
+ * The console role (roles `all` and `console`): the background jobs only one process runs
+ * (webhook delivery, marketplace exports, payment collection, the billing cycle), then the
+ * console listener, then the first operator token. Opens nothing but what it records in
+ * `opened`.
+ */
+export async function startConsoleRole(
+  deps: ConsoleDeps & { registry: BillingSchedulerRegistry },
+  opened: Opened,
+): Promise<ConsoleRole> {
+  const { config, store, clock, log } = deps;
+  opened.add('webhook delivery', deps.webhooks.startDelivery(5_000));
+  deps.marketplace.start();
+  opened.add('marketplace jobs', () => deps.marketplace.stop());
+  deps.payments.start();
+  opened.add('payment jobs', () => deps.payments.stop());
+  let billingScheduler: BillingScheduler | null = null;
+  if (config.billingScheduler) {
+    const scheduler = createBillingScheduler(
+      { store, clock, log, billing: deps.billing, registry: deps.registry },
+      {
+        intervalMs: config.billingIntervalMs,
+        settleMs: config.billingSettleMs,
+        reviewMs: config.billingReviewMs,
+        ...(config.billingLeaseMs ? { leaseMs: config.billingLeaseMs } : {}),
+        holder: `${config.node}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      },
+    );
+    scheduler.start();
+    opened.add('billing scheduler', () => scheduler.stop());
+    billingScheduler = scheduler;
+  }
+
+  const server = await listenApp(buildConsole(deps), config.consolePort, config.consoleHost, {
+    what: 'console',
+    setting: 'consolePort',
+  });
+  trackResponses(server);
+  opened.addListener('console port', () => drainServer(server, config.shutdownGraceMs));
+  const port = (server.address() as AddressInfo).port;
+  const token = await deps.catalog.bootstrapOperatorToken({ configured: config.adminToken });
+  return {
+    url: listenerUrl(config.consoleHost, port),
+    bootstrapToken: token.value ?? null,
+    billingScheduler,
+  };
+}
+
+export interface ConsoleRole {
+  url: string;
+  /** Set when this start created the first operator token: shown once. */
+  bootstrapToken: string | null;
+  /** The billing cycle; null when `billingScheduler` is off. */
+  billingScheduler: BillingScheduler | null;
+}
+
+type BillingSchedulerRegistry = Parameters<typeof createBillingScheduler>[0]['registry'];

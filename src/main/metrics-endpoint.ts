@@ -7,13 +7,14 @@
  *    address; `metricsToken`, when set, is required there too) and the console has none.
  * Refusals are 401 with a WWW-Authenticate challenge, as for the admin API.
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Catalog } from '../catalog/index.js';
+import { drainServer, trackResponses } from '../gateway/index.js';
 import { safeEqual } from '../keys/index.js';
 import type { TollgateMetrics } from '../metering/index.js';
+import { listenApp, listenerUrl } from './listen.js';
+import type { Opened } from './opened.js';
 
 export interface MetricsAccess {
   metrics: TollgateMetrics;
@@ -47,16 +48,17 @@ async function allowed(access: MetricsAccess, header: string | undefined): Promi
   return actor?.kind === 'operator';
 }
 
-/** The separate metrics listener (`metricsPort`/`metricsHost`). */
+/** The separate metrics listener (`metricsPort`/`metricsHost`); `opened` drains it at close. */
 export async function startMetricsServer(
   access: MetricsAccess,
   port: number,
   host: string,
-): Promise<{ server: Server; url: string }> {
-  const app = metricsApp(access);
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s as Server)) as Server;
-  });
+  opened: Opened,
+  graceMs: number,
+): Promise<{ url: string }> {
+  const server = await listenApp(metricsApp(access), port, host, { what: 'metrics', setting: 'metricsPort' });
+  trackResponses(server);
+  opened.addListener('metrics port', () => drainServer(server, graceMs));
   const { port: bound } = server.address() as AddressInfo;
-  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+  return { url: listenerUrl(host, bound) };
 }

@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import type { ServingGuard } from '../gateway/index.js';
+import { ALWAYS_SERVING, type ServingGuard } from '../gateway/index.js';
 import {
   activateWithGrace,
   licenceThrottle,
@@ -28,13 +28,16 @@ export interface Wholesale {
   stop(): void;
 }
 
+/** A normal install: always serving, nothing to check. */
+export const NOT_WHOLESALE: Wholesale = { guard: ALWAYS_SERVING, stop() {} };
+
 export async function startWholesale(
   config: Config,
   clock: Clock,
   log: Logger,
   outbound: OutboundPolicy,
-): Promise<Wholesale | null> {
-  if (!config.licenceFile) return null;
+): Promise<Wholesale> {
+  if (!config.licenceFile) return NOT_WHOLESALE;
   if (!config.licencePublicKeys)
     throw new Error(
       "licencePublicKeys (TOLLGATE_LICENCE_PUBLIC_KEYS) must name the provider's public keys file",

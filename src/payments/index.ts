@@ -5,7 +5,8 @@
  * reconciliation, dunning, and buyers' spend budgets. See docs/payments.md.
  *
  * It sits above billing (invoices) and takes the subscription lifecycle as callbacks
- * (`suspend`, `resume`, `onChange`), wired in src/main.
+ * (`suspend`, `resume`) and the spend budgets (`createSpend`, whose `onChange` announces a
+ * spend cap to the gateways) as a dependency, wired in src/main.
  */
 import type { Billing } from '../billing/index.js';
 import type { Clock, Logger } from '../shared/index.js';
@@ -16,7 +17,7 @@ import { ensureCustomer, findCustomer, saveCard } from './customers.js';
 import { createDunning, type Dunning, type MailMessage } from './dunning.js';
 import { createEvents, type WebhookOutcome } from './events.js';
 import type { Card } from './processor.js';
-import { createSpend, type Spend } from './spend.js';
+import type { Spend } from './spend.js';
 
 export { type ConnectionView, connectInput, mask, OPERATOR_OWNER } from './connections.js';
 export type { MailMessage } from './dunning.js';
@@ -29,7 +30,7 @@ export type {
   RemoteInvoice,
 } from './processor.js';
 export { ProcessorError } from './processor.js';
-export { budgetInput, type SpendStatus } from './spend.js';
+export { budgetInput, createSpend, type Spend, type SpendStatus } from './spend.js';
 export { stripeProcessor } from './stripe.js';
 export type { PaymentStatus };
 
@@ -48,8 +49,8 @@ export interface PaymentsDeps {
   daysUntilDue?: number;
   suspend(subscriptionId: string): Promise<void>;
   resume(subscriptionId: string): Promise<void>;
-  /** The subscription's gateway-visible state changed (spend cap): reload snapshots. */
-  onChange(subscriptionId: string): void;
+  /** Buyers' spend budgets (`createSpend`): built first, as the metering alerts read it too. */
+  spend: Spend;
   mail(msg: MailMessage): void | Promise<void>;
   portalUrl?: string;
 }
@@ -132,7 +133,6 @@ export function createPayments(deps: PaymentsDeps): Payments {
     changed: (row, from) => dunning.changed(row, from),
   });
   const events = createEvents({ db, clock, log, connections, collector });
-  const spend = createSpend({ db, clock, billing, onChange: deps.onChange });
 
   // Collection starts when an invoice finalizes; the background tick retries.
   billing.onFinalized(async (inv) => {
@@ -153,7 +153,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
     connections,
     collector,
     dunning,
-    spend,
+    spend: deps.spend,
 
     async cardOnFile(providerId, consumerId, refresh = false) {
       const known = await findCustomer(db, providerId, consumerId);

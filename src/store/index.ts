@@ -50,7 +50,11 @@ export interface OpenOptions {
 export async function openStore(url: string, options: OpenOptions = {}): Promise<Store> {
   const { db, dialect, schema } = connect(url, options);
   const store: Store = { db, dialect, url, schema, close: () => db.destroy() };
-  if (options.migrate !== false) await migrate(store);
+  if (options.migrate !== false)
+    await migrate(store).catch(async (err: unknown) => {
+      await db.destroy(); // a store that cannot be migrated is not left open (nor its file locked)
+      throw err;
+    });
   return store;
 }
 

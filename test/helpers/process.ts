@@ -78,3 +78,27 @@ export async function startServe(args: string[], env: Record<string, string> = {
     },
   };
 }
+
+/** Runs `tollgate serve ARGS` expected to fail: resolves with its exit code and output once it exits. */
+export async function serveUntilExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string; exitedAt: number; failedAt: number | null }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+    env: { ...process.env, TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_OUTBOUND_ALLOW: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let failedAt: number | null = null;
+  const collect = (d: Buffer) => {
+    out += d.toString();
+    if (failedAt === null && out.includes('start failed')) failedAt = Date.now();
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+  // 'close': the exit, and every byte of its output read.
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, output: out, exitedAt: Date.now(), failedAt };
+}
