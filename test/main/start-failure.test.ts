@@ -175,7 +175,10 @@ describe('a start that fails part-way', () => {
     cleanups.push(() => void redisServer.kill('SIGKILL'));
     const probe = new Redis(port, '127.0.0.1');
     cleanups.push(() => void probe.disconnect());
-    const clients = async () => (await probe.client('LIST')).toString().trim().split('\n').length;
+    const clients = async () =>
+      String(await probe.client('LIST'))
+        .trim()
+        .split('\n').length;
     expect(await clients()).toBe(1);
 
     const dir = tempDir();
