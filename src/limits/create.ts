@@ -37,7 +37,10 @@ export async function createLimits(opts: CreateLimitsOptions = {}): Promise<Limi
       throw invalid('lease.ttlMs', 'must be a number of milliseconds from 1 to 60000');
   }
   if (!opts.redisUrl) return new MemoryLimits(); // in-process limits are local already: lease is moot
-  const redis = RedisLimits.connect(opts.redisUrl, { prefix: opts.prefix ?? 'tollgate:' });
+  const redis = RedisLimits.connect(opts.redisUrl, {
+    prefix: opts.prefix ?? 'tollgate:',
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   try {
     await redis.ready(opts.readyTimeoutMs ?? 5000);
   } catch (e) {

@@ -19,6 +19,8 @@
  * Redis Cluster: one admit's keys must hash to one slot; put a `{hash tag}` in rule keys.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { reportFault } from '../shared/faults.js';
+import { type Logger, silentLogger } from '../shared/logger.js';
 import { ADD_USED_LUA, ADMIT_LUA, REFUND_LUA, SET_USED_LUA } from './redis-script.js';
 import { type AdmitRequest, type Decision, type LimitsBackend, QUOTA_GRACE_MS } from './types.js';
 
@@ -53,6 +55,8 @@ export interface RedisLimitsOptions {
   timeoutMs?: number;
   /** Quit the connection on close() (default false: the caller owns it). */
   ownsConnection?: boolean;
+  /** Where background faults go (a late admit that could not be given back); counted either way. */
+  log?: Logger;
 }
 
 /** What LeasedLimits needs of a RedisLimits: its connection, its clock mode ('1' = Redis TIME) and deadline. */
@@ -70,6 +74,7 @@ export class RedisLimits implements LimitsBackend {
   private readonly serverTime: string;
   private readonly timeoutMs: number;
   private readonly ownsConnection: boolean;
+  private readonly log: Logger;
   /** Timed-out admits whose reply is still awaited, and late commits given back. */
   lateAdmits = 0;
   lateUndone = 0;
@@ -87,6 +92,7 @@ export class RedisLimits implements LimitsBackend {
     this.serverTime = opts.useServerTime === false ? '0' : '1';
     this.timeoutMs = opts.timeoutMs ?? 500;
     this.ownsConnection = opts.ownsConnection ?? false;
+    this.log = opts.log ?? silentLogger;
     this.redis.defineCommand('tollgateLimitsAdmit', { lua: ADMIT_LUA });
     this.redis.defineCommand('tollgateLimitsRefund', { lua: REFUND_LUA, numberOfKeys: 1 });
     this.redis.defineCommand('tollgateLimitsSetUsed', { lua: SET_USED_LUA, numberOfKeys: 1 });
@@ -97,6 +103,7 @@ export class RedisLimits implements LimitsBackend {
   /** Resolves once the connection is ready (await it at start-up; admits before that may be LIMITS_UNAVAILABLE). */
   async ready(timeoutMs = 5000): Promise<void> {
     if (this.redis.status === 'ready') return;
+    // A failed connect is seen below: no 'ready' within the timeout rejects with the status.
     if (this.redis.status === 'wait') void this.redis.connect().catch(() => {});
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
@@ -160,6 +167,7 @@ export class RedisLimits implements LimitsBackend {
     try {
       reply = await this.deadline(call);
     } catch (e) {
+      // Not a fault to throw: the gateway answers by the plan's failure mode and counts it.
       if (quota !== undefined && e instanceof DeadlineError)
         this.undoIfLate(call, quota.key, quota.windowStart);
       return { ok: false, code: 'LIMITS_UNAVAILABLE', error: e instanceof Error ? e : new Error(String(e)) };
@@ -171,10 +179,21 @@ export class RedisLimits implements LimitsBackend {
   private undoIfLate(call: Promise<Reply>, quotaKey: string, windowStart: number): void {
     this.lateAdmits++;
     call
-      .then((r) =>
-        r[0] === 1 ? this.refund(quotaKey, windowStart).then(() => this.lateUndone++) : undefined,
+      .then(
+        (r) =>
+          r[0] === 1
+            ? this.refund(quotaKey, windowStart).then(
+                () => this.lateUndone++,
+                // The late commit stands: one quota unit stays spent for a call not served.
+                (err: unknown) =>
+                  reportFault(this.log, 'limits.late_refund', err, 'a late admit could not be given back', {
+                    quotaKey,
+                    windowStart,
+                  }),
+              )
+            : undefined,
+        () => {}, // the connection died first: the script either never ran or its state is gone
       )
-      .catch(() => {}) // the connection died first: the script either never ran or its state is gone
       .finally(() => this.lateAdmits--);
   }
 
@@ -209,7 +228,7 @@ export class RedisLimits implements LimitsBackend {
     try {
       await this.redis.quit();
     } catch {
-      this.redis.disconnect();
+      this.redis.disconnect(); // a connection that cannot say QUIT is simply dropped
     }
   }
 

@@ -63,7 +63,7 @@ export function parseEntry(line: string): LogEntry | null {
   try {
     v = JSON.parse(json);
   } catch {
-    return null;
+    return null; // garbled despite its checksum: skipped and counted like a torn line
   }
   if (!Array.isArray(v) || v.length < 7 || v.length > 8) return null;
   const [seq, subscriptionId, keyId, apiId, dimension, hour, units, reversal] = v as unknown[];
@@ -158,7 +158,8 @@ function newGroup(): Group {
     resolve = res;
     reject = rej;
   });
-  // Every caller awaits it; this only keeps a failure nobody awaited from crashing the process.
+  // Every caller awaits it and sees the failure; this handler only keeps a group whose
+  // callers all went away from crashing the process as an unhandled rejection.
   promise.catch(() => {});
   return { promise, resolve, reject, lines: [], lastSeq: 0 };
 }
@@ -265,14 +266,25 @@ export class StrictLog {
     this.activeBytes = 0;
   }
 
-  /** Deletes closed segments whose every entry is at or below the store's checkpoint. */
+  /**
+   * Deletes closed segments whose every entry is at or below the store's checkpoint. A
+   * segment that cannot be deleted is kept for the next release and the error thrown (its
+   * entries are below the checkpoint: a restart skips them, the disk keeps the bytes).
+   */
   async release(checkpoint: number): Promise<void> {
     const keep: Segment[] = [];
+    let failed: unknown = null;
     for (const s of this.closed) {
-      if (s.lastSeq <= checkpoint) await unlink(s.path).catch(() => {});
-      else keep.push(s);
+      if (s.lastSeq > checkpoint) keep.push(s);
+      else
+        await unlink(s.path).catch((e: unknown) => {
+          if (isMissing(e)) return; // already gone
+          failed ??= e;
+          keep.push(s);
+        });
     }
     this.closed = keep;
+    if (failed) throw failed;
   }
 
   /** Waits for queued groups to be written. */
@@ -318,7 +330,8 @@ export async function lockDir(dir: string, node: string, waitMs: number): Promis
         heldHere.add(path);
         return async () => {
           heldHere.delete(path);
-          await unlink(path).catch(() => {});
+          // Gone already is fine; any other failure leaves a lock a restart must take over: thrown.
+          await unlink(path).catch(ignoreMissing);
         };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -326,11 +339,12 @@ export async function lockDir(dir: string, node: string, waitMs: number): Promis
     }
     const owner = heldHere.has(path)
       ? process.pid
-      : Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+      : // Removed by its owner meanwhile: read as no owner, so the loop takes the lock again.
+        Number.parseInt(await readFile(path, 'utf8').catch((e: unknown) => (ignoreMissing(e), '')), 10);
     const stale =
       !Number.isInteger(owner) || owner <= 0 || (owner === process.pid ? !heldHere.has(path) : !alive(owner));
     if (stale) {
-      await unlink(path).catch(() => {});
+      await unlink(path).catch(ignoreMissing); // another start took it over first: try again
       continue;
     }
     if (Date.now() >= deadline) {
@@ -350,6 +364,16 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
+    // EPERM: it exists but belongs to another user; ESRCH: no such process.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function isMissing(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** For `.catch`: a file that is not there is what we wanted; anything else goes on. */
+function ignoreMissing(e: unknown): void {
+  if (!isMissing(e)) throw e;
 }

@@ -27,6 +27,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../shared/clock.js';
 import { invalid } from '../shared/errors.js';
+import { reportFault } from '../shared/faults.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../store/index.js';
 import { hourOf, RejectionAggregates, UsageAggregates } from './aggregate.js';
@@ -170,7 +171,12 @@ class AggregatingMeter implements Meter {
     try {
       await this.open();
     } catch (err) {
-      await this.log?.close(this.checkpoint).catch(() => {});
+      // The start's own error is the one thrown; a failure to close the log as well is reported.
+      await this.log
+        ?.close(this.checkpoint)
+        .catch((e: unknown) =>
+          reportFault(this.opts.log, 'metering.log_close', e, 'metering: could not close the strict log'),
+        );
       await this.unlock?.();
       throw err;
     }
@@ -211,7 +217,15 @@ class AggregatingMeter implements Meter {
       }
       if (replayed > 0) {
         await this.flush().catch((err) =>
-          this.opts.log.error({ err, node }, 'metering: flush of the replayed log failed; will retry'),
+          reportFault(
+            this.opts.log,
+            'metering.flush',
+            err,
+            'metering: flush of the replayed log failed; will retry',
+            {
+              node,
+            },
+          ),
         );
       } else {
         await this.log.release(this.checkpoint);
@@ -269,6 +283,7 @@ class AggregatingMeter implements Meter {
 
   flush(): Promise<void> {
     const run = this.chain.then(() => this.flushOnce());
+    // The caller of this flush gets its error through `run`; the chain only orders the next one.
     this.chain = run.catch(() => {});
     return run;
   }
@@ -314,7 +329,14 @@ class AggregatingMeter implements Meter {
     if (this.log) {
       await this.log
         .release(this.checkpoint)
-        .catch((err) => this.opts.log.warn({ err }, 'metering: could not delete flushed log segments'));
+        .catch((err) =>
+          reportFault(
+            this.opts.log,
+            'metering.log_release',
+            err,
+            'metering: could not delete flushed log segments; the next flush tries again',
+          ),
+        );
     }
     this.notify(batch);
   }
@@ -339,11 +361,15 @@ class AggregatingMeter implements Meter {
         });
       }
     }
+    const failed = (err: unknown) =>
+      reportFault(this.opts.log, 'metering.on_flushed', err, 'metering: onFlushed failed', {
+        batch: batch.id,
+      });
     try {
       const p = cb([...merged.values()]);
-      if (p) p.catch((err) => this.opts.log.error({ err }, 'metering: onFlushed failed'));
+      if (p) p.catch(failed);
     } catch (err) {
-      this.opts.log.error({ err }, 'metering: onFlushed failed');
+      failed(err);
     }
   }
 
@@ -354,10 +380,10 @@ class AggregatingMeter implements Meter {
       try {
         await this.flush();
       } catch (err) {
-        this.opts.log.error(
-          { err, unflushed: this.unflushed, batch: this.inflight?.id },
-          'metering: flush failed; will retry',
-        );
+        reportFault(this.opts.log, 'metering.flush', err, 'metering: flush failed; will retry', {
+          unflushed: this.unflushed,
+          batch: this.inflight?.id,
+        });
       }
       this.schedule();
     }, this.interval);

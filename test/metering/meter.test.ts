@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMeter, type FlushedRow, type Meter, type UsageEvent } from '../../src/metering/index.js';
-import { ManualClock, silentLogger } from '../../src/shared/index.js';
+import { faultCounts, ManualClock, silentLogger } from '../../src/shared/index.js';
 import type { Store } from '../../src/store/index.js';
 import { usageRows } from './fixtures/seed.js';
 import { meteringStores } from './fixtures/stores.js';
@@ -251,6 +252,44 @@ for (const kind of await meteringStores()) {
         ['key_1', 2],
       ]);
       expect(await store.db.selectFrom('usage_batches').select('batch_id').execute()).toHaveLength(1);
+    });
+
+    it('reports a timed flush that fails (logged with its site, counted in tollgate_faults_total) and writes the batch on the retry', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const log = pino({ level: 'error' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+      const before = faultCounts().get('metering.flush') ?? 0;
+      let fail = 1;
+      const m = await meter({
+        log,
+        flushIntervalMs: 20,
+        faults: {
+          beforeCommit: () => {
+            if (fail-- > 0) throw new Error('database went away');
+          },
+        },
+      });
+      m.record(event({ units: 5 }));
+      for (let i = 0; i < 500 && (await usageRows(store)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(faultCounts().get('metering.flush')).toBe(before + 1);
+      const reported = lines.find((l) => l.site === 'metering.flush');
+      expect(reported).toMatchObject({ msg: 'metering: flush failed; will retry', unflushed: 1 });
+      expect(reported?.err).toMatchObject({ message: 'database went away' });
+      expect((await usageRows(store)).map((r) => Number(r.units))).toEqual([5]);
+    });
+
+    it('reports an onFlushed listener that fails instead of dropping its error', async () => {
+      const before = faultCounts().get('metering.on_flushed') ?? 0;
+      const m = await meter({
+        onFlushed: async () => {
+          throw new Error('alerts store down');
+        },
+      });
+      m.record(event({}));
+      await m.flush();
+      for (let i = 0; i < 100 && (faultCounts().get('metering.on_flushed') ?? 0) === before; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(faultCounts().get('metering.on_flushed')).toBe(before + 1);
     });
 
     it('flushes on its timer and on close, and a second meter on the node gets a new epoch', async () => {
