@@ -5,8 +5,8 @@
  * it to the group-committed log, see log.ts, returning the group's fsync promise). Every
  * flushIntervalMs (timer re-armed after each flush, so flushes never overlap) the aggregates
  * are sealed into a batch with id `${node}:${epoch}:${n}` and written in one transaction
- * (batch.ts). A failed flush keeps the sealed batch and retries it with the SAME id and rows
- * before sealing anything new, so a batch whose COMMIT succeeded but whose caller saw an
+ * (batch.ts) by the batch writer (batch-writer.ts). A failed flush keeps the sealed batch and
+ * retries it with the SAME id and rows before sealing anything new, so a batch whose COMMIT succeeded but whose caller saw an
  * error is skipped on retry, and batches commit in sequence order.
  *
  * Strict mode and crashes. Each event gets a log sequence at record() time, in the same
@@ -24,14 +24,14 @@
  * Batched mode keeps the same batches without a log: a crash loses what was not flushed yet,
  * at most flushIntervalMs + the duration of one flush (longer while the store is down).
  */
-import { performance } from 'node:perf_hooks';
 import type { Clock } from '../shared/clock.js';
 import { invalid } from '../shared/errors.js';
 import { reportFault } from '../shared/faults.js';
 import type { Logger } from '../shared/logger.js';
 import type { Store } from '../store/index.js';
 import { hourOf, RejectionAggregates, UsageAggregates } from './aggregate.js';
-import { type Batch, type FlushFaults, startNode, writeBatch } from './batch.js';
+import { type Batch, type FlushFaults, startNode } from './batch.js';
+import { BatchWriter } from './batch-writer.js';
 import { formatEntry, lockDir, readSegments, StrictLog } from './log.js';
 import type { TollgateMetrics } from './metrics.js';
 import type { Durability, FlushedRow, Meter, MeteringMetrics, RejectionEvent, UsageEvent } from './types.js';
@@ -110,11 +110,8 @@ class AggregatingMeter implements Meter {
   private readonly strict: boolean;
   private log: StrictLog | null = null;
   private unlock: (() => Promise<void>) | null = null;
-  private readonly flushListeners: Array<(seconds: number, events: number) => void> = [];
+  private readonly writer: BatchWriter;
   private epoch = 0;
-  private batchNo = 0;
-  /** Sealed but not yet committed: retried as is. */
-  private inflight: Batch | null = null;
   private nextSeq = 1;
   private pendingMaxSeq = 0;
   private checkpoint = 0;
@@ -123,7 +120,6 @@ class AggregatingMeter implements Meter {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private closed: Promise<void> | null = null;
-  private stats = { lastFlushMs: 0, lastFlushAt: 0, flushes: 0, flushFailures: 0 };
   readonly metrics: MeteringMetrics;
 
   constructor(
@@ -131,7 +127,9 @@ class AggregatingMeter implements Meter {
     private readonly interval: number,
   ) {
     this.strict = opts.durability === 'strict';
+    this.writer = new BatchWriter(opts, (batch) => this.committed(batch));
     const self = this;
+    const stats = this.writer.stats;
     this.metrics = {
       durability: opts.durability,
       get queueDepth() {
@@ -141,16 +139,16 @@ class AggregatingMeter implements Meter {
         return self.unflushed;
       },
       get lastFlushMs() {
-        return self.stats.lastFlushMs;
+        return stats.lastFlushMs;
       },
       get lastFlushAt() {
-        return self.stats.lastFlushAt;
+        return stats.lastFlushAt;
       },
       get flushes() {
-        return self.stats.flushes;
+        return stats.flushes;
       },
       get flushFailures() {
-        return self.stats.flushFailures;
+        return stats.flushFailures;
       },
       get fsyncs() {
         return self.log?.fsyncs ?? 0;
@@ -234,7 +232,7 @@ class AggregatingMeter implements Meter {
   }
 
   onFlush(listener: (seconds: number, events: number) => void): void {
-    this.flushListeners.push(listener);
+    this.writer.onFlush(listener);
   }
 
   record(e: UsageEvent): void | Promise<void> {
@@ -290,42 +288,21 @@ class AggregatingMeter implements Meter {
 
   /** Retries the in-flight batch if any, then seals and writes what was recorded before the call. */
   private async flushOnce(): Promise<void> {
-    if (this.inflight) await this.writeInflight();
+    await this.writer.retry();
     if (this.usage.size === 0 && this.rejections.size === 0) return;
     const { rows, events } = this.usage.seal();
-    this.inflight = {
-      id: `${this.opts.node}:${this.epoch}:${++this.batchNo}`,
-      node: this.opts.node,
+    await this.writer.writeNext(this.epoch, {
       usage: rows,
       rejections: this.rejections.seal(),
       events,
       strict: this.strict ? { maxSeq: this.pendingMaxSeq, epoch: this.epoch } : null,
-    };
-    await this.writeInflight();
+    });
   }
 
-  private async writeInflight(): Promise<void> {
-    const batch = this.inflight!;
-    const t0 = performance.now();
-    let outcome: 'committed' | 'duplicate';
-    try {
-      outcome = await writeBatch(this.opts.store, batch, this.opts.clock.now(), this.opts.faults);
-    } catch (err) {
-      this.stats.flushFailures++;
-      this.stats.lastFlushMs = performance.now() - t0;
-      throw err;
-    }
-    const ms = performance.now() - t0;
-    this.stats.lastFlushMs = ms;
-    this.stats.lastFlushAt = this.opts.clock.now();
-    this.stats.flushes++;
-    for (const l of this.flushListeners) l(ms / 1000, batch.events);
-    this.inflight = null;
+  /** A batch is in the store: its events are no longer unflushed, and its log entries may go. */
+  private async committed(batch: Batch): Promise<void> {
     this.unflushed -= batch.events;
     if (batch.strict && batch.strict.maxSeq > this.checkpoint) this.checkpoint = batch.strict.maxSeq;
-    if (outcome === 'duplicate') {
-      this.opts.log.warn({ batch: batch.id }, 'metering: batch was already committed; skipped');
-    }
     if (this.log) {
       await this.log
         .release(this.checkpoint)
@@ -338,39 +315,6 @@ class AggregatingMeter implements Meter {
           ),
         );
     }
-    this.notify(batch);
-  }
-
-  private notify(batch: Batch): void {
-    const cb = this.opts.onFlushed;
-    if (!cb || batch.usage.length === 0) return;
-    const merged = new Map<string, FlushedRow>();
-    for (const r of batch.usage) {
-      const k = `${r.subscriptionId}\u0001${r.dimension}\u0001${r.hour}`;
-      const m = merged.get(k);
-      if (m) {
-        m.units += r.units;
-        m.requests += r.requests;
-      } else {
-        merged.set(k, {
-          subscriptionId: r.subscriptionId,
-          dimension: r.dimension,
-          hour: r.hour,
-          units: r.units,
-          requests: r.requests,
-        });
-      }
-    }
-    const failed = (err: unknown) =>
-      reportFault(this.opts.log, 'metering.on_flushed', err, 'metering: onFlushed failed', {
-        batch: batch.id,
-      });
-    try {
-      const p = cb([...merged.values()]);
-      if (p) p.catch(failed);
-    } catch (err) {
-      failed(err);
-    }
   }
 
   private schedule(): void {
@@ -382,7 +326,7 @@ class AggregatingMeter implements Meter {
       } catch (err) {
         reportFault(this.opts.log, 'metering.flush', err, 'metering: flush failed; will retry', {
           unflushed: this.unflushed,
-          batch: this.inflight?.id,
+          batch: this.writer.pending?.id,
         });
       }
       this.schedule();
@@ -404,7 +348,7 @@ class AggregatingMeter implements Meter {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.flush();
-        if (!this.inflight && this.usage.size === 0 && this.rejections.size === 0) {
+        if (!this.writer.pending && this.usage.size === 0 && this.rejections.size === 0) {
           lastErr = undefined;
           break;
         }
