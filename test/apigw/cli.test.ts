@@ -2,11 +2,14 @@
  * docs/apigw.md's AWS CLI examples, run as written with the machine's `aws` (botocore signs
  * only host;x-amz-date) against a whole Tollgate: credentials issued through the admin API,
  * the endpoint and region from the environment as the docs say. Ids the docs write as
- * `pln_…` / `key_…` are the ones the earlier commands returned. Outside CI a missing `aws`
+ * `pln_…` / `key_…` are the ones the earlier commands returned. Its JS SDK example runs too,
+ * as written but for the address and credentials the reader fills in. Outside CI a missing `aws`
  * skips with a message; under CI=true it fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tollgate } from '../../src/main/index.js';
 import { IN_CI } from '../helpers/stores.js';
@@ -42,6 +45,7 @@ describe.skipIf(!awsCli())('the AWS CLI runs docs/apigw.md as written', () => {
   let tg: Tollgate;
   let close: () => Promise<void>;
   let env: NodeJS.ProcessEnv;
+  let creds: { accessKeyId: string; secretAccessKey: string };
 
   beforeAll(async () => {
     ({ tg, close } = await startTestTollgate(TOKEN));
@@ -56,7 +60,7 @@ describe.skipIf(!awsCli())('the AWS CLI runs docs/apigw.md as written', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: '{}',
     });
-    const creds = (await issued.json()) as { accessKeyId: string; secretAccessKey: string };
+    creds = (await issued.json()) as { accessKeyId: string; secretAccessKey: string };
     env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -84,6 +88,48 @@ describe.skipIf(!awsCli())('the AWS CLI runs docs/apigw.md as written', () => {
       });
     });
   }
+
+  it('the JS SDK example runs as written (the SDK signs; the endpoint keeps its path prefix)', {
+    timeout: 120_000,
+  }, async () => {
+    const md = readFileSync(new URL('../../docs/apigw.md', import.meta.url), 'utf8');
+    const code = /With the JS SDK:\n\n```ts\n([\s\S]*?)```/.exec(md)?.[1];
+    expect(code).toContain('GetUsagePlansCommand');
+    // Only what the docs tell the reader to fill in: the console's address and the credentials.
+    const filled = code!
+      .replace('http://127.0.0.1:8081', tg.consoleUrl!)
+      .replace("'TGAG…'", JSON.stringify(creds.accessKeyId))
+      .replace("secretAccessKey: '…'", `secretAccessKey: ${JSON.stringify(creds.secretAccessKey)}`);
+    expect(filled).not.toContain('…');
+    // Inside the checkout, so the SDK resolves from its node_modules (test-results/ is ignored).
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    const dir = mkdtempSync(join(root, 'test-results', 'apigw-sdk-'));
+    try {
+      writeFileSync(join(dir, 'example.mjs'), `${filled}\nconsole.log('sent');\n`);
+      // Not execFileSync: the Tollgate answering it runs in this process.
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [join(dir, 'example.mjs')],
+          {
+            encoding: 'utf8',
+            timeout: 60_000,
+            env: {
+              PATH: process.env.PATH,
+              AWS_CONFIG_FILE: '/dev/null',
+              AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+              AWS_EC2_METADATA_DISABLED: 'true',
+            },
+          },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        );
+      });
+      expect(out.trim()).toBe('sent');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('every example succeeds, and each does what it says', { timeout: 300_000 }, async () => {
     const commands = docCommands();

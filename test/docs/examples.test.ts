@@ -14,7 +14,8 @@
  * sources through tsx. Any other `…` left in a command fails it. A command started in the
  * background (`… &`) is waited for until it prints that it is listening, as a reader would.
  *
- * docs/apigw.md is left out: its AWS CLI commands are run by test/apigw/cli.test.ts.
+ * docs/apigw.md is left out: its AWS CLI commands and JS SDK example are run by
+ * test/apigw/cli.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
