@@ -30,7 +30,7 @@ import {
   type MetricsJson,
   type TollgateMetrics,
 } from '../metering/index.js';
-import { createPayments, createSpend, type Payments } from '../payments/index.js';
+import { createPayments, createSpend, type Payments, type Spend } from '../payments/index.js';
 import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import { openStore, recordChange, type Store } from '../store/index.js';
 import { createWebhooks, type Webhooks } from '../webhooks/index.js';
@@ -172,6 +172,53 @@ export async function openServices(env: ServicesEnv, opened: Opened): Promise<Se
   const metrics = createMetrics(shared.otherMetrics ? { others: shared.otherMetrics } : {});
   metrics.attachMeter(meter);
 
+  const { marketplace, payments } = buildCommerce(
+    { config, clock, log, outbound, store, catalog, secret, webhooks, billing, meter, onChange, mail },
+    spend,
+  );
+
+  // Changes reach the snapshot by callback and bus; the log is polled while the bus is quiet,
+  // and a full reload runs every `snapshotRefreshMs` as the last safety net.
+  snapshots.startPeriodic(config.snapshotRefreshMs);
+  opened.add('snapshot reloads', () => snapshots.stop());
+  opened.add(
+    'change-log polling',
+    pollWhileQuiet(bus, () => void snapshots.notify()),
+  );
+
+  return {
+    store,
+    limits,
+    snapshots,
+    onChange,
+    catalog,
+    secret,
+    webhooks,
+    licences,
+    billing,
+    mail,
+    metrics,
+    meter,
+    marketplace,
+    payments,
+  };
+}
+
+interface CommerceDeps
+  extends Pick<
+    Services,
+    'store' | 'catalog' | 'secret' | 'webhooks' | 'billing' | 'meter' | 'onChange' | 'mail'
+  > {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  outbound: OutboundPolicy;
+}
+
+/** The marketplace, and payments above it (a buyer past due is suspended through the marketplace). */
+function buildCommerce(deps: CommerceDeps, spend: Spend): { marketplace: Marketplace; payments: Payments } {
+  const { config, clock, log, outbound, store, catalog, secret, webhooks, billing, meter, onChange, mail } =
+    deps;
   const marketplace = createMarketplace({
     store,
     clock,
@@ -205,32 +252,7 @@ export async function openServices(env: ServicesEnv, opened: Opened): Promise<Se
     mail,
     ...(config.publicUrl ? { portalUrl: config.publicUrl.replace(/\/$/, '') } : {}),
   });
-
-  // Changes reach the snapshot by callback and bus; the log is polled while the bus is quiet,
-  // and a full reload runs every `snapshotRefreshMs` as the last safety net.
-  snapshots.startPeriodic(config.snapshotRefreshMs);
-  opened.add('snapshot reloads', () => snapshots.stop());
-  opened.add(
-    'change-log polling',
-    pollWhileQuiet(bus, () => void snapshots.notify()),
-  );
-
-  return {
-    store,
-    limits,
-    snapshots,
-    onChange,
-    catalog,
-    secret,
-    webhooks,
-    licences,
-    billing,
-    mail,
-    metrics,
-    meter,
-    marketplace,
-    payments,
-  };
+  return { marketplace, payments };
 }
 
 /** The siblings' bus (workers), else Redis pub/sub when configured, else none (poll the log). */
