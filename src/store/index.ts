@@ -20,6 +20,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
+import { cachedStatements } from './sqlite-statements.js';
 import type { Database } from './schema.js';
 
 export type * from './schema.js';
@@ -68,7 +69,7 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect;
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     return {
-      db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) }),
+      db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachedStatements(sqlite) }) }),
       dialect: 'sqlite',
       schema: null,
     };
