@@ -30,6 +30,25 @@ export type IdPrefix =
   | 'dep'
   | 'cred';
 
+/**
+ * Random bytes are drawn from a pool refilled 4 KiB at a time: one randomBytes(16) per id
+ * was a visible cost where ids are made by the ten thousand (invoice lines, audit rows).
+ * The pool is the same CSPRNG's output, used once each.
+ */
+const POOL = 4096;
+let pool = Buffer.alloc(0);
+let used = POOL;
+
+function random16(): Buffer {
+  if (used + 16 > pool.length) {
+    pool = randomBytes(POOL);
+    used = 0;
+  }
+  const out = pool.subarray(used, used + 16);
+  used += 16;
+  return out;
+}
+
 function ulid(nowMs: number): string {
   let ts = '';
   let t = nowMs;
@@ -37,7 +56,7 @@ function ulid(nowMs: number): string {
     ts = ALPHABET[t % 32] + ts;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  const bytes = random16();
   let rand = '';
   for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i]! % 32];
   return ts + rand;
