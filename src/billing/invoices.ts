@@ -306,18 +306,19 @@ export async function transition(
       .where('id', '=', id)
       .executeTakeFirst();
     if (!before) throw notFound('invoice', id);
-    const r = await tx
+    // the moved row comes back from the UPDATE itself (RETURNING: SQLite ≥ 3.35, PostgreSQL)
+    const row = await tx
       .updateTable('invoices')
       .set({ status: t.to, [t.stamp]: now, updated_at: now, ...noted })
       .where('id', '=', id)
       .where('status', 'in', [...t.from])
+      .returningAll()
       .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1)
+    if (!row)
       throw new TollgateError(
         'INVALID_STATE',
         `invoice ${before.number} is ${before.status}; ${action} needs ${t.from.join(' or ')}`,
       );
-    const row = await tx.selectFrom('invoices').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const summary = summaryView(row);
     await tx
       .insertInto('audit_log')
