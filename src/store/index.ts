@@ -20,8 +20,8 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
-import { cachedStatements } from './sqlite-statements.js';
 import type { Database } from './schema.js';
+import { cachedStatements } from './sqlite-statements.js';
 
 export type * from './schema.js';
 export type Db = Kysely<Database>;
@@ -69,7 +69,9 @@ function connect(url: string, options: OpenOptions): { db: Db; dialect: Dialect;
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     return {
-      db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachedStatements(sqlite) }) }),
+      db: new Kysely<Database>({
+        dialect: new ImmediateSqliteDialect({ database: cachedStatements(sqlite) }),
+      }),
       dialect: 'sqlite',
       schema: null,
     };
