@@ -9,5 +9,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // No synthetic warm-up in the servers tests start (seconds each on two shared cores);
+    // test/gateway/warmup.test.ts runs it on its own.
+    env: { TOLLGATE_GATEWAY_WARMUP: '0' },
   },
 });

@@ -40,6 +40,8 @@ export const SETTING_DESCRIPTIONS: { readonly [K in keyof typeof configSchema.sh
     'let anyone sign up in the portal as a seller (otherwise the operator creates provider logins)',
   flushIntervalMs: 'how often `batched` metering flushes',
   snapshotRefreshMs: "full reload of the gateway's snapshot: the safety net behind change notifications",
+  gatewayWarmup:
+    'calls a fresh gateway makes to itself (made-up API, loopback upstream of its own, at most 10 s) before it listens, so V8 has compiled the request path before real traffic (`0`: none)',
   shutdownGraceMs: 'on SIGTERM, the longest in-flight requests may take before their connections are cut',
   upstreamConnectTimeoutMs: 'connect timeout to an upstream → 504',
   upstreamHeadersTimeoutMs:

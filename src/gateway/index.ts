@@ -7,3 +7,4 @@ export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
 export { loadSnapshot } from './snapshot.js';
 export { type BeforeSwap, SnapshotHolder } from './snapshot-holder.js';
+export { type WarmUpOptions, warmUp } from './warmup.js';

@@ -13,14 +13,19 @@ import {
   type ServingGuard,
   type SnapshotHolder,
   seedQuotas,
+  warmUp,
 } from '../gateway/index.js';
 import type { LimitsBackend } from '../limits/index.js';
-import type { Meter } from '../metering/index.js';
+import { createMetrics, type Meter } from '../metering/index.js';
 import type { Clock, Logger, OutboundPolicy } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { listenerUrl, portError } from './listen.js';
+import { metricsObserver } from './observer.js';
 import type { Opened } from './opened.js';
 import { LIMITS_PREFIX } from './services.js';
+
+/** The synthetic warm-up stops after this long even if it made fewer than `gatewayWarmup` calls. */
+const WARMUP_BUDGET_MS = 10_000;
 
 export interface GatewayRoleDeps {
   config: Config;
@@ -93,6 +98,24 @@ export async function startGatewayRole(deps: GatewayRoleDeps, opened: Opened): P
   });
   // Recorded before it listens: its upstream pools close even when the port cannot be opened.
   opened.addListener('gateway port', () => gateway.close(config.shutdownGraceMs));
+  if (config.gatewayWarmup > 0) {
+    // Before listening: real callers meet a compiled request path (src/gateway/warmup.ts).
+    const w = await warmUp({
+      calls: config.gatewayWarmup,
+      budgetMs: WARMUP_BUDGET_MS,
+      clock,
+      log,
+      upstream: {
+        connectTimeoutMs: config.upstreamConnectTimeoutMs,
+        headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+        bodyTimeoutMs: config.upstreamBodyTimeoutMs,
+        connections: config.upstreamConnections,
+      },
+      observer: metricsObserver(createMetrics()),
+      dropResponseHeaders: config.dropResponseHeaders,
+    });
+    log.info(w, 'gateway warmed up');
+  }
   const port = await gateway
     .listen(config.gatewayPort, config.gatewayHost)
     .catch((err: unknown) =>
