@@ -25,11 +25,11 @@
  */
 import type { Actor, Catalog } from '../catalog/index.js';
 import type { PlanProductLink } from '../marketplace/index.js';
-import { type Logger, newId } from '../shared/index.js';
+import { isTollgateError, type Logger, newId } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { badRequest, conflict, notFoundAws, nullIfNotFound } from './errors.js';
 import type { KeyValueVault } from './key-values.js';
-import { HOLDING_PLAN, type KeyRow, keysQuery, STAGE } from './model.js';
+import { HOLDING_PLAN, type KeyRow, keysQuery, linkedKeysQuery, STAGE } from './model.js';
 import { visiblePlan } from './resources.js';
 
 export interface AttachDeps {
@@ -185,6 +185,37 @@ async function cancelIfEmptyHolding(deps: AttachDeps, actor: Actor, key: KeyRow)
   }
 }
 
+/**
+ * The key's usage plans as KeyRows: its own subscription's (unless that is the holding
+ * plan), then its linked ones, oldest first.
+ */
+export async function keyPlans(deps: AttachDeps, actor: Actor, keyId: string): Promise<KeyRow[]> {
+  const own = await loadKeyRow(deps, actor, keyId);
+  const linked = await linkedKeysQuery(deps.store, actor)
+    .where('api_keys.id', '=', keyId)
+    .orderBy('api_key_subscriptions.created_at')
+    .orderBy('api_key_subscriptions.subscription_id')
+    .execute();
+  return [...(own.plan_name === HOLDING_PLAN ? [] : [own]), ...linked];
+}
+
+/** The key as a member of `planId` (that plan's subscription), or NotFoundException. */
+export async function keyInPlan(
+  deps: AttachDeps,
+  actor: Actor,
+  planId: string,
+  keyId: string,
+): Promise<KeyRow> {
+  const row = (await keyPlans(deps, actor, keyId)).find((r) => r.plan_id === planId);
+  if (!row) throw notFoundAws(`Invalid Usage Plan Key identifier specified: ${keyId} is not in ${planId}`);
+  return row;
+}
+
+const sameStage = (planId: string, keyId: string, apiId: string) =>
+  conflict(
+    `Usage Plan ${planId} cannot be added because API Key ${keyId} cannot reference multiple Usage Plans with the same API Stage: ${apiId}:${STAGE}`,
+  );
+
 /** CreateUsagePlanKey. */
 export async function attachKey(
   deps: AttachDeps,
@@ -194,41 +225,57 @@ export async function attachKey(
 ): Promise<KeyRow> {
   const plan = await visiblePlan(deps, actor, planId);
   const key = await loadKeyRow(deps, actor, keyId);
-  if (key.plan_id === planId) throw conflict(`Usage plan ${planId} already contains key ${keyId}`);
-  if (key.plan_name !== HOLDING_PLAN) {
-    const current = await deps.catalog.plans.get(actor, key.plan_id);
+  const plans = await keyPlans(deps, actor, keyId);
+  if (plans.some((r) => r.plan_id === planId))
+    throw conflict(`Usage plan ${planId} already contains key ${keyId}`);
+  for (const r of plans) {
+    const current = await deps.catalog.plans.get(actor, r.plan_id);
     const shared = current.apiIds.find((id) => plan.apiIds.includes(id));
-    if (shared !== undefined)
-      throw conflict(
-        `Usage Plan ${planId} cannot be added because API Key ${keyId} cannot reference multiple Usage Plans with the same API Stage: ${shared}:${STAGE}`,
-      );
-    throw conflict(
-      `Usage Plan ${planId} cannot be added because API Key ${keyId} is in Usage Plan ${key.plan_id}: a Tollgate key is in one usage plan at a time, even for plans on different API stages (DeleteUsagePlanKey there first)`,
-    );
+    if (shared !== undefined) throw sameStage(planId, keyId, shared);
   }
   if (key.provider_id !== plan.providerId)
     throw badRequest(
       `keyId: key ${keyId} belongs to provider ${key.provider_id}, the plan to ${plan.providerId}`,
     );
   const sub = await subscriptionFor(deps, actor, key.consumer_id, planId);
-  await moveKey(deps, actor, key, sub, planId);
-  await cancelIfEmptyHolding(deps, actor, key);
-  return loadKeyRow(deps, actor, keyId);
+  if (plans.length === 0) {
+    // In no plan yet: the key moves from its holding subscription to the plan's.
+    await moveKey(deps, actor, key, sub, planId);
+    await cancelIfEmptyHolding(deps, actor, key);
+  } else {
+    // Already in a plan: the plan's subscription is linked (the catalog checks the rule
+    // again in its transaction; a concurrent change to the plans answers the same way).
+    await deps.catalog.keys.link(actor, keyId, sub).catch((e: unknown) => {
+      if (isTollgateError(e) && e.code === 'CONFLICT') {
+        const api = /opens API (\S+)/.exec(e.message)?.[1];
+        if (api) throw sameStage(planId, keyId, api);
+      }
+      throw e;
+    });
+  }
+  return keyInPlan(deps, actor, planId, keyId);
 }
 
-/** DeleteUsagePlanKey. */
+/**
+ * DeleteUsagePlanKey. A key in one plan moves back to its holding subscription; a key in
+ * several leaves this one and keeps the others (catalog keys.unlink).
+ */
 export async function detachKey(
   deps: AttachDeps,
   actor: Actor,
   planId: string,
   keyId: string,
 ): Promise<void> {
-  const key = await loadKeyRow(deps, actor, keyId);
-  if (key.plan_id !== planId || key.plan_name === HOLDING_PLAN)
-    throw notFoundAws(`Invalid Usage Plan Key identifier specified: ${keyId} is not in ${planId}`);
-  const hold = await holdingPlanId(deps, actor, key.provider_id);
-  const sub = await subscriptionFor(deps, actor, key.consumer_id, hold);
-  await moveKey(deps, actor, key, sub, hold);
+  const plans = await keyPlans(deps, actor, keyId);
+  const row = plans.find((r) => r.plan_id === planId);
+  if (!row) throw notFoundAws(`Invalid Usage Plan Key identifier specified: ${keyId} is not in ${planId}`);
+  if (plans.length > 1) {
+    await deps.catalog.keys.unlink(actor, keyId, row.subscription_id);
+    return;
+  }
+  const hold = await holdingPlanId(deps, actor, row.provider_id);
+  const sub = await subscriptionFor(deps, actor, row.consumer_id, hold);
+  await moveKey(deps, actor, row, sub, hold);
 }
 
 /** DeleteApiKey: the key, then its holding subscription if it is left empty. */

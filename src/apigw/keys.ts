@@ -112,16 +112,17 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
         warnings.push(`line ${r.line}: Name is longer than 200 characters (Tollgate's limit)`);
       else if (r.enabled === null) warnings.push(`line ${r.line}: Enabled must be true or false`);
       else {
-        if (r.usagePlanIds.length > 1)
-          warnings.push(
-            `line ${r.line}: a Tollgate key is in one usage plan; ${r.usagePlanIds[0]} is used, not ${r.usagePlanIds.slice(1).join(', ')}`,
-          );
-        if (r.usagePlanIds[0]) {
-          const ok = await visiblePlan(deps, actor, r.usagePlanIds[0]).catch(nullIfNotFound);
+        let missing: string | undefined;
+        for (const id of r.usagePlanIds) {
+          const ok = await visiblePlan(deps, actor, id).catch(nullIfNotFound);
           if (!ok) {
-            warnings.push(`line ${r.line}: usage plan ${r.usagePlanIds[0]} does not exist`);
-            continue;
+            missing = id;
+            break;
           }
+        }
+        if (missing) {
+          warnings.push(`line ${r.line}: usage plan ${missing} does not exist`);
+          continue;
         }
         valid.push(r);
       }
@@ -130,7 +131,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     const ids: string[] = [];
     for (const r of valid) {
       try {
-        ids.push(await importRow(r, actor));
+        ids.push(await importRow(r, actor, warnings));
       } catch (e) {
         // Rows are written one by one: a refusal here is reported, the other rows still count.
         if (!(e instanceof AwsError) && !isTollgateError(e)) throw e;
@@ -140,7 +141,7 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     return { ids, warnings };
   }
 
-  async function importRow(r: KeyFileRow, actor: Actor): Promise<string> {
+  async function importRow(r: KeyFileRow, actor: Actor, warnings: string[]): Promise<string> {
     // Re-importing a value overwrites the key's name and state (API Gateway's rule).
     const existing = await keysQuery(store, actor)
       .where('api_keys.hash', '=', hashKey(r.key))
@@ -159,7 +160,16 @@ export function registerKeys(app: Hono<ApigwEnv>, deps: AttachDeps): void {
       description: r.description,
       ...(planProviderId ? { tags: { [PROVIDER_TAG]: planProviderId } } : {}),
     });
-    if (planId) await attachKey(deps, actor, planId, made.id);
+    // Several UsagePlanIds: the key goes into each; a plan refused by CreateUsagePlanKey's
+    // rule (it shares an API with an earlier one) is a warning, the key stays imported.
+    for (const [i, id] of r.usagePlanIds.entries()) {
+      try {
+        await attachKey(deps, actor, id, made.id);
+      } catch (e) {
+        if (i === 0 || !(e instanceof AwsError)) throw e;
+        warnings.push(`line ${r.line}: ${e.message}`);
+      }
+    }
     return made.id;
   }
 

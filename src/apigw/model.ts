@@ -9,6 +9,8 @@
  *   of the key's consumer. The value is in the CreateApiKey answer, and later only where the
  *   installation keeps values (key-values.ts).
  */
+
+import { sql } from 'kysely';
 import type { Actor, PlanView } from '../catalog/index.js';
 import type { Store } from '../store/index.js';
 import { badRequest } from './errors.js';
@@ -211,6 +213,61 @@ export function keysQuery(store: Store, actor: Actor) {
     ]);
   if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
   return q;
+}
+
+/**
+ * The further usage plans of keys (a key in several plans: the catalog's
+ * api_key_subscriptions), one row per (key, linked subscription), in the shape of keysQuery
+ * with that subscription's plan.
+ */
+export function linkedKeysQuery(store: Store, actor: Actor) {
+  let q = store.db
+    .selectFrom('api_key_subscriptions')
+    .innerJoin('api_keys', 'api_keys.id', 'api_key_subscriptions.key_id')
+    .innerJoin('subscriptions', 'subscriptions.id', 'api_key_subscriptions.subscription_id')
+    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
+    .innerJoin('consumers', 'consumers.id', 'subscriptions.consumer_id')
+    .select([
+      'api_keys.id',
+      'api_keys.name',
+      'api_keys.enabled',
+      'api_keys.created_at',
+      'api_keys.updated_at',
+      'api_key_subscriptions.subscription_id',
+      'plans.id as plan_id',
+      'plans.name as plan_name',
+      'plans.provider_id',
+      'consumers.id as consumer_id',
+      'consumers.external_customer_id as customer_id',
+    ]);
+  if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
+  return q;
+}
+
+/** The keys in a usage plan — by their own subscription or a linked one — ordered by id. */
+export async function keysInPlan(
+  store: Store,
+  actor: Actor,
+  planId: string,
+  opts: { after?: string | undefined; name?: string | undefined; limit: number },
+): Promise<KeyRow[]> {
+  let own = keysQuery(store, actor).where('plans.id', '=', planId).orderBy('api_keys.id').limit(opts.limit);
+  let linked = linkedKeysQuery(store, actor)
+    .where('plans.id', '=', planId)
+    .orderBy('api_keys.id')
+    .limit(opts.limit);
+  if (opts.after) {
+    own = own.where('api_keys.id', '>', opts.after);
+    linked = linked.where('api_keys.id', '>', opts.after);
+  }
+  if (opts.name) {
+    const prefix = sql<string>`substr(api_keys.name, 1, ${opts.name.length})`;
+    own = own.where(prefix, '=', opts.name);
+    linked = linked.where(prefix, '=', opts.name);
+  }
+  const rows = [...(await own.execute()), ...(await linked.execute())];
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return rows.slice(0, opts.limit);
 }
 
 export function apiKeyWire(

@@ -11,12 +11,13 @@
  */
 import type { Hono } from 'hono';
 import type { Actor, PlanView } from '../catalog/index.js';
-import { type AttachDeps, loadKeyRow, PROVIDER_TAG, resolveProvider } from './attach.js';
+import { type AttachDeps, keyPlans, PROVIDER_TAG, resolveProvider } from './attach.js';
 import type { ApigwEnv } from './auth.js';
 import { badRequest, conflict } from './errors.js';
 import {
   fromApiStages,
   HOLDING_PLAN,
+  keysInPlan,
   paging,
   quotaFields,
   throttleFields,
@@ -106,9 +107,11 @@ export function registerPlans(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     const keyId = c.req.query('keyId');
     const actor = c.var.actor;
     if (keyId) {
-      const key = await loadKeyRow(deps, actor, keyId);
-      const hidden = key.plan_name === HOLDING_PLAN || (await isDeleted(store.db, key.plan_id));
-      const item = hidden ? [] : [await planOut(deps, await catalog.plans.get(actor, key.plan_id))];
+      // Every plan the key is in (its own subscription's and its linked ones).
+      const item = [];
+      for (const r of await keyPlans(deps, actor, keyId))
+        if (!(await isDeleted(store.db, r.plan_id)))
+          item.push(await planOut(deps, await catalog.plans.get(actor, r.plan_id)));
       return c.json({ item }, 200);
     }
     // The catalog pages at most 200; a shorter page with a position is a valid answer.
@@ -149,13 +152,7 @@ export function registerPlans(app: Hono<ApigwEnv>, deps: AttachDeps): void {
   app.delete('/usageplans/:id', async (c) => {
     const actor = c.var.actor;
     const plan = await visiblePlan(deps, actor, c.req.param('id'));
-    const keyed = await store.db
-      .selectFrom('api_keys')
-      .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
-      .select('api_keys.id')
-      .where('subscriptions.plan_id', '=', plan.id)
-      .limit(1)
-      .execute();
+    const keyed = await keysInPlan(store, actor, plan.id, { limit: 1 });
     if (keyed.length)
       throw conflict(`Usage plan ${plan.id} still has API keys; delete its usage plan keys first`);
     const meta = await metaOf(store.db, plan.id);

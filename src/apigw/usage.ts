@@ -9,13 +9,12 @@
  * key's usage for today.
  */
 import type { Hono } from 'hono';
-import { sql } from 'kysely';
 import { enforcedQuota } from '../catalog/index.js';
 import { getUsage, localDate } from '../metering/index.js';
-import { type AttachDeps, attachKey, detachKey, loadKeyRow } from './attach.js';
+import { type AttachDeps, attachKey, detachKey, keyInPlan, loadKeyRow } from './attach.js';
 import type { ApigwEnv } from './auth.js';
-import { badRequest, notFoundAws } from './errors.js';
-import { keysQuery, paging, usagePlanKeyWire } from './model.js';
+import { badRequest } from './errors.js';
+import { keysInPlan, paging, usagePlanKeyWire } from './model.js';
 import { patchOps } from './patch.js';
 import { visiblePlan } from './plans.js';
 import { jsonOf } from './util.js';
@@ -34,14 +33,11 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
   app.get('/usageplans/:id/keys', async (c) => {
     const plan = await visiblePlan(deps, c.var.actor, c.req.param('id'));
     const { limit, position } = paging(c.req.query());
-    const name = c.req.query('name');
-    let q = keysQuery(store, c.var.actor)
-      .where('plans.id', '=', plan.id)
-      .orderBy('api_keys.id')
-      .limit(limit + 1);
-    if (position) q = q.where('api_keys.id', '>', position);
-    if (name) q = q.where(sql<string>`substr(api_keys.name, 1, ${name.length})`, '=', name);
-    const rows = await q.execute();
+    const rows = await keysInPlan(store, c.var.actor, plan.id, {
+      after: position,
+      name: c.req.query('name'),
+      limit: limit + 1,
+    });
     const more = rows.length > limit;
     const kept = more ? rows.slice(0, limit) : rows;
     return c.json(
@@ -50,16 +46,13 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
     );
   });
 
-  async function keyInPlan(actor: ApigwEnv['Variables']['actor'], planId: string, keyId: string) {
+  async function planKey(actor: ApigwEnv['Variables']['actor'], planId: string, keyId: string) {
     const plan = await visiblePlan(deps, actor, planId);
-    const key = await loadKeyRow(deps, actor, keyId);
-    if (key.plan_id !== plan.id)
-      throw notFoundAws(`Invalid Usage Plan Key identifier specified: ${keyId} is not in ${planId}`);
-    return { plan, key };
+    return { plan, key: await keyInPlan(deps, actor, plan.id, keyId) };
   }
 
   app.get('/usageplans/:id/keys/:keyId', async (c) => {
-    const { key } = await keyInPlan(c.var.actor, c.req.param('id'), c.req.param('keyId'));
+    const { key } = await planKey(c.var.actor, c.req.param('id'), c.req.param('keyId'));
     return c.json(usagePlanKeyWire(key), 200);
   });
 
@@ -105,7 +98,7 @@ export function registerUsage(app: Hono<ApigwEnv>, deps: AttachDeps): void {
 
   app.patch('/usageplans/:id/keys/:keyId/usage', async (c) => {
     const actor = c.var.actor;
-    const { plan, key } = await keyInPlan(actor, c.req.param('id'), c.req.param('keyId'));
+    const { plan, key } = await planKey(actor, c.req.param('id'), c.req.param('keyId'));
     const ops = patchOps(jsonOf(c.var.body));
     let remaining: number | undefined;
     ops.forEach((o, i) => {

@@ -26,6 +26,7 @@ export type { AuditService } from './audit.js';
 export type { ConsumersService } from './consumers.js';
 export type { Actor, Alongside, AuditEntry, CatalogDeps, Change, Page } from './context.js';
 export { recordAudit, SYSTEM } from './context.js';
+export type { KeySubscription } from './key-links.js';
 export type { KeysService, KeyWithValue } from './keys.js';
 export type { HostAssignmentView, NamespaceConflicts, NamespacesService } from './namespaces.js';
 export { describeConflicts, namespaceConflicts } from './namespaces.js';

@@ -10,6 +10,7 @@ import { fromValue, generateKey, importProblem, type KeyMaterial } from '../keys
 import { invalid, newId, notFound } from '../shared/index.js';
 import type { ApiKeyTable, Db, Tx } from '../store/index.js';
 import { type Actor, type Ctx, fail, fromIso, type Page, scopeOf, toPage } from './context.js';
+import { type KeySubscription, linkInTx, subscriptionsOfKey, unlinkInTx } from './key-links.js';
 import { keyCreate, keyImport, keyQuery, keyRoll, keyUpdate } from './schemas.js';
 import { loadSubscription } from './subscriptions.js';
 import { parse } from './validate.js';
@@ -31,6 +32,12 @@ export interface KeysService {
     input?: z.input<typeof keyRoll>,
   ): Promise<{ old: KeyView; new: KeyWithValue }>;
   delete(actor: Actor, id: string): Promise<void>;
+  /** The key's own subscription, then its further ones (./key-links.ts), with their plans. */
+  subscriptions(actor: Actor, id: string): Promise<KeySubscription[]>;
+  /** Also opens `subscriptionId` (same consumer; its plan shares no API with the key's plans). */
+  link(actor: Actor, id: string, subscriptionId: string): Promise<KeySubscription[]>;
+  /** Takes `subscriptionId` off the key (its own one is replaced by the oldest link). */
+  unlink(actor: Actor, id: string, subscriptionId: string): Promise<KeySubscription[]>;
 }
 
 async function loadKey(
@@ -217,6 +224,19 @@ export function keysService(ctx: Ctx): KeysService {
           updated_at: now,
         };
         await tx.insertInto('api_keys').values(fresh).execute();
+        // The new key opens what the old one does: its further subscriptions too.
+        const links = await tx
+          .selectFrom('api_key_subscriptions')
+          .select('subscription_id')
+          .where('key_id', '=', id)
+          .execute();
+        if (links.length)
+          await tx
+            .insertInto('api_key_subscriptions')
+            .values(
+              links.map((l) => ({ key_id: fresh.id, subscription_id: l.subscription_id, created_at: now })),
+            )
+            .execute();
         await tx
           .updateTable('api_keys')
           .set({ expires_at: old.expires_at, replaced_by: old.replaced_by, updated_at: now })
@@ -240,6 +260,43 @@ export function keysService(ctx: Ctx): KeysService {
           after: keyView(fresh),
         });
         return { old: keyView(old), new: { ...keyView(fresh), value: material.value } };
+      });
+    },
+
+    async subscriptions(actor, id) {
+      await loadKey(db, actor, id);
+      return subscriptionsOfKey(db, id);
+    },
+
+    async link(actor, id, subscriptionId) {
+      return ctx.write(actor, async (tx, audit) => {
+        const loaded = await loadKey(tx, actor, id);
+        const r = await linkInTx(tx, actor, loaded, subscriptionId, ctx.clock.now());
+        audit({
+          action: 'link',
+          entity: 'key',
+          entityId: id,
+          providerId: loaded.provider_id,
+          before: { subscriptionIds: r.before },
+          after: { subscriptionIds: r.after },
+        });
+        return subscriptionsOfKey(tx, id);
+      });
+    },
+
+    async unlink(actor, id, subscriptionId) {
+      return ctx.write(actor, async (tx, audit) => {
+        const loaded = await loadKey(tx, actor, id);
+        const r = await unlinkInTx(tx, loaded, subscriptionId, ctx.clock.now());
+        audit({
+          action: 'unlink',
+          entity: 'key',
+          entityId: id,
+          providerId: loaded.provider_id,
+          before: { subscriptionIds: r.before },
+          after: { subscriptionIds: r.after },
+        });
+        return subscriptionsOfKey(tx, id);
       });
     },
 

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { invalid, newId, notFound } from '../shared/index.js';
 import type { Db, PlanTable, Tx } from '../store/index.js';
 import { type Actor, type Ctx, fail, ownerFor, type Page, scopeOf, toPage } from './context.js';
+import { overlapsOnPlanChange } from './key-links.js';
 import {
   type PageQuery,
   pageQuery,
@@ -172,6 +173,18 @@ export function plansService(ctx: Ctx): PlansService {
         };
         const { id: _id, provider_id: _p, created_at: _c, ...changes } = row;
         await tx.updateTable('plans').set(changes).where('id', '=', id).execute();
+        // A key in several plans may not get the same API from two of them (./key-links.ts).
+        const clash = await overlapsOnPlanChange(
+          tx,
+          id,
+          apiIds.filter((a) => !old.apiIds.includes(a)),
+        );
+        if (clash)
+          throw fail(
+            'CONFLICT',
+            `key ${clash.keyId} is in this plan and in plan ${clash.planId}, which already grants API ${clash.apiId}; a key's plans may not share an API`,
+            'apiIds',
+          );
         const after = planView(row);
         audit({
           action: 'update',

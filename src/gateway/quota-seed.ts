@@ -14,7 +14,7 @@
 import { type LimitsBackend, quotaWindow } from '../limits/index.js';
 import { seedQuotaCounter } from '../quota/index.js';
 import type { Store } from '../store/index.js';
-import type { CompiledPlan, KeyEntry, Snapshot } from './snapshot.js';
+import { allEntries, type CompiledPlan, type KeyEntry, type Snapshot } from './snapshot.js';
 
 export async function seedQuotas(
   store: Store,
@@ -22,7 +22,7 @@ export async function seedQuotas(
   limits: LimitsBackend,
   now: number,
 ): Promise<number> {
-  return seedWhere(store, snapshot.keys.values(), limits, now, () => true);
+  return seedWhere(store, allEntries(snapshot.keys.values()), limits, now, () => true);
 }
 
 /**

@@ -19,7 +19,7 @@
  */
 import type { Logger } from '../shared/index.js';
 import { changesSince, type Store } from '../store/index.js';
-import { type KeyEntry, loadSnapshot, type Snapshot } from './snapshot.js';
+import { allEntries, type KeyEntry, loadSnapshot, type Snapshot } from './snapshot.js';
 import { applyPatch, effectOf, loadPatch } from './snapshot-patch.js';
 
 /** Runs before entries go live (e.g. quota counter seeding): those replaced, and their successors. */
@@ -127,7 +127,7 @@ export class SnapshotHolder {
         do {
           this.again = false;
           const next = await loadSnapshot(this.store, this.now());
-          await this.runBeforeSwap(this.current.keys.values(), next.keys.values());
+          await this.runBeforeSwap(allEntries(this.current.keys.values()), allEntries(next.keys.values()));
           this.current = next;
           this.generation++;
           this.reloads++;

@@ -2,9 +2,9 @@
  * Applying catalog changes to a live snapshot, entity by entity, instead of reloading it.
  *
  * `loadPatch` reads, for a run of consecutive changes from the change log, only what they
- * touched — a key (with its subscription and spend cap), every key of a subscription (with
- * its quota adjustments), a plan, or the API list (small: reread whole) — and builds the new
- * entries off to the side. `applyPatch` then puts them in place synchronously, between two
+ * touched — a key (with its subscriptions and spend caps), every key that has a changed
+ * subscription as its own or a further one (with its quota adjustments), a plan, or the API
+ * list (small: reread whole) — and builds the new entries off to the side. `applyPatch` then puts them in place synchronously, between two
  * requests. Replaced entries and plans are new objects (see snapshot.ts).
  *
  * A key's `cappedUntil` comes from the spend budget of its subscription, read with the key:
@@ -12,18 +12,23 @@
  *
  * Entities the gateway does not hold (consumers, prices, invoices…) cost nothing.
  */
-import type { Db, LoggedChange } from '../store/index.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, Db, LoggedChange } from '../store/index.js';
 import {
+  allEntries,
+  assembleKey,
+  byKey,
   type CompiledApi,
   type CompiledPlan,
   compileApis,
   compilePlan,
   type KeyEntry,
-  keyEntry,
+  type KeyRow,
   keyRows,
+  linkRows,
   loadAdjustments,
   loadCaps,
-  onPlan,
+  replanned,
   type Snapshot,
 } from './snapshot.js';
 
@@ -77,25 +82,41 @@ export async function loadPatch(
     for (const id of planIds) patch.plans.set(id, null);
     for (const p of rows) patch.plans.set(p.id, compilePlan(p, now));
   }
-  const rows = [
-    ...(keyIds.length ? await keyRows(db).where('api_keys.id', 'in', keyIds).execute() : []),
-    ...(subIds.length ? await keyRows(db).where('subscriptions.id', 'in', subIds).execute() : []),
-  ];
+  // Every key the changes touch: named ones, and those whose own or further subscription
+  // changed. Each is read whole (own row and link rows), so its entry is rebuilt as a full
+  // load would build it. Subqueries, not id lists: a subscription may have many keys.
+  const touched = (ids: string[], subs: string[]) => (eb: ExpressionBuilder<Database, 'api_keys'>) =>
+    eb.or([
+      ...(ids.length ? [eb('api_keys.id', 'in', ids)] : []),
+      ...(subs.length
+        ? [
+            eb('api_keys.subscription_id', 'in', subs),
+            eb(
+              'api_keys.id',
+              'in',
+              eb.selectFrom('api_key_subscriptions').select('key_id').where('subscription_id', 'in', subs),
+            ),
+          ]
+        : []),
+    ]);
+  const any = keyIds.length > 0 || subIds.length > 0;
+  const rows = any ? await keyRows(db).where(touched(keyIds, subIds)).execute() : [];
+  const links = any
+    ? byKey(await linkRows(db).where(touched(keyIds, subIds)).execute())
+    : new Map<string, KeyRow[]>();
   for (const id of keyIds) patch.keys.set(id, null);
   // A key may name a plan this snapshot has not seen yet: read it too.
   const planOf = (id: string) => (patch.plans.has(id) ? patch.plans.get(id) : snapshot.plans.get(id));
-  const missing = [...new Set(rows.map((r) => r.plan_id))].filter((id) => planOf(id) === undefined);
+  const all = [...rows, ...[...links.values()].flat()];
+  const missing = [...new Set(all.map((r) => r.plan_id))].filter((id) => planOf(id) === undefined);
   if (missing.length) {
     for (const p of await db.selectFrom('plans').selectAll().where('id', 'in', missing).execute())
       patch.plans.set(p.id, compilePlan(p, now));
   }
-  const caps = await loadCaps(db, now, [...new Set(rows.map((r) => r.subscription_id))]);
+  const caps = await loadCaps(db, now, [...new Set(all.map((r) => r.subscription_id))]);
   for (const r of rows) {
-    const plan = planOf(r.plan_id);
-    patch.keys.set(
-      r.key_id,
-      plan ? { hash: r.hash, entry: keyEntry(r, plan, caps.get(r.subscription_id) ?? 0) } : null,
-    );
+    const entry = assembleKey(r, links.get(r.key_id), planOf, (sub) => caps.get(sub) ?? 0);
+    patch.keys.set(r.key_id, entry ? { hash: r.hash, entry } : null);
   }
   patch.adjustments = await loadAdjustments(db, subIds);
   return patch;
@@ -116,13 +137,15 @@ export function effectOf(snapshot: Snapshot, patch: Patch): PatchEffect {
   }
   if (patch.plans.size) {
     for (const e of snapshot.keys.values()) {
-      if (!patch.plans.has(e.plan.id) || patch.keys.has(e.keyId)) continue;
-      const plan = patch.plans.get(e.plan.id);
+      if (patch.keys.has(e.keyId)) continue;
+      const next = replanned(e, patch.plans);
+      if (next === e) continue;
       before.push(e);
-      if (plan) after.push(onPlan(e, plan));
+      if (next) after.push(next);
     }
   }
-  return { before, after };
+  // Quota seeding looks at each subscription: the further ones count too.
+  return { before: [...allEntries(before)], after: [...allEntries(after)] };
 }
 
 /** Puts `patch` in place: synchronous, so no request sees half of it. */
@@ -136,9 +159,9 @@ export function applyPatch(snapshot: Snapshot, patch: Patch): void {
     // Keys on a changed plan move to its new object; keys on a deleted plan go, as a full
     // load would leave them out.
     for (const [hash, e] of snapshot.keys) {
-      if (!patch.plans.has(e.plan.id)) continue;
-      const plan = patch.plans.get(e.plan.id);
-      if (plan) snapshot.keys.set(hash, onPlan(e, plan));
+      const next = replanned(e, patch.plans);
+      if (next === e) continue;
+      if (next) snapshot.keys.set(hash, next);
       else {
         snapshot.keys.delete(hash);
         snapshot.hashes.delete(e.keyId);

@@ -99,6 +99,13 @@ export interface KeyEntry {
    */
   cappedUntil: number;
   plan: CompiledPlan;
+  /**
+   * The same key on its further subscriptions (a key in several usage plans: the catalog's
+   * api_key_subscriptions), oldest link first; none of their plans shares an API with `plan`
+   * or with another's. Empty for almost every key. Each is an entry of its own (its own
+   * subscription, plan and memos) with `others` empty.
+   */
+  others: readonly KeyEntry[];
 }
 
 export interface Snapshot {
@@ -107,6 +114,7 @@ export interface Snapshot {
   version: number;
   /** Host-bound APIs first, then by prefix length, longest first. */
   apis: CompiledApi[];
+  /** By key hash: the entry of the key's own subscription, its further ones in `others`. */
   keys: Map<string, KeyEntry>;
   /** Each key's hash by key id: finds the entry a key change replaces or drops. */
   hashes: Map<string, string>;
@@ -141,6 +149,81 @@ export function keyRows(db: Db) {
       'subscriptions.status',
       'subscriptions.started_at',
     ]);
+}
+
+/**
+ * A key's further subscriptions (api_key_subscriptions), in the shape of keyRows, oldest
+ * link first within a key.
+ */
+export function linkRows(db: Db) {
+  return db
+    .selectFrom('api_key_subscriptions')
+    .innerJoin('api_keys', 'api_keys.id', 'api_key_subscriptions.key_id')
+    .innerJoin('subscriptions', 'subscriptions.id', 'api_key_subscriptions.subscription_id')
+    .select([
+      'api_keys.id as key_id',
+      'api_keys.hash',
+      'api_keys.enabled',
+      'api_keys.expires_at',
+      'subscriptions.id as subscription_id',
+      'subscriptions.consumer_id',
+      'subscriptions.plan_id',
+      'subscriptions.status',
+      'subscriptions.started_at',
+    ])
+    .orderBy('api_keys.id')
+    .orderBy('api_key_subscriptions.created_at')
+    .orderBy('subscriptions.id');
+}
+
+/** Link rows grouped by key id (order kept). */
+export function byKey(rows: KeyRow[]): Map<string, KeyRow[]> {
+  const out = new Map<string, KeyRow[]>();
+  for (const r of rows) {
+    const list = out.get(r.key_id);
+    if (list) list.push(r);
+    else out.set(r.key_id, [r]);
+  }
+  return out;
+}
+
+/**
+ * A key's entry: its own subscription's row and its link rows. Null when the own plan is
+ * unknown (a full load leaves such a key out); a link on an unknown plan is left out.
+ */
+export function assembleKey(
+  own: KeyRow,
+  links: KeyRow[] | undefined,
+  planOf: (id: string) => CompiledPlan | null | undefined,
+  capOf: (subscriptionId: string) => number,
+): KeyEntry | null {
+  const plan = planOf(own.plan_id);
+  if (!plan) return null;
+  const others: KeyEntry[] = [];
+  for (const l of links ?? []) {
+    const p = planOf(l.plan_id);
+    if (p) others.push(keyEntry(l, p, capOf(l.subscription_id), []));
+  }
+  return keyEntry(own, plan, capOf(own.subscription_id), others);
+}
+
+/**
+ * The entry for a call to `apiId`: the key's own when its plan grants the API, else the
+ * further subscription whose plan does (at most one: the catalog's rule), else the own one
+ * (which the caller then refuses as not in the plan). One Set lookup for a key in one plan.
+ */
+export function entryForApi(key: KeyEntry, apiId: string): KeyEntry {
+  if (key.plan.apiIds.has(apiId)) return key;
+  for (const o of key.others) if (o.plan.apiIds.has(apiId)) return o;
+  return key;
+}
+
+/** Every entry of `keys`, the further subscriptions' included. */
+export function* allEntries(keys: Iterable<KeyEntry>): Generator<KeyEntry> {
+  for (const k of keys) {
+    yield k;
+    yield* k.others;
+  }
 }
 
 /** Spend caps still in force at `now`, by subscription (all, or only those listed). */
@@ -195,10 +278,24 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
       .orderBy('api_keys.id')
       .limit(PAGE)
       .execute();
+    const links =
+      page.length === 0
+        ? new Map<string, KeyRow[]>()
+        : byKey(
+            await linkRows(db)
+              .where('api_keys.id', '>', cursor)
+              .where('api_keys.id', '<=', page[page.length - 1]!.key_id)
+              .execute(),
+          );
     for (const k of page) {
-      const plan = plans.get(k.plan_id);
-      if (!plan) continue;
-      keys.set(k.hash, keyEntry(k, plan, capped.get(k.subscription_id) ?? 0));
+      const entry = assembleKey(
+        k,
+        links.get(k.key_id),
+        (id) => plans.get(id),
+        (sub) => capped.get(sub) ?? 0,
+      );
+      if (!entry) continue;
+      keys.set(k.hash, entry);
       hashes.set(k.key_id, k.hash);
     }
     if (page.length < PAGE) break;
@@ -208,7 +305,12 @@ export async function loadSnapshot(store: Store, now: number): Promise<Snapshot>
   return { builtAt: now, version, apis: compileApis(apiRows, routeRows), keys, hashes, adjustments, plans };
 }
 
-export function keyEntry(k: KeyRow, plan: CompiledPlan, cappedUntil: number): KeyEntry {
+export function keyEntry(
+  k: KeyRow,
+  plan: CompiledPlan,
+  cappedUntil: number,
+  others: readonly KeyEntry[] = [],
+): KeyEntry {
   return {
     keyId: k.key_id,
     subscriptionId: k.subscription_id,
@@ -219,11 +321,12 @@ export function keyEntry(k: KeyRow, plan: CompiledPlan, cappedUntil: number): Ke
     subscriptionStart: k.started_at,
     cappedUntil,
     plan,
+    others,
   };
 }
 
 /** A copy of `e` on another plan (a new object: the admit step caches rules per entry). */
-export function onPlan(e: KeyEntry, plan: CompiledPlan): KeyEntry {
+export function onPlan(e: KeyEntry, plan: CompiledPlan, others: readonly KeyEntry[] = e.others): KeyEntry {
   return {
     keyId: e.keyId,
     subscriptionId: e.subscriptionId,
@@ -234,7 +337,29 @@ export function onPlan(e: KeyEntry, plan: CompiledPlan): KeyEntry {
     subscriptionStart: e.subscriptionStart,
     cappedUntil: e.cappedUntil,
     plan,
+    others,
   };
+}
+
+/**
+ * `e` after the plans in `changed` were recompiled (null: deleted): `e` itself when none of
+ * its plans changed; null when its own plan is gone (as a full load would leave the key
+ * out); otherwise a new entry whose changed plans are the new objects and whose further
+ * subscriptions on a deleted plan are left out.
+ */
+export function replanned(e: KeyEntry, changed: Map<string, CompiledPlan | null>): KeyEntry | null {
+  if (!changed.has(e.plan.id) && !e.others.some((o) => changed.has(o.plan.id))) return e;
+  const own = changed.has(e.plan.id) ? changed.get(e.plan.id) : e.plan;
+  if (!own) return null;
+  const others: KeyEntry[] = [];
+  for (const o of e.others) {
+    if (!changed.has(o.plan.id)) others.push(o);
+    else {
+      const p = changed.get(o.plan.id);
+      if (p) others.push(onPlan(o, p, []));
+    }
+  }
+  return onPlan(e, own, others);
 }
 
 /** Every API with its routes, host-bound first, then by prefix length, longest first. */

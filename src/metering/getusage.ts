@@ -49,13 +49,30 @@ export async function getUsage(
     throw invalid('endDate', 'must be on or after startDate');
   days.push(localMidnight(end.year, end.month, end.day + 1, tz)); // fence
 
-  let keyQuery = deps.store.db
+  // The plan's keys: those whose own subscription is on it, and those linked to one of its
+  // subscriptions (a key in several usage plans; catalog/key-links.ts). Either way the key's
+  // subscription here is the one on this plan.
+  let own = deps.store.db
     .selectFrom('api_keys')
     .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
     .select(['api_keys.id as key_id', 'subscriptions.id as subscription_id', 'subscriptions.started_at'])
     .where('subscriptions.plan_id', '=', plan.id);
-  if (input.keyId) keyQuery = keyQuery.where('api_keys.id', '=', input.keyId);
-  const keys = await keyQuery.orderBy('api_keys.id').execute();
+  let linked = deps.store.db
+    .selectFrom('api_key_subscriptions')
+    .innerJoin('subscriptions', 'subscriptions.id', 'api_key_subscriptions.subscription_id')
+    .select([
+      'api_key_subscriptions.key_id',
+      'subscriptions.id as subscription_id',
+      'subscriptions.started_at',
+    ])
+    .where('subscriptions.plan_id', '=', plan.id);
+  if (input.keyId) {
+    own = own.where('api_keys.id', '=', input.keyId);
+    linked = linked.where('api_key_subscriptions.key_id', '=', input.keyId);
+  }
+  const keys = [...(await own.execute()), ...(await linked.execute())].sort((a, b) =>
+    a.key_id < b.key_id ? -1 : a.key_id > b.key_id ? 1 : 0,
+  );
   const items: GetUsageResult['items'] = {};
   if (keys.length === 0)
     return { usagePlanId: plan.id, startDate: input.startDate, endDate: input.endDate, items };

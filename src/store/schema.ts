@@ -120,6 +120,19 @@ export interface ApiKeyTable {
   updated_at: number;
 }
 
+/**
+ * A further subscription an API key opens besides its own (`api_keys.subscription_id`): an
+ * API Gateway key in several usage plans. Rule (catalog keys.link): the subscription is the
+ * same consumer's, and no two of the key's plans — its own subscription's and every linked
+ * one's — grant the same API, so (key, API) names at most one subscription. The gateway
+ * takes, per call, the one whose plan grants the called API.
+ */
+export interface ApiKeySubscriptionTable {
+  key_id: string;
+  subscription_id: string;
+  created_at: number;
+}
+
 export interface QuotaAdjustmentTable {
   id: string;
   subscription_id: string;
@@ -213,6 +226,7 @@ export interface Database
   consumers: ConsumerTable;
   subscriptions: SubscriptionTable;
   api_keys: ApiKeyTable;
+  api_key_subscriptions: ApiKeySubscriptionTable;
   quota_adjustments: QuotaAdjustmentTable;
   admin_tokens: AdminTokenTable;
   audit_log: AuditTable;

@@ -268,7 +268,7 @@ for (const kind of await testStores()) {
       expect(same.message).toBe(
         `Usage Plan ${other.id} cannot be added because API Key ${k.id} cannot reference multiple Usage Plans with the same API Stage: ${h.alpha.apiId}:prod`,
       );
-      // A plan on another API: API Gateway would accept it, Tollgate keeps a key in one plan.
+      // A plan on another API: accepted, as in API Gateway — the key is in both plans.
       const cats = await h.catalog.apis.create(
         { kind: 'operator', id: 't' },
         {
@@ -281,37 +281,51 @@ for (const kind of await testStores()) {
       const apart = await h.sigv4.send(
         new CreateUsagePlanCommand({ name: 'Cats', apiStages: [{ apiId: cats.id, stage: 'prod' }] }),
       );
-      const elsewhere = await h.sigv4
-        .send(new CreateUsagePlanKeyCommand({ usagePlanId: apart.id, keyId: k.id, keyType: 'API_KEY' }))
-        .catch((e) => e);
-      expect(elsewhere).toBeInstanceOf(ConflictException);
-      expect(elsewhere.message).toMatch(
-        new RegExp(
-          `^Usage Plan ${apart.id} cannot be added because API Key ${k.id} is in Usage Plan ${plan.id}: a Tollgate key is in one usage plan at a time`,
-        ),
+      const both = await h.sigv4.send(
+        new CreateUsagePlanKeyCommand({ usagePlanId: apart.id, keyId: k.id, keyType: 'API_KEY' }),
+      );
+      expect(both.$metadata.httpStatusCode).toBe(201);
+      expect((await h.sigv4.send(new GetUsagePlansCommand({ keyId: k.id }))).items!.map((p) => p.id)).toEqual(
+        [plan.id, apart.id],
       );
 
+      // Out of the first plan: the key stays in the other one, and its subscription is now that one's.
       const del = await h.sigv4.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: k.id }));
       expect(del.$metadata.httpStatusCode).toBe(202);
       await expect(
         h.sigv4.send(new GetUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: k.id })),
       ).rejects.toBeInstanceOf(NotFoundException);
       expect((await h.sigv4.send(new GetUsagePlanKeysCommand({ usagePlanId: plan.id }))).items).toEqual([]);
-      // …and it can join another plan now.
+      expect(
+        (await h.sigv4.send(new GetUsagePlanKeysCommand({ usagePlanId: apart.id }))).items!.map((i) => i.id),
+      ).toEqual([k.id]);
+      const moved = await h.catalog.keys.get({ kind: 'operator', id: 't' }, k.id!);
+      const movedSub = await h.catalog.subscriptions.get({ kind: 'operator', id: 't' }, moved.subscriptionId);
+      expect(movedSub.planId).toBe(apart.id);
+      // …and it can join a plan on the first API again.
       await h.sigv4.send(
         new CreateUsagePlanKeyCommand({ usagePlanId: other.id, keyId: k.id, keyType: 'API_KEY' }),
       );
+      await h.sigv4.send(new DeleteUsagePlanKeyCommand({ usagePlanId: apart.id, keyId: k.id }));
+      await h.sigv4.send(new DeleteUsagePlanKeyCommand({ usagePlanId: other.id, keyId: k.id }));
+      expect((await h.sigv4.send(new GetUsagePlansCommand({ keyId: k.id }))).items).toEqual([]);
       const audit = await h.store.db
         .selectFrom('audit_log')
         .select(['action', 'actor'])
         .where('entity_id', '=', k.id!)
-        .where('action', '=', 'apigw.move')
+        .where('action', 'in', ['apigw.move', 'link', 'unlink'])
         .execute();
-      expect(audit).toEqual([
-        { action: 'apigw.move', actor: h.provider.id },
-        { action: 'apigw.move', actor: h.provider.id },
-        { action: 'apigw.move', actor: h.provider.id },
+      // In (move); second plan linked; first plan left (unlink: the link becomes the key's
+      // own); third linked; second left; out of the last one, back to holding (move).
+      expect(audit.map((a) => a.action).sort()).toEqual([
+        'apigw.move',
+        'apigw.move',
+        'link',
+        'link',
+        'unlink',
+        'unlink',
       ]);
+      expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([h.provider.id]));
     });
 
     it('GetUsage gives [used, remaining] per key per day; UpdateUsage sets remaining', async () => {

@@ -1,12 +1,13 @@
 /**
  * Step 2 — who is calling? The key comes from `x-api-key` (API Gateway's HEADER key
- * source), is hashed once (SHA-256) and looked up in the snapshot. Every failure — missing,
+ * source), is hashed once (SHA-256) and looked up in the snapshot; a key in several usage
+ * plans answers with the entry of the plan that grants the called API. Every failure — missing,
  * unknown, disabled, expired, subscription not callable, plan not granting this API — is
  * the same `403 {"message":"Forbidden"}`, as API Gateway answers: no oracle for attackers.
  */
 import { hashKey } from '../../keys/index.js';
 import { DENIED, type Denial } from '../denial.js';
-import type { KeyEntry, Snapshot } from '../snapshot.js';
+import { entryForApi, type KeyEntry, type Snapshot } from '../snapshot.js';
 
 export type AuthOutcome =
   | { ok: true; key: KeyEntry }
@@ -37,8 +38,11 @@ export function authenticate(
 ): AuthOutcome {
   if (typeof header !== 'string' || header.length === 0 || header.length > 256)
     return { ok: false, reason: 'missing' };
-  const key = snapshot.keys.get(hashOf(header));
-  if (!key) return { ok: false, reason: 'unknown' };
+  const found = snapshot.keys.get(hashOf(header));
+  if (!found) return { ok: false, reason: 'unknown' };
+  // A key in several plans: the subscription whose plan grants this API (one Set lookup
+  // for a key in one plan; see entryForApi).
+  const key = found.others.length === 0 ? found : entryForApi(found, apiId);
   if (!key.enabled) return { ok: false, reason: 'disabled' };
   if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, reason: 'expired' };
   if (!key.active) return { ok: false, reason: 'inactive' };

@@ -20,6 +20,7 @@ import * as webhookSecrets from './014_webhook_secrets.js';
 import * as usageEventsScope from './015_usage_events_scope.js';
 import * as meterClientTokens from './016_meter_client_tokens.js';
 import * as catalogChanges from './017_catalog_changes.js';
+import * as keySubscriptions from './018_key_subscriptions.js';
 
 export const migrations: Record<string, Migration> = {
   '001_core': core,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '015_usage_events_scope': usageEventsScope,
   '016_meter_client_tokens': meterClientTokens,
   '017_catalog_changes': catalogChanges,
+  '018_key_subscriptions': keySubscriptions,
 };
