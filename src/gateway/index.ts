@@ -5,6 +5,6 @@ export { QuotaSync } from './quota-sync.js';
 export type { GatewayDeps } from './server.js';
 export { Gateway } from './server.js';
 export type { CompiledApi, CompiledPlan, CompiledRoute, KeyEntry, Snapshot } from './snapshot.js';
-export { loadSnapshot } from './snapshot.js';
+export { entryForApi, loadSnapshot } from './snapshot.js';
 export { type BeforeSwap, SnapshotHolder } from './snapshot-holder.js';
 export { type WarmUpOptions, warmUp } from './warmup.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, type Catalog, type Change, createCatalog } from '../../src/catalog/index.js';
-import { SnapshotHolder } from '../../src/gateway/index.js';
+import { entryForApi, type KeyEntry, SnapshotHolder } from '../../src/gateway/index.js';
 import { hashKey } from '../../src/keys/index.js';
 import { ManualClock, silentLogger } from '../../src/shared/index.js';
 import { latestChange, recordChange, type Store } from '../../src/store/index.js';
@@ -147,6 +147,73 @@ for (const kind of await testStores()) {
       expect(holder.reloads).toBe(reloads + 1);
       expect(entry(key.value)?.enabled).toBe(false);
       expect(holder.version).toBe(lastSeq());
+    });
+
+    it("follows a key in two plans: links, its further subscription's changes, plan changes, unlink, delete", async () => {
+      // A second API on a second plan; the buyer's key (own subscription on P) is linked to it.
+      const prv = (await catalog.plans.get(op, planId)).providerId;
+      const api2 = await catalog.apis.create(op, {
+        providerId: prv,
+        name: 'B',
+        upstreamUrl: 'http://127.0.0.1:9',
+        pathPrefix: '/second',
+      });
+      const plan2 = await catalog.plans.create(op, { providerId: prv, name: 'P2', apiIds: [api2.id] });
+      const consumerId = (await catalog.subscriptions.get(op, subscriptionId)).consumerId;
+      const sub2 = await catalog.subscriptions.create(op, { consumerId, planId: plan2.id, status: 'active' });
+      const key = await catalog.keys.create(op, { subscriptionId, name: 'two plans' });
+      await catalog.keys.link(op, key.id, sub2.id);
+      await holder.notify(lastSeq());
+      const reloads = holder.reloads;
+      const e = entry(key.value)!;
+      expect(e.subscriptionId).toBe(subscriptionId);
+      expect(e.others.map((o) => [o.subscriptionId, o.plan.id])).toEqual([[sub2.id, plan2.id]]);
+      expect(entryForApi(e, api2.id).subscriptionId).toBe(sub2.id);
+      expect(entryForApi(e, apiId).subscriptionId).toBe(subscriptionId);
+
+      // A plan that would give the key the first API twice is refused; the snapshot is unchanged.
+      await expect(catalog.plans.update(op, plan2.id, { apiIds: [api2.id, apiId] })).rejects.toThrow(
+        /may not share an API/,
+      );
+      // The further subscription suspended: only that entry stops being callable.
+      await catalog.subscriptions.update(op, sub2.id, { status: 'suspended' });
+      await holder.notify(lastSeq());
+      expect(entry(key.value)!.active).toBe(true);
+      expect(entry(key.value)!.others[0]!.active).toBe(false);
+      await catalog.subscriptions.update(op, sub2.id, { status: 'active' });
+      // Its plan changed: the further entry moves to the new plan object.
+      await catalog.plans.update(op, plan2.id, { throttle: { rateLimit: 3, burstLimit: 4 } });
+      await holder.notify(lastSeq());
+      expect(entry(key.value)!.others[0]!.plan).toBe(holder.current.plans.get(plan2.id));
+      expect(entry(key.value)!.others[0]!.active).toBe(true);
+      // The key disabled: every entry of it.
+      await catalog.keys.disable(op, key.id);
+      await holder.notify(lastSeq());
+      expect(entry(key.value)!.enabled).toBe(false);
+      expect(entry(key.value)!.others[0]!.enabled).toBe(false);
+      await catalog.keys.enable(op, key.id);
+      // Its own subscription taken off: the link becomes the key's own.
+      await catalog.keys.unlink(op, key.id, subscriptionId);
+      await holder.notify(lastSeq());
+      expect(entry(key.value)!.subscriptionId).toBe(sub2.id);
+      expect(entry(key.value)!.others).toEqual([]);
+      expect(holder.reloads).toBe(reloads);
+
+      // A full load builds the same entry as the changes did.
+      await catalog.keys.link(op, key.id, subscriptionId);
+      await holder.notify(lastSeq());
+      const patched = entry(key.value)!;
+      await holder.refresh();
+      const loaded = entry(key.value)!;
+      expect(loaded).not.toBe(patched);
+      const shape = (x: KeyEntry) => [x.subscriptionId, x.plan.id, x.enabled, x.active];
+      expect(shape(loaded)).toEqual(shape(patched));
+      expect(loaded.others.map(shape)).toEqual(patched.others.map(shape));
+      expect(loaded.others.map(shape)).toEqual([[subscriptionId, planId, true, true]]);
+
+      await catalog.keys.delete(op, key.id);
+      await holder.notify(lastSeq());
+      expect(entry(key.value)).toBeUndefined();
     });
 
     it('drops a deleted key', async () => {
