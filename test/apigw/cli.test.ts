@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../../src/catalog/index.js';
 import type { Tollgate } from '../../src/main/index.js';
 import { IN_CI } from '../helpers/stores.js';
 import { startTestTollgate } from '../helpers/tollgate.js';
@@ -180,6 +181,48 @@ describe.skipIf(!awsCli())('the AWS CLI runs docs/apigw.md as written', () => {
       throttle: { burstLimit: 0, rateLimit: 0 },
       quota: { limit: 0, offset: 0, period: 'WEEK' },
     });
+  });
+
+  it('puts one key in two usage plans on different APIs, and refuses a third that overlaps', {
+    timeout: 300_000,
+  }, async () => {
+    const providerId = (await tg.store.db.selectFrom('providers').select('id').executeTakeFirstOrThrow()).id;
+    const api = async (name: string) =>
+      (
+        await tg.catalog.apis.create(SYSTEM, {
+          providerId,
+          name,
+          upstreamUrl: 'http://127.0.0.1:9/',
+          pathPrefix: `/${name}`,
+        })
+      ).id;
+    const weather = await api('cli-weather');
+    const maps = await api('cli-maps');
+    const plan = (name: string, ...apis: string[]) =>
+      run(
+        `aws apigateway create-usage-plan --name ${name} --api-stages ${apis.map((a) => `apiId=${a},stage=prod`).join(' ')}`,
+      );
+    const w = await plan('Weather', weather);
+    const m = await plan('Maps', maps);
+    const both = await plan('Both', weather, maps);
+    const key = await run('aws apigateway create-api-key --name two-plans --enabled');
+    for (const p of [w, m]) {
+      const added = await run(
+        `aws apigateway create-usage-plan-key --usage-plan-id ${p.id} --key-id ${key.id} --key-type API_KEY`,
+      );
+      expect(added).toMatchObject({ id: key.id, type: 'API_KEY' });
+    }
+    const inPlans = await run(`aws apigateway get-usage-plans --key-id ${key.id}`);
+    expect((inPlans.items as { id: string }[]).map((p) => p.id).sort()).toEqual([w.id, m.id].sort());
+    await expect(
+      run(
+        `aws apigateway create-usage-plan-key --usage-plan-id ${both.id} --key-id ${key.id} --key-type API_KEY`,
+      ),
+    ).rejects.toThrow(
+      new RegExp(
+        `ConflictException.*cannot reference multiple Usage Plans with the same API Stage: ${weather}:prod`,
+      ),
+    );
   });
 
   it('refuses credentials a database copy holds (the token id and its stored hash)', {
