@@ -147,7 +147,8 @@ async function resolveAll(
   events: readonly ExternalEvent[],
 ): Promise<Resolved[]> {
   const { catalog } = deps;
-  const keys = new Map<string, Promise<{ subscriptionId: string }>>();
+  // A key's subscriptions: its own first, then those it is linked to (a key in several plans).
+  const keys = new Map<string, Promise<string[]>>();
   const subs = new Map<
     string,
     Promise<{ planId: string; status: string; startedAt: string; cancelledAt: string | null }>
@@ -158,14 +159,18 @@ async function resolveAll(
     let subscriptionId = e.subscriptionId;
     const keyId = e.keyId ?? '';
     if (e.keyId) {
-      if (!keys.has(e.keyId)) keys.set(e.keyId, catalog.keys.get(actor, e.keyId));
-      const key = await keys.get(e.keyId)!;
-      if (subscriptionId && subscriptionId !== key.subscriptionId)
+      if (!keys.has(e.keyId))
+        keys.set(
+          e.keyId,
+          catalog.keys.subscriptions(actor, e.keyId).then((l) => l.map((s) => s.subscriptionId)),
+        );
+      const subs = await keys.get(e.keyId)!;
+      if (subscriptionId && !subs.includes(subscriptionId))
         throw invalid(
           `events[${i}].keyId`,
-          `belongs to subscription ${key.subscriptionId}, not ${subscriptionId}`,
+          `belongs to subscription ${subs.join(', ')}, not ${subscriptionId}`,
         );
-      subscriptionId = key.subscriptionId;
+      subscriptionId = subscriptionId || subs[0]!;
     }
     if (!subscriptionId) throw invalid(`events[${i}].subscriptionId`, 'give subscriptionId or keyId');
     if (!subs.has(subscriptionId)) subs.set(subscriptionId, catalog.subscriptions.get(actor, subscriptionId));
