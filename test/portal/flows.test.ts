@@ -130,12 +130,13 @@ describe('portal in a browser', () => {
     });
     await page.getByRole('button', { name: 'Create API' }).click();
     await page.waitForURL(/\/console\/apis\/api_/);
-    // The routes are an editable table: method, path, dimension, units (and an empty row to add one).
+    // The routes are an editable table: method, path, dimension, units, then a throttle (rate,
+    // burst) left empty by an import (and an empty row to add one).
     const routes = await page.evaluate<string[]>(
       `[...document.querySelectorAll('table tbody tr')].map((tr) =>
         [...tr.querySelectorAll('select, input[type=text], input:not([type])')].map((e) => e.value).join(' '))`,
     );
-    expect(routes.filter((r) => r.trim())).toEqual([
+    expect(routes.map((r) => r.trim()).filter((r) => r)).toEqual([
       'GET /forecast/{city} requests 1',
       'GET /cities requests 1',
       'POST /cities requests 1',
