@@ -191,6 +191,20 @@ export interface KeyRow {
   customer_id: string | null;
 }
 
+/** A KeyRow's columns but its subscription (whose source differs: own or linked). */
+const KEY_COLUMNS = [
+  'api_keys.id',
+  'api_keys.name',
+  'api_keys.enabled',
+  'api_keys.created_at',
+  'api_keys.updated_at',
+  'plans.id as plan_id',
+  'plans.name as plan_name',
+  'plans.provider_id',
+  'consumers.id as consumer_id',
+  'consumers.external_customer_id as customer_id',
+] as const;
+
 /** Keys visible to the actor (a provider: keys on its plans), with plan and consumer. */
 export function keysQuery(store: Store, actor: Actor) {
   let q = store.db
@@ -198,19 +212,7 @@ export function keysQuery(store: Store, actor: Actor) {
     .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
     .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
     .innerJoin('consumers', 'consumers.id', 'subscriptions.consumer_id')
-    .select([
-      'api_keys.id',
-      'api_keys.name',
-      'api_keys.enabled',
-      'api_keys.created_at',
-      'api_keys.updated_at',
-      'api_keys.subscription_id',
-      'plans.id as plan_id',
-      'plans.name as plan_name',
-      'plans.provider_id',
-      'consumers.id as consumer_id',
-      'consumers.external_customer_id as customer_id',
-    ]);
+    .select([...KEY_COLUMNS, 'api_keys.subscription_id']);
   if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
   return q;
 }
@@ -227,19 +229,7 @@ export function linkedKeysQuery(store: Store, actor: Actor) {
     .innerJoin('subscriptions', 'subscriptions.id', 'api_key_subscriptions.subscription_id')
     .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
     .innerJoin('consumers', 'consumers.id', 'subscriptions.consumer_id')
-    .select([
-      'api_keys.id',
-      'api_keys.name',
-      'api_keys.enabled',
-      'api_keys.created_at',
-      'api_keys.updated_at',
-      'api_key_subscriptions.subscription_id',
-      'plans.id as plan_id',
-      'plans.name as plan_name',
-      'plans.provider_id',
-      'consumers.id as consumer_id',
-      'consumers.external_customer_id as customer_id',
-    ]);
+    .select([...KEY_COLUMNS, 'api_key_subscriptions.subscription_id']);
   if (actor.kind === 'provider') q = q.where('plans.provider_id', '=', actor.providerId);
   return q;
 }

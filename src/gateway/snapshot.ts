@@ -133,22 +133,25 @@ export type KeyRow = Pick<ApiKeyTable, 'hash' | 'enabled' | 'expires_at'> &
     subscription_id: string;
   };
 
+/** A KeyRow's columns: a key joined with one of its subscriptions. */
+const KEY_ROW_COLUMNS = [
+  'api_keys.id as key_id',
+  'api_keys.hash',
+  'api_keys.enabled',
+  'api_keys.expires_at',
+  'subscriptions.id as subscription_id',
+  'subscriptions.consumer_id',
+  'subscriptions.plan_id',
+  'subscriptions.status',
+  'subscriptions.started_at',
+] as const;
+
 /** Keys joined with their subscription: what a key entry is built from. */
 export function keyRows(db: Db) {
   return db
     .selectFrom('api_keys')
     .innerJoin('subscriptions', 'subscriptions.id', 'api_keys.subscription_id')
-    .select([
-      'api_keys.id as key_id',
-      'api_keys.hash',
-      'api_keys.enabled',
-      'api_keys.expires_at',
-      'subscriptions.id as subscription_id',
-      'subscriptions.consumer_id',
-      'subscriptions.plan_id',
-      'subscriptions.status',
-      'subscriptions.started_at',
-    ]);
+    .select(KEY_ROW_COLUMNS);
 }
 
 /**
@@ -160,17 +163,7 @@ export function linkRows(db: Db) {
     .selectFrom('api_key_subscriptions')
     .innerJoin('api_keys', 'api_keys.id', 'api_key_subscriptions.key_id')
     .innerJoin('subscriptions', 'subscriptions.id', 'api_key_subscriptions.subscription_id')
-    .select([
-      'api_keys.id as key_id',
-      'api_keys.hash',
-      'api_keys.enabled',
-      'api_keys.expires_at',
-      'subscriptions.id as subscription_id',
-      'subscriptions.consumer_id',
-      'subscriptions.plan_id',
-      'subscriptions.status',
-      'subscriptions.started_at',
-    ])
+    .select(KEY_ROW_COLUMNS)
     .orderBy('api_keys.id')
     .orderBy('api_key_subscriptions.created_at')
     .orderBy('subscriptions.id');
