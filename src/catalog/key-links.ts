@@ -15,8 +15,7 @@
  * together break the rule wait for each other and the second sees the first; on SQLite the
  * first write takes the database's write lock.
  */
-import { sql } from 'kysely';
-import type { Db, Tx } from '../store/index.js';
+import { type Db, lockPlans, type Tx } from '../store/index.js';
 import { type Actor, fail } from './context.js';
 import { loadSubscription } from './subscriptions.js';
 
@@ -54,7 +53,7 @@ async function apisOfPlans(tx: Tx, planIds: string[]): Promise<Map<string, strin
   const ids = [...new Set(planIds)].sort();
   if (ids.length === 0) return new Map();
   // Row locks on the plans (see the header), then their APIs as committed.
-  await tx.updateTable('plans').set({ updated_at: sql<number>`updated_at` }).where('id', 'in', ids).execute();
+  await lockPlans(tx, ids);
   const rows = await tx.selectFrom('plans').select(['id', 'api_ids']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, JSON.parse(r.api_ids) as string[]]));
 }

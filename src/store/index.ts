@@ -152,4 +152,4 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
 }
 
 export { appendChanges, changesSince, type LoggedChange, latestChange, recordChange } from './changes.js';
-export { lockSubscription } from './locks.js';
+export { lockPlans, lockSubscription } from './locks.js';
