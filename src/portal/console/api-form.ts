@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { ApiView, schemas } from '../../catalog/index.js';
 import { field, type PortalContext } from '../http/env.js';
 import type { Errors } from '../views/components.js';
+import { halfThrottle } from './plan-form.js';
 
 /** A route row's text inputs: the form field (= the schema's path), the row's value, the label. */
 export const ROUTE_INPUTS: Array<{
@@ -162,10 +163,7 @@ export function settingsInput(
   const routes = kept.map((r, i) => {
     const rate = typedNumber(r.rate);
     const burst = typedNumber(r.burst);
-    if (rate === undefined && burst !== undefined)
-      errors[`routes[${i}].throttle.rateLimit`] = 'give a rate with the burst';
-    if (burst === undefined && rate !== undefined)
-      errors[`routes[${i}].throttle.burstLimit`] = 'give a burst with the rate';
+    halfThrottle(errors, `routes[${i}].throttle`, rate, burst);
     return {
       ...(r.id ? { id: r.id } : {}),
       method: (r.method || '*') as 'GET',

@@ -22,6 +22,21 @@ export const MODELS = ['per_unit', 'package', 'graduated', 'volume'] as const;
 
 export type FormValues = Record<string, string | string[]>;
 
+/**
+ * A throttle typed with its rate and not its burst (or the other way) is kept by the admin
+ * API, as in API Gateway, but never enforced, so a console form asks for both. Sets the
+ * message at `<at>.rateLimit` / `<at>.burstLimit` unless that field already has one.
+ */
+export function halfThrottle(
+  errors: Errors,
+  at: string,
+  rate: number | undefined,
+  burst: number | undefined,
+): void {
+  if (rate === undefined && burst !== undefined) errors[`${at}.rateLimit`] ??= 'give a rate with the burst';
+  if (burst === undefined && rate !== undefined) errors[`${at}.burstLimit`] ??= 'give a burst with the rate';
+}
+
 const s = (v: FormValues, k: string): string => {
   const x = v[k];
   return (Array.isArray(x) ? (x[0] ?? '') : (x ?? '')).trim();
@@ -64,10 +79,7 @@ export function parsePlanForm(values: FormValues, apiIds: string[]): ParsedPlan 
         : { limit, period: (s(values, 'quota.period') || 'MONTH') as 'MONTH', offset: 0, timeZone: 'UTC' },
     overQuota: (s(values, 'overQuota') || 'block') as 'block',
   };
-  if (rate === undefined && burst !== undefined && !errors['throttle.rateLimit'])
-    errors['throttle.rateLimit'] = 'give a rate with the burst';
-  if (burst === undefined && rate !== undefined && !errors['throttle.burstLimit'])
-    errors['throttle.burstLimit'] = 'give a burst with the rate';
+  halfThrottle(errors, 'throttle', rate, burst);
   if (!plan.apiIds?.length) errors.apiIds = 'choose at least one API';
   const p = schemas.planCreate.safeParse(plan);
   if (!p.success) for (const i of zodIssues(p.error)) if (!(i.field in errors)) errors[i.field] = i.message;
